@@ -1,0 +1,62 @@
+# Every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+MANAGE := $(PY) manage.py
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format bench vendor messages check-deploy clean
+
+help: ## List the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed ## Create the virtualenv and install the pinned requirements
+
+run: install ## Set up (env file, migrations, translations, demo data) and serve on http://127.0.0.1:8000
+	$(PY) -m crm.devenv
+	$(MANAGE) migrate --noinput
+	$(MANAGE) compilemessages --ignore=.venv -v 0
+	$(MANAGE) seed_demo --if-empty
+	$(MANAGE) devserver
+
+test: install ## Run the whole test suite on PostgreSQL and Redis
+	$(MANAGE) compilemessages --ignore=.venv -v 0
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install ## Lint (ruff) and check that migrations match the models
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(MANAGE) makemigrations --check --dry-run
+
+format: install ## Format the code with ruff
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install ## Load generated data and measure the main pages; writes docs/benchmarks.md
+	$(MANAGE) bench $(BENCH_ARGS)
+
+vendor: ## Refresh the vendored front-end libraries under static/vendor/ from npm
+	$(PYTHON) static/vendor/vendor.py
+
+messages: install ## Extract translatable strings and compile the catalogues
+	$(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --no-obsolete
+	$(MANAGE) makemessages -d djangojs -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --no-obsolete
+	$(MANAGE) compilemessages --ignore=.venv
+
+check-deploy: install ## Check production settings with Django's deployment checklist
+	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(50))') ALLOWED_HOSTS=crm.example.com \
+		$(MANAGE) check --deploy --fail-level WARNING
+
+clean: ## Remove the virtualenv and local data
+	rm -rf $(VENV) var/ staticfiles/

@@ -1,0 +1,8 @@
+import pytest
+
+from crm.testing import Cast, build_cast
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    return build_cast()

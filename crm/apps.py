@@ -1,0 +1,26 @@
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _sync_roles(sender, using="default", verbosity=0, **kwargs):
+    """After the last app migrates, make sure every permission exists and grant the roles theirs."""
+    if sender.label != list(apps.get_app_configs())[-1].label:
+        return
+    from django.contrib.auth.management import create_permissions
+
+    from crm.roles import sync_role_permissions
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
+    sync_role_permissions(verbosity=verbosity)
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    verbose_name = _("CRM core")
+
+    def ready(self):
+        from crm import signals  # noqa: F401
+
+        post_migrate.connect(_sync_roles, dispatch_uid="crm_sync_roles")

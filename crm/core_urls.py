@@ -1,0 +1,12 @@
+from django.urls import path
+
+from crm import views
+
+app_name = "crm"
+
+urlpatterns = [
+    path("audit/", views.audit_log, name="audit_log"),
+    path("share/<str:model>/<int:pk>/", views.share_dialog, name="share"),
+    path("share/<str:model>/<int:pk>/add/", views.share_add, name="share_add"),
+    path("share/<str:model>/<int:pk>/remove/", views.share_remove, name="share_remove"),
+]

@@ -1,0 +1,162 @@
+"""The scoping layer: who may see and change which business record.
+
+A user sees what they own, what the teams they manage own, and what was shared with them or
+one of their groups (django-guardian direct foreign-key object permissions). Administrators
+and Auditors see everything; Auditors change nothing. Model permissions come from the role:
+a role without `change_company` changes no company it merely owns, but an explicit share
+grants its own permissions on that one record.
+
+Every list, search, export, report, task and form dropdown goes through `restrict`, and every
+view that touches one record through `get_object_for_user`.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
+
+from crm import roles
+
+ACTIONS = ("view", "change", "delete")
+
+_permission_ids: dict[tuple[str, str], int] = {}
+
+
+def _user_facts(user) -> dict:
+    """Per-request facts about the user, cached on the user object (a few queries at most once)."""
+    facts = getattr(user, "_crm_scope", None)
+    if facts is None:
+        group_names = dict(user.groups.values_list("id", "name")) if user.pk else {}
+        from crm.models import TeamMembership
+
+        managed = (
+            list(
+                TeamMembership.objects.filter(user_id=user.pk, role=TeamMembership.Role.MANAGER).values_list(
+                    "team_id", flat=True
+                )
+            )
+            if user.pk
+            else []
+        )
+        names = set(group_names.values())
+        facts = {
+            "group_ids": list(group_names),
+            "managed_team_ids": managed,
+            "is_admin": bool(user.is_superuser or roles.ADMINISTRATOR in names),
+            "sees_all": bool(user.is_superuser or names.intersection(roles.SEE_ALL_ROLES)),
+        }
+        user._crm_scope = facts
+    return facts
+
+
+def forget_user_facts(user) -> None:
+    """Drop cached scope facts after the user's teams or roles change."""
+    for attr in ("_crm_scope", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(attr, None)
+
+
+def is_administrator(user) -> bool:
+    return bool(user.is_authenticated and user.is_active and _user_facts(user)["is_admin"])
+
+
+def sees_everything(user) -> bool:
+    return bool(user.is_authenticated and user.is_active and _user_facts(user)["sees_all"])
+
+
+def managed_team_ids(user) -> list[int]:
+    return _user_facts(user)["managed_team_ids"] if user.is_authenticated else []
+
+
+def perm_codename(model: type[models.Model], action: str) -> str:
+    return f"{action}_{model._meta.model_name}"
+
+
+def permission_id(model: type[models.Model], action: str) -> int:
+    """The auth Permission id for `action` on `model`, cached per process (ids never change)."""
+    key = (model._meta.label_lower, action)
+    if key not in _permission_ids:
+        _permission_ids[key] = Permission.objects.get(
+            content_type__app_label=model._meta.app_label, codename=perm_codename(model, action)
+        ).pk
+    return _permission_ids[key]
+
+
+def object_permission_models(model: type[models.Model]) -> tuple[type, type]:
+    """The guardian direct foreign-key permission models (user, group) for a business model."""
+    user_model = get_user_obj_perms_model(model)
+    group_model = get_group_obj_perms_model(model)
+    if user_model._meta.label == "guardian.UserObjectPermission" or group_model._meta.label == (
+        "guardian.GroupObjectPermission"
+    ):
+        raise TypeError(f"{model._meta.label} needs direct foreign-key object permission models.")
+    return user_model, group_model
+
+
+def has_role_permission(user, model: type[models.Model], action: str) -> bool:
+    return user.has_perm(f"{model._meta.app_label}.{perm_codename(model, action)}")
+
+
+def restrict(queryset: QuerySet, user, action: str = "view") -> QuerySet:
+    """Filter `queryset` to the rows `user` may perform `action` on."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action {action!r}")
+    if not (user and user.is_authenticated and user.is_active):
+        return queryset.none()
+    model = queryset.model
+    facts = _user_facts(user)
+    if facts["is_admin"] or (action == "view" and facts["sees_all"]):
+        return queryset
+
+    condition = Q(pk__in=[])
+    if has_role_permission(user, model, action):
+        condition |= Q(owner_id=user.pk)
+        if facts["managed_team_ids"]:
+            condition |= Q(team_id__in=facts["managed_team_ids"])
+    user_perm_model, group_perm_model = object_permission_models(model)
+    perm_id = permission_id(model, action)
+    condition |= Q(
+        pk__in=user_perm_model.objects.filter(user_id=user.pk, permission_id=perm_id).values("content_object_id")
+    )
+    if facts["group_ids"]:
+        condition |= Q(
+            pk__in=group_perm_model.objects.filter(
+                group_id__in=facts["group_ids"], permission_id=perm_id
+            ).values("content_object_id")
+        )
+    return queryset.filter(condition)
+
+
+def can(user, obj: models.Model, action: str = "view") -> bool:
+    """Whether `user` may perform `action` on `obj`; answers from memory when it can."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    facts = _user_facts(user)
+    if facts["is_admin"] or (action == "view" and facts["sees_all"]):
+        return True
+    model = type(obj)
+    if has_role_permission(user, model, action) and (
+        obj.owner_id == user.pk or (obj.team_id is not None and obj.team_id in facts["managed_team_ids"])
+    ):
+        return True
+    return restrict(model._default_manager.filter(pk=obj.pk), user, action).exists()
+
+
+def get_object_for_user(user, model_or_queryset, pk, perm: str = "view"):
+    """Fetch one record: 404 if the user may not see it, 403 if they may see but not `perm` it."""
+    queryset = (
+        model_or_queryset
+        if isinstance(model_or_queryset, QuerySet)
+        else model_or_queryset._default_manager.all()
+    )
+    try:
+        obj = restrict(queryset, user, "view").get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404(queryset.model._meta.verbose_name) from None
+    if perm != "view" and not can(user, obj, perm):
+        raise PermissionDenied
+    return obj
+

@@ -1,0 +1,142 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template import loader
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.forms import ProfileForm, ShareForm, UnshareForm
+from crm.health import health_report
+from crm.permissions import can, get_object_for_user
+from crm.selectors import record_shares, shareable_model
+from crm.services import record_share, record_unshare
+
+
+@login_required
+def home(request):
+    return render(request, "crm/home.html", {})
+
+
+def healthz(request):
+    from django.http import JsonResponse
+
+    report = health_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    def form_valid(self, form):
+        messages.success(self.request, _("Your password was changed."))
+        return super().form_valid(form)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+
+@login_required
+def profile(request):
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        messages.success(request, _("Your profile was saved."))
+        response = redirect("profile")
+        if user.language:
+            from django.conf import settings
+
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                user.language,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+        return response
+    return render(request, "crm/profile.html", {"form": form})
+
+
+def _share_context(request, obj, form):
+    return {
+        "object": obj,
+        "model_label": obj._meta.label_lower,
+        "shares": record_shares(obj),
+        "form": form,
+        "can_share": can(request.user, obj, "change"),
+    }
+
+
+@login_required
+def share_dialog(request, model, pk):
+    obj = get_object_for_user(request.user, shareable_model(model), pk, "view")
+    template = "crm/share.html#dialog" if request.htmx else "crm/share.html"
+    return render(request, template, _share_context(request, obj, ShareForm()))
+
+
+@login_required
+@require_POST
+def share_add(request, model, pk):
+    obj = get_object_for_user(request.user, shareable_model(model), pk, "change")
+    form = ShareForm(request.POST)
+    if form.is_valid():
+        try:
+            record_share(obj=obj, recipient=form.recipient(), level=form.cleaned_data["level"], actor=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Sharing updated."))
+            if request.htmx:
+                return render(request, "crm/share.html#dialog", _share_context(request, obj, ShareForm()))
+            return redirect("crm:share", model=model, pk=pk)
+    template = "crm/share.html#dialog" if request.htmx else "crm/share.html"
+    return render(request, template, _share_context(request, obj, form), status=400)
+
+
+@login_required
+@require_POST
+def share_remove(request, model, pk):
+    obj = get_object_for_user(request.user, shareable_model(model), pk, "change")
+    form = UnshareForm(request.POST)
+    recipient = form.recipient() if form.is_valid() else None
+    if recipient is None:
+        messages.error(request, _("That share no longer exists."))
+    else:
+        record_unshare(obj=obj, recipient=recipient, actor=request.user)
+        messages.success(request, _("Sharing updated."))
+    if request.htmx:
+        return render(request, "crm/share.html#dialog", _share_context(request, obj, ShareForm()))
+    return redirect(reverse("crm:share", kwargs={"model": model, "pk": pk}))
+
+
+@login_required
+def audit_log(request):
+    if not request.user.has_perm("auditlog.view_logentry"):
+        raise PermissionDenied
+    return render(request, "crm/audit_log.html", {})
+
+
+def _error_page(request, template, status):
+    body = loader.render_to_string(template, {"request_path": request.path}, request)
+    return HttpResponse(body, status=status)
+
+
+def permission_denied(request, exception=None):
+    return _error_page(request, "403.html", 403)
+
+
+def page_not_found(request, exception=None):
+    return _error_page(request, "404.html", 404)
+
+
+def server_error(request):
+    # No request context processors here: the failure may be in one of them.
+    body = loader.render_to_string("500.html")
+    return HttpResponse(body, status=500)

@@ -1,0 +1,5 @@
+from auditlog.registry import auditlog
+
+from customers.models import Company
+
+auditlog.register(Company)
