@@ -102,3 +102,26 @@ class OwnedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class SavedView(models.Model):
+    """A user's named filter and sort on one list page, kept as the list's query string."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("user")
+    )
+    list_key = models.CharField(_("list"), max_length=100)
+    name = models.CharField(_("name"), max_length=100)
+    query = models.CharField(_("filters"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "list_key", "name"], name="saved_view_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name
