@@ -29,10 +29,13 @@ run: install ## Set up (env file, migrations, translations, demo data) and serve
 	$(MANAGE) seed_demo --if-empty
 	$(MANAGE) devserver
 
-test: install ## Run the whole test suite on PostgreSQL and Redis
-	$(MANAGE) compilemessages --ignore=.venv -v 0
+test: install ## Run the whole test suite on PostgreSQL and Redis (narrow it with PYTEST_ARGS=...)
+	DJANGO_SETTINGS_MODULE=crm.test_settings $(MANAGE) compilemessages --ignore=.venv -v 0
+	@# pytest-django creates the test database itself; exit status 5 means nothing was collected.
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		$(VENV)/bin/pytest $(PYTEST_ARGS)
+		$(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
+		if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+		exit $$status
 
 lint: install ## Lint (ruff) and check that migrations match the models
 	$(VENV)/bin/ruff check .

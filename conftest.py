@@ -6,3 +6,33 @@ from crm.testing import Cast, build_cast
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()
+
+
+@pytest.fixture
+def live_celery_worker(transactional_db):
+    """A real Celery worker thread consuming from the test Redis: `.delay()` goes through the broker.
+
+    Tasks run in the worker's own thread and database connection, so the test sees their effects
+    only once committed (hence `transactional_db`).
+    """
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
+
+    from crm.celery import app
+
+    saved = {key: app.conf[key] for key in ("task_always_eager", "worker_hijack_root_logger")}
+    app.conf.update(task_always_eager=False, worker_hijack_root_logger=False)
+
+    def close_worker_connections(**kwargs):
+        # The worker thread's connection would otherwise keep the test database from being dropped.
+        connections.close_all()
+
+    task_postrun.connect(close_worker_connections, weak=False)
+    app.control.purge()  # messages left by an interrupted run
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_worker_connections)
+        app.conf.update(saved)
