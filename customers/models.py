@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from crm.fields import BlindIndexField, EncryptedCharField, normalize_phone, normalize_tax_id
 from crm.models import OwnedModel
 
 
@@ -23,6 +24,15 @@ class Company(OwnedModel):
     lifecycle = models.CharField(
         _("lifecycle status"), max_length=20, choices=Lifecycle.choices, default=Lifecycle.POTENTIAL
     )
+    # Encrypted at rest; found by exact match through the blind index (see docs/encryption.md).
+    phone = EncryptedCharField(
+        _("phone"), max_length=40, blank=True, blind_index="phone_bidx", normalizer=normalize_phone
+    )
+    tax_id = EncryptedCharField(
+        _("tax ID"), max_length=40, blank=True, blind_index="tax_id_bidx", normalizer=normalize_tax_id
+    )
+    phone_bidx = BlindIndexField()
+    tax_id_bidx = BlindIndexField()
 
     class Meta:
         verbose_name = _("company")
