@@ -55,3 +55,9 @@ def record_shares(obj: models.Model) -> list[Share]:
         kind, label = ("team", team.name) if team else ("role", group.name)
         shares.append(Share(kind, group, label, "change" if "change" in actions else "view"))
     return sorted(shares, key=lambda s: (s.kind, s.label))
+
+
+def saved_views(*, user, list_key: str):
+    from crm.models import SavedView
+
+    return list(SavedView.objects.filter(user=user, list_key=list_key).only("name", "query"))

@@ -94,3 +94,25 @@ def record_unshare(*, obj: models.Model, recipient: User | Group, actor: User) -
         changes={"shared_with": [_recipient_label(recipient), None]},
         event="unshare",
     )
+
+
+@transaction.atomic
+def saved_view_save(*, user: User, list_key: str, name: str, query: str):
+    """Save (or overwrite) the user's named view of a list."""
+    from crm.models import SavedView
+
+    name = name.strip()
+    if not name:
+        raise ValidationError(_("Give the view a name."))
+    view, _created = SavedView.objects.update_or_create(
+        user=user, list_key=list_key, name=name, defaults={"query": query[:2000]}
+    )
+    return view
+
+
+@transaction.atomic
+def saved_view_delete(*, user: User, pk: int) -> bool:
+    from crm.models import SavedView
+
+    deleted, _details = SavedView.objects.filter(user=user, pk=pk).delete()
+    return bool(deleted)

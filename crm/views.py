@@ -140,3 +140,37 @@ def server_error(request):
     # No request context processors here: the failure may be in one of them.
     body = loader.render_to_string("500.html")
     return HttpResponse(body, status=500)
+
+
+def _safe_next(request, default="/"):
+    target = request.POST.get("next") or default
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@login_required
+@require_POST
+def saved_view_create(request):
+    from crm.services import saved_view_save
+
+    try:
+        saved_view_save(
+            user=request.user,
+            list_key=request.POST.get("list_key", "")[:100],
+            name=request.POST.get("name", "")[:100],
+            query=request.POST.get("query", ""),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("View saved."))
+    return redirect(_safe_next(request))
+
+
+@login_required
+@require_POST
+def saved_view_remove(request, pk):
+    from crm.services import saved_view_delete
+
+    if saved_view_delete(user=request.user, pk=pk):
+        messages.success(request, _("View deleted."))
+    return redirect(_safe_next(request))

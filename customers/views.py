@@ -1,29 +1,32 @@
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
-from crm.pagination import capped_count, keyset_page
+from crm.lists import Column, ListSpec, list_view
 from crm.permissions import can, get_object_for_user
+from crm.selectors import object_history
+from customers.forms import CompanyFilterForm
 from customers.models import Company
 from customers.selectors import company_list as select_companies
 
+COMPANY_LIST = ListSpec(
+    key="customers.company",
+    title=_("Companies"),
+    model=Company,
+    selector=select_companies,
+    filter_form=CompanyFilterForm,
+    columns=[
+        Column("name", _("Name"), sort=("name", "id")),
+        Column("city", _("City")),
+        Column("lifecycle", _("Lifecycle status")),
+        Column("owner", _("Owner")),
+        Column("team", _("Team")),
+        Column("created_at", _("Created"), sort=("created_at", "id")),
+    ],
+    default_sort="name",
+)
 
-@login_required
-def company_list(request):
-    queryset = select_companies(user=request.user, filters={"q": request.GET.get("q", "").strip()})
-    page = keyset_page(
-        queryset,
-        ordering=("name", "id"),
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
-        size=settings.PAGE_SIZE,
-    )
-    count, capped = capped_count(queryset, settings.LIST_COUNT_CAP)
-    return render(
-        request,
-        "customers/company_list.html",
-        {"page": page, "count": count, "count_capped": capped, "q": request.GET.get("q", "")},
-    )
+company_list = list_view(COMPANY_LIST)
 
 
 @login_required
@@ -32,5 +35,9 @@ def company_detail(request, pk):
     return render(
         request,
         "customers/company_detail.html",
-        {"company": company, "can_change": can(request.user, company, "change")},
+        {
+            "company": company,
+            "can_change": can(request.user, company, "change"),
+            "history": object_history(company, viewer=request.user),
+        },
     )

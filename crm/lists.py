@@ -1,0 +1,247 @@
+"""The shared list machinery: one declaration per model gives a list page with filters,
+sorting, keyset pagination, a capped count, saved views, bulk actions and an htmx partial.
+
+    company_list = ListSpec(
+        key="customers.company",
+        title=_("Companies"),
+        selector=company_list_selector,          # (user, filters) -> visible queryset
+        filter_form=CompanyFilterForm,
+        columns=[Column("name", _("Name"), sort=("name", "id")), ...],
+        default_sort="name",
+        bulk_actions=[BulkAction("delete", _("Delete"), "delete", company_bulk_delete)],
+    )
+    urlpatterns = [path("companies/", list_view(company_list), name="company_list")]
+
+Every sort key must be backed by an index on exactly those columns, ending in the primary key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from crm.pagination import capped_count, keyset_page
+from crm.permissions import restrict
+
+MAX_BULK_SELECTION = 1000
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    sort: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """An action on the selected rows. `handler(queryset=, actor=, data=)` is a service that
+    returns how many rows it changed; it receives only rows the user may `permission` them."""
+
+    name: str
+    label: str
+    permission: str  # "view", "change" or "delete"
+    handler: Callable[..., int]
+    form: type[forms.Form] | None = None
+    confirm: str = ""
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    key: str
+    title: str
+    model: type
+    selector: Callable[..., QuerySet]
+    columns: list[Column]
+    filter_form: type[forms.Form] | None = None
+    default_sort: str = ""
+    bulk_actions: list[BulkAction] = field(default_factory=list)
+    template: str = "crm/list.html"
+    row_template: str = "crm/_list_row.html"
+    create_url: str | None = None
+    export_url: str | None = None
+
+    def sorts(self) -> dict[str, tuple[str, ...]]:
+        return {c.key: c.sort for c in self.columns if c.sort}
+
+    def ordering(self, sort: str) -> tuple[str, tuple[str, ...]]:
+        """The validated sort key (with "-" for descending) and its keyset ordering."""
+        sorts = self.sorts()
+        key = sort.lstrip("-")
+        if key not in sorts:
+            sort, key = self.default_sort, self.default_sort.lstrip("-")
+        ordering = sorts[key]
+        if sort.startswith("-"):
+            ordering = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in ordering)
+        return sort, ordering
+
+
+class FilterForm(forms.Form):
+    """Base for list filter forms: knows the user, so choice fields list only what they may see."""
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+
+def filtered_queryset(spec: ListSpec, request: HttpRequest) -> tuple[QuerySet, forms.Form | None]:
+    """The rows the user may see that match the request's filters (invalid filters are ignored
+    and reported on the form)."""
+    form = spec.filter_form(request.GET or None, user=request.user) if spec.filter_form else None
+    filters = {}
+    if form is not None and form.is_bound:
+        form.is_valid()
+        filters = {k: v for k, v in getattr(form, "cleaned_data", {}).items() if v not in (None, "", [])}
+    return spec.selector(user=request.user, filters=filters), form
+
+
+def _querystring(request: HttpRequest, **changes) -> str:
+    params = request.GET.copy()
+    for key in ("after", "before"):
+        params.pop(key, None)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return urlencode(sorted((k, v) for k in params for v in params.getlist(k)))
+
+
+def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
+    queryset, form = filtered_queryset(spec, request)
+    sort, ordering = spec.ordering(request.GET.get("sort", spec.default_sort))
+    page = keyset_page(
+        queryset,
+        ordering=ordering,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        size=settings.PAGE_SIZE,
+    )
+    count, capped = capped_count(queryset, settings.LIST_COUNT_CAP)
+    base_query = _querystring(request)
+    headers = []
+    for column in spec.columns:
+        header = {"column": column, "sorted": None, "url": None}
+        if column.sort:
+            descending = sort == column.key
+            header["sorted"] = "asc" if sort == column.key else "desc" if sort == f"-{column.key}" else None
+            header["url"] = "?" + _querystring(request, sort=f"-{column.key}" if descending else column.key)
+        headers.append(header)
+    from crm.selectors import saved_views
+
+    context = {
+        "spec": spec,
+        "page": page,
+        "rows": page.items,
+        "count": count,
+        "count_capped": capped,
+        "filter_form": form,
+        "headers": headers,
+        "sort": sort,
+        "base_query": base_query,
+        "next_url": f"?{_querystring(request, after=page.next_cursor)}" if page.has_next else None,
+        "previous_url": f"?{_querystring(request, before=page.previous_cursor)}" if page.has_previous else None,
+        "saved_views": saved_views(user=request.user, list_key=spec.key),
+        "bulk_actions": [a for a in spec.bulk_actions if _role_allows(request.user, spec.model, a.permission)],
+        "columns": spec.columns,
+    }
+    template = f"{spec.template}#rows" if request.htmx and request.htmx.target == "list-rows" else spec.template
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+def _role_allows(user, model, action: str) -> bool:
+    return user.has_perm(f"{model._meta.app_label}.{action}_{model._meta.model_name}")
+
+
+class IdListField(forms.Field):
+    """Selected row ids from checkboxes; visibility is applied to them afterwards."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not all(str(v).isdigit() for v in values):
+            raise ValidationError(_("Invalid selection."))
+        return [int(v) for v in values]
+
+
+class BulkSelectionForm(forms.Form):
+    action = forms.CharField()
+    ids = IdListField()
+
+
+def run_bulk_action(request: HttpRequest, spec: ListSpec) -> HttpResponse:
+    """Apply a bulk action to the selected rows the user may act on; report what was skipped."""
+    back = request.POST.get("next") or request.path
+    if not back.startswith("/") or back.startswith("//"):
+        back = request.path
+    selection = BulkSelectionForm(request.POST)
+    if not selection.is_valid():
+        messages.error(request, _("Select at least one row and an action."))
+        return redirect(back)
+    actions = {a.name: a for a in spec.bulk_actions}
+    action = actions.get(selection.cleaned_data["action"])
+    if action is None:
+        messages.error(request, _("Unknown action."))
+        return redirect(back)
+    ids = list(dict.fromkeys(selection.cleaned_data["ids"]))[:MAX_BULK_SELECTION]
+    extra = action.form(request.POST, user=request.user) if action.form else None
+    if extra is not None and not extra.is_valid():
+        for errors in extra.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    allowed = restrict(spec.model._default_manager.filter(pk__in=ids), request.user, action.permission)
+    try:
+        changed = action.handler(queryset=allowed, actor=request.user, data=extra.cleaned_data if extra else {})
+    except (PermissionDenied, ValidationError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        return redirect(back)
+    skipped = len(ids) - changed
+    messages.success(
+        request,
+        ngettext("%(action)s: %(count)d record.", "%(action)s: %(count)d records.", changed)
+        % {"action": action.label, "count": changed},
+    )
+    if skipped > 0:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d record was skipped: you may not change it.",
+                "%(count)d records were skipped: you may not change them.",
+                skipped,
+            )
+            % {"count": skipped},
+        )
+    return redirect(back)
+
+
+def list_view(spec: ListSpec):
+    """The view for a list page: GET renders, POST runs a bulk action."""
+
+    @login_required
+    def view(request):
+        if not _role_allows(request.user, spec.model, "view"):
+            raise PermissionDenied
+        if request.method == "POST":
+            return run_bulk_action(request, spec)
+        return render_list(request, spec)
+
+    view.__name__ = f"{spec.key.replace('.', '_')}_list"
+    return view

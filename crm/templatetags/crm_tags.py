@@ -1,0 +1,27 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def attr(obj, name: str):
+    """`{{ row|attr:column.key }}`: a record's attribute (or display value) by column key."""
+    display = getattr(obj, f"get_{name}_display", None)
+    if callable(display):
+        return display()
+    value = getattr(obj, name, "")
+    return "" if value is None else value
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters replaced (None drops one)."""
+    params = context["request"].GET.copy()
+    for key in ("after", "before"):
+        params.pop(key, None)
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return params.urlencode()
