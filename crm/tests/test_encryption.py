@@ -277,3 +277,22 @@ def test_audit_log_holds_no_plaintext_or_ciphertext(owner):
 
 def test_every_audited_model_masks_its_encrypted_fields():
     assert check_encrypted_fields_are_masked_in_audit() == []
+
+
+def test_registering_an_encrypted_model_without_masking_fails_the_system_check():
+    from auditlog.registry import auditlog
+
+    from crm.fields import encrypted_audit_options
+
+    auditlog.unregister(Company)
+    try:
+        auditlog.register(Company)
+        errors = check_encrypted_fields_are_masked_in_audit()
+        auditlog.unregister(Company)
+        auditlog.register(Company, mask_fields=["phone", "tax_id"], mask_callable="auditlog.diff.mask_str")
+        partial_mask_errors = check_encrypted_fields_are_masked_in_audit()
+    finally:
+        auditlog.unregister(Company)
+        auditlog.register(Company, **encrypted_audit_options(Company))
+    assert {e.id for e in errors} == {"crm.E102"} and len(errors) == 2
+    assert {e.id for e in partial_mask_errors} == {"crm.E103"}
