@@ -1,9 +1,13 @@
 from django import forms
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from crm import roles
+from crm.audit import ACTION_CHOICES
 from crm.models import Team, User
+from crm.selectors import audited_content_types
 from crm.services import ShareLevel
 
 
@@ -48,3 +52,40 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "email", "language"]
+
+
+def _content_type_label(content_type: ContentType) -> str:
+    model = content_type.model_class()
+    return capfirst(model._meta.verbose_name) if model else str(content_type)
+
+
+class AuditFilterForm(forms.Form):
+    """Filters of the audit page; every field is optional."""
+
+    actor = forms.ModelChoiceField(label=_("User"), queryset=User.objects.order_by("username"), required=False)
+    object_type = forms.ModelChoiceField(label=_("Object type"), queryset=ContentType.objects.none(), required=False)
+    object_id = forms.IntegerField(label=_("Object id"), min_value=1, required=False)
+    action = forms.ChoiceField(label=_("Action"), choices=[("", _("Any")), *ACTION_CHOICES], required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["object_type"]
+        field.queryset = audited_content_types()
+        field.label_from_instance = _content_type_label
+        for bound in self.visible_fields():
+            bound.field.widget.attrs.setdefault(
+                "class", "form-select" if bound.name in ("actor", "object_type", "action") else "form-control"
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        return cleaned

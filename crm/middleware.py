@@ -1,6 +1,8 @@
 import time
 import uuid
 
+from auditlog.context import auditlog_value
+from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -8,6 +10,7 @@ from django.shortcuts import redirect
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from crm.audit import remote_addr_of
 from crm.logging import request_context
 
 SESSION_LAST_SEEN = "_crm_last_seen"
@@ -71,3 +74,27 @@ class UserLanguageMiddleware:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
         return self.get_response(request)
+
+
+class AuditContextMiddleware(AuditlogMiddleware):
+    """Tie audit entries written during a request to its user and peer address.
+
+    Unlike auditlog's own middleware it trusts no forwarding header (a client can send any
+    X-Forwarded-For), and it clears the context after the response, which auditlog leaves
+    behind for whatever runs next in the same thread.
+    """
+
+    @staticmethod
+    def _get_remote_addr(request):
+        return remote_addr_of(request)
+
+    @staticmethod
+    def _get_remote_port(request):
+        return None
+
+    def __call__(self, request):
+        token = auditlog_value.set({})
+        try:
+            return super().__call__(request)
+        finally:
+            auditlog_value.reset(token)

@@ -1,16 +1,27 @@
-"""Reads of the core: who a record is shared with, which teams a user manages."""
+"""Reads of the core: who a record is shared with, which teams a user manages, the audit trail."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
+from auditlog.models import LogEntry
+from auditlog.registry import auditlog
 from django.apps import apps
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
+from crm.audit import EVENT_LABELS, PSEUDO_FIELD_LABELS, action_filter, entry_event, entry_label
 from crm.models import OwnedModel, Team, User
-from crm.permissions import object_permission_models
+from crm.permissions import object_permission_models, restrict
 
 
 @dataclass(frozen=True)
@@ -61,3 +72,191 @@ def saved_views(*, user, list_key: str):
     from crm.models import SavedView
 
     return list(SavedView.objects.filter(user=user, list_key=list_key).only("name", "query"))
+
+
+# --- Audit trail -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass
+class AuditRow:
+    """One audit entry as a page shows it: what happened, the field diffs, a link to the object."""
+
+    entry: LogEntry
+    label: str
+    detail: str  # an event key the label does not already tell, e.g. "export"
+    changes: list[FieldChange]
+    url: str | None = None
+
+
+@dataclass
+class ObjectHistory:
+    rows: list[AuditRow]
+    content_type_id: int
+    object_id: int
+    can_view_audit_log: bool  # also decides whether remote addresses are shown
+
+
+def can_view_audit_log(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm("auditlog.view_logentry"))
+
+
+def audited_content_types():
+    """Content types of every model auditlog records, for the audit page's object type filter."""
+    ids = [ct.pk for ct in ContentType.objects.get_for_models(*auditlog.get_models()).values()]
+    return ContentType.objects.filter(pk__in=ids).order_by("app_label", "model")
+
+
+def audit_entries(*, user, filters: dict | None = None) -> QuerySet[LogEntry]:
+    """Audit entries `user` may read (all of them for audit viewers, none otherwise), filtered."""
+    if not can_view_audit_log(user):
+        return LogEntry.objects.none()
+    qs = LogEntry.objects.select_related("content_type", "actor")
+    filters = filters or {}
+    if filters.get("actor"):
+        qs = qs.filter(actor=filters["actor"])
+    if filters.get("object_type"):
+        qs = qs.filter(content_type=filters["object_type"])
+    if filters.get("object_id"):
+        qs = qs.filter(object_id=filters["object_id"])
+    if filters.get("action"):
+        qs = qs.filter(action_filter(filters["action"]))
+    tz = timezone.get_current_timezone()
+    if filters.get("date_from"):
+        qs = qs.filter(timestamp__gte=datetime.combine(filters["date_from"], time.min, tzinfo=tz))
+    if filters.get("date_to"):
+        next_day = filters["date_to"] + timedelta(days=1)
+        qs = qs.filter(timestamp__lt=datetime.combine(next_day, time.min, tzinfo=tz))
+    return qs
+
+
+def object_history(obj: models.Model, *, viewer, limit: int = 50) -> ObjectHistory:
+    """The newest `limit` changes and access events of one record, for its detail page.
+
+    The caller has already checked that `viewer` may see `obj`.
+    """
+    content_type = ContentType.objects.get_for_model(obj)
+    entries = list(
+        LogEntry.objects.filter(content_type=content_type, object_id=obj.pk)
+        .select_related("content_type", "actor")
+        .order_by("-timestamp", "-id")[:limit]
+    )
+    return ObjectHistory(
+        rows=audit_rows(entries, viewer=viewer, link_objects=False),
+        content_type_id=content_type.pk,
+        object_id=obj.pk,
+        can_view_audit_log=can_view_audit_log(viewer),
+    )
+
+
+def audit_rows(entries: list[LogEntry], *, viewer, link_objects: bool = True) -> list[AuditRow]:
+    """Render-ready rows for `entries` in a fixed number of queries.
+
+    Foreign-key values in diffs are looked up once per related model (and only among the
+    records `viewer` may see); object links once per content type.
+    """
+    wanted: dict[type[models.Model], set[int]] = defaultdict(set)
+    for entry in entries:
+        model = entry.content_type.model_class()
+        if model is None:
+            continue
+        for name, values in (entry.changes or {}).items():
+            field = _model_field(model, name)
+            if field is not None and field.many_to_one and isinstance(values, list):
+                for value in values:
+                    if (pk := _as_int(value)) is not None:
+                        wanted[field.related_model].add(pk)
+    related = {model: _visible_in_bulk(model, pks, viewer) for model, pks in wanted.items()}
+
+    urls: dict[tuple[int, int], str] = {}
+    if link_objects:
+        by_type: dict[ContentType, set[int]] = defaultdict(set)
+        for entry in entries:
+            model = entry.content_type.model_class()
+            if entry.object_id is not None and model is not None and hasattr(model, "get_absolute_url"):
+                by_type[entry.content_type].add(entry.object_id)
+        for content_type, pks in by_type.items():
+            model = content_type.model_class()
+            for pk, obj in _visible_in_bulk(model, pks, viewer).items():
+                urls[(content_type.pk, pk)] = obj.get_absolute_url()
+
+    return [
+        AuditRow(
+            entry=entry,
+            label=entry_label(entry),
+            detail="" if entry_event(entry) in EVENT_LABELS else entry_event(entry),
+            changes=_field_changes(entry, related),
+            url=urls.get((entry.content_type_id, entry.object_id)),
+        )
+        for entry in entries
+    ]
+
+
+def _visible_in_bulk(model: type[models.Model], pks: set[int], viewer) -> dict:
+    queryset = model._default_manager.all()
+    if issubclass(model, OwnedModel):
+        queryset = restrict(queryset, viewer, "view")
+    return queryset.in_bulk(list(pks))
+
+
+def _model_field(model: type[models.Model], name: str):
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _field_changes(entry: LogEntry, related: dict) -> list[FieldChange]:
+    model = entry.content_type.model_class()
+    changes = []
+    for name, values in (entry.changes or {}).items():
+        field = _model_field(model, name) if model is not None else None
+        label = str(field.verbose_name) if field is not None and hasattr(field, "verbose_name") else name
+        label = str(PSEUDO_FIELD_LABELS.get(name, label))
+        if isinstance(values, dict) and values.get("type") == "m2m":
+            objects = ", ".join(str(o) for o in values.get("objects", []))
+            old, new = ("", objects) if values.get("operation") == "add" else (objects, "")
+        elif isinstance(values, list) and len(values) == 2:
+            old, new = (_display_value(field, v, related) for v in values)
+        else:
+            old, new = "", str(values)
+        changes.append(FieldChange(label, old, new))
+    return changes
+
+
+def _display_value(field, value, related: dict) -> str:
+    """A logged value as a person reads it: choice labels, related names, local times."""
+    if value is None or value == "None":
+        return ""
+    if field is None:
+        return str(value)
+    if field.many_to_one:
+        pk = _as_int(value)
+        obj = related.get(field.related_model, {}).get(pk)
+        return str(obj) if obj is not None else f"#{value}"
+    if getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.BooleanField):
+        return str(_("yes") if value in (True, "True") else _("no"))
+    if isinstance(field, models.DateTimeField):
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        if timezone.is_naive(moment):  # auditlog stores UTC without an offset
+            moment = moment.replace(tzinfo=UTC)
+        return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    return str(value)

@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "crm.middleware.AuditContextMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -149,6 +149,10 @@ ANONYMOUS_USER_NAME = None
 # Audit trail
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDIT_RETENTION_DAYS = max(env.int("AUDIT_RETENTION_DAYS", default=365), 180)
+# Masking: each model lists its sensitive fields when it is registered (encrypted fields via
+# crm.fields.encrypted_audit_options, checked by a system check); values are hidden by this
+# callable unless the registration names another. Passwords are never registered.
+AUDITLOG_MASK_CALLABLE = "crm.audit.mask_value"
 
 # Field encryption: comma-separated base64 keys of 32 bytes; the first encrypts, all decrypt.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -7,12 +8,13 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from crm.forms import ProfileForm, ShareForm, UnshareForm
+from crm.forms import AuditFilterForm, ProfileForm, ShareForm, UnshareForm
 from crm.health import health_report
+from crm.pagination import keyset_page
 from crm.permissions import can, get_object_for_user
-from crm.selectors import record_shares, shareable_model
+from crm.selectors import audit_entries, audit_rows, can_view_audit_log, record_shares, shareable_model
 from crm.services import record_share, record_unshare
 
 
@@ -117,10 +119,27 @@ def share_remove(request, model, pk):
 
 
 @login_required
+@require_safe
 def audit_log(request):
-    if not request.user.has_perm("auditlog.view_logentry"):
+    if not can_view_audit_log(request.user):
         raise PermissionDenied
-    return render(request, "crm/audit_log.html", {})
+    form = AuditFilterForm(request.GET)
+    page, rows = None, []
+    if form.is_valid():
+        page = keyset_page(
+            audit_entries(user=request.user, filters=form.cleaned_data),
+            ordering=("-timestamp", "-id"),
+            after=request.GET.get("after"),
+            before=request.GET.get("before"),
+            size=settings.PAGE_SIZE,
+        )
+        rows = audit_rows(page.items, viewer=request.user)
+    filters = request.GET.copy()
+    for key in ("after", "before"):
+        filters.pop(key, None)
+    return render(
+        request, "crm/audit_log.html", {"form": form, "page": page, "rows": rows, "filters": filters.urlencode()}
+    )
 
 
 def _error_page(request, template, status):
