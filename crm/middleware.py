@@ -1,3 +1,4 @@
+import re
 import time
 import uuid
 
@@ -6,36 +7,52 @@ from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.shortcuts import redirect
+from django.contrib.auth.views import redirect_to_login
+from django.core.signals import request_finished
+from django.dispatch import receiver
+from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
 
 from crm.audit import remote_addr_of
 from crm.logging import request_context
 
 SESSION_LAST_SEEN = "_crm_last_seen"
+# A proxy's request id is kept only when it is plain ASCII, so it cannot smuggle text into logs.
+_INCOMING_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 class RequestIdMiddleware:
-    """Give every request an id (or keep the proxy's), bind it to log lines and echo it back."""
+    """Give every request an id (or keep the proxy's), bind it to log lines and echo it back.
+
+    The binding lasts until the response is closed, not just until this middleware returns:
+    Django logs 4xx and 5xx responses ("Not Found: /x") after the whole middleware chain.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
-        request.id = incoming[:64] if incoming.replace("-", "").isalnum() else uuid.uuid4().hex
-        token = request_context.set({"request_id": request.id, "user_id": None})
-        try:
-            response = self.get_response(request)
-        finally:
-            request_context.reset(token)
+        request.id = incoming if _INCOMING_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_context.set({"request_id": request.id, "user_id": None})
+        response = self.get_response(request)
         response["X-Request-ID"] = request.id
         return response
 
 
+@receiver(request_finished, dispatch_uid="crm.middleware.forget_request_context")
+def _forget_request_context(**kwargs):
+    request_context.set(None)
+
+
 class SessionIdleTimeoutMiddleware:
-    """Sign out a user who has been idle longer than SESSION_IDLE_TIMEOUT seconds."""
+    """Sign out a user who has been idle longer than SESSION_IDLE_TIMEOUT seconds.
+
+    Also binds the user's id to log lines. It must come after MessageMiddleware (it leaves a
+    message for the sign-in page) and HtmxMiddleware (htmx requests get an HX-Redirect).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -49,17 +66,28 @@ class SessionIdleTimeoutMiddleware:
             now = int(time.time())
             last_seen = request.session.get(SESSION_LAST_SEEN)
             if last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT:
-                logout(request)
-                messages.info(request, _("You were signed out after a period of inactivity."))
-                if request.htmx:
-                    response = self.get_response(request)
-                    response["HX-Redirect"] = settings.LOGIN_URL
-                    return response
-                return redirect(f"{redirect(settings.LOGIN_URL).url}?next={request.get_full_path()}")
+                return self._sign_out(request)
             # Writing the session on every request is wasteful; a minute's resolution is enough.
             if last_seen is None or now - last_seen > 60:
                 request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
+
+    def _sign_out(self, request):
+        # The request is not served: acting on it would run as nobody, or as a half-signed-out user.
+        htmx = getattr(request, "htmx", None)
+        # After signing in again, come back to the page, not to the fragment htmx asked for.
+        if htmx:
+            back_to = htmx.current_url_abs_path or resolve_url(settings.LOGIN_REDIRECT_URL)
+        elif request.method in ("GET", "HEAD"):
+            back_to = request.get_full_path()
+        else:  # a form's action answers POST only; going back there after signing in would fail
+            back_to = resolve_url(settings.LOGIN_REDIRECT_URL)
+        logout(request)
+        messages.info(request, _("You were signed out after a period of inactivity."))
+        login = redirect_to_login(back_to)
+        if htmx:
+            return HttpResponseClientRedirect(login.url)
+        return login
 
 
 class UserLanguageMiddleware:

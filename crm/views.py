@@ -3,11 +3,12 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from crm.forms import AuditFilterForm, ProfileForm, ShareForm, UnshareForm
@@ -23,9 +24,10 @@ def home(request):
     return render(request, "crm/home.html", {})
 
 
+@never_cache
+@require_safe
 def healthz(request):
-    from django.http import JsonResponse
-
+    """Unauthenticated status of the database, Redis and Celery for load balancers and monitors."""
     report = health_report()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
