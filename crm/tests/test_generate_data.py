@@ -1,0 +1,58 @@
+from collections import Counter
+
+import pytest
+from auditlog.models import LogEntry
+from django.core.management import call_command
+
+from crm.datagen import generate
+from crm.fields import blind_lookup
+from customers.models import Company
+
+
+def _snapshot():
+    return list(
+        Company.objects.order_by("id").values_list("name", "city", "lifecycle", "owner__username", "created_at")
+    )
+
+
+@pytest.mark.django_db
+def test_loads_companies_spread_over_reps_without_audit_entries():
+    call_command("generate_data", companies=2000, seed=7, batch_size=500)
+
+    assert Company.objects.count() == 2000
+    per_owner = Counter(Company.objects.values_list("owner_id", flat=True))
+    assert len(per_owner) >= 50
+    assert max(per_owner.values()) < 2000 / 50 * 2  # about 1/50 each, none dominating
+    assert not Company.objects.filter(team__isnull=True).exists()
+    # The people it adds go through the services and are audited; the bulk rows are not.
+    assert not LogEntry.objects.filter(content_type__model="company").exists()
+
+
+@pytest.mark.django_db
+def test_same_seed_gives_same_rows():
+    generate(companies=300, seed=11, batch_size=100)
+    first = _snapshot()
+    Company.objects.all().delete()
+
+    generate(companies=300, seed=11, batch_size=100)
+
+    assert _snapshot() == first
+    Company.objects.all().delete()
+    generate(companies=300, seed=12, batch_size=100)
+    assert _snapshot() != first
+
+
+@pytest.mark.django_db
+def test_encrypted_fields_read_back_and_are_found_by_blind_index():
+    generate(companies=200, seed=3, batch_size=1000)
+
+    company = Company.objects.exclude(phone="").order_by("id").first()
+    assert company.phone.startswith("+")
+    assert Company.objects.filter(**blind_lookup(Company, "phone", company.phone)).filter(pk=company.pk).exists()
+
+
+@pytest.mark.django_db
+def test_without_encrypted_values_leaves_them_empty():
+    generate(companies=50, seed=3, encrypt=False)
+
+    assert set(Company.objects.values_list("phone", flat=True)) == {""}
