@@ -28,3 +28,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 AXES_ENABLED = True
+# Serialized rollback (transaction=True tests) reloads the initial rows with raw saves; auditing
+# those would write entries that point at content types not reloaded yet.
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
