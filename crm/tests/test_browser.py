@@ -131,6 +131,15 @@ def test_sign_in_switch_language_and_sign_out(live_server, context):
     drawer.wait_for(state="hidden")
 
     page.get_by_role("button", name="English").click()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("button", name="Account menu for meili").click()
+    page.get_by_role("link", name="Change password").click()
+    page.wait_for_url("**/accounts/password/change/")
+    assert page.get_by_label("Old password").is_visible()
+    assert_accessible(page, "password change")
+    shot(page, "password-change-en-desktop")
+
+    page.set_viewport_size({"width": 375, "height": 740})
     page.get_by_role("button", name="Account menu for meili").click()
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/accounts/login/")
