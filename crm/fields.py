@@ -72,6 +72,22 @@ def normalize_phone(value: str) -> str:
     return ("+" if international else "") + digits
 
 
+normalize_email.scope = "email"
+normalize_tax_id.scope = "tax_id"
+normalize_phone.scope = "phone"
+
+
+def blind_index_for(normalizer: Callable[[str], str], value: str | None, *, context: str | None = None) -> str:
+    """The blind index of `value` under `normalizer`'s scope ('' when it normalises to nothing).
+
+    Also for readable columns that need the same exact-match key, such as a contact's email.
+    """
+    normalized = normalizer(value or "")
+    if not normalized:
+        return ""
+    return get_keyring().blind_index(normalized, context=context or normalizer.scope)
+
+
 class EncryptedExact(Exact):
     """Equality on an encrypted column answers only for the empty string (stored as-is)."""
 
@@ -149,11 +165,14 @@ class EncryptedTextField(models.TextField):
         return None
 
     def blind_index_of(self, value: str | None) -> str:
-        """The blind index of a plaintext value: '' when it normalises to nothing."""
-        normalized = (self.normalizer or normalize_text)(value or "")
-        if not normalized:
-            return ""
-        return get_keyring().blind_index(normalized, context=self.encryption_context)
+        """The blind index of a plaintext value: '' when it normalises to nothing.
+
+        Normalisers with a `scope` (phone, email, tax ID) share it across columns, so a phone
+        number matches whether it is stored as a company's phone, a contact's mobile or a
+        lead's phone; other columns are keyed by their own name.
+        """
+        normalizer = self.normalizer or normalize_text
+        return blind_index_for(normalizer, value, context=getattr(normalizer, "scope", self.encryption_context))
 
     def check(self, **kwargs):
         return [*super().check(**kwargs), *self._check_blind_index()]

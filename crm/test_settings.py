@@ -28,6 +28,11 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 AXES_ENABLED = True
+# Assertions read English; tests of the Chinese interface ask for it (Accept-Language, the switcher).
+LANGUAGE_CODE = "en"
+# Whitenoise looks for collected files; tests serve from the finders instead.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
 # Serialized rollback (transaction=True tests) reloads the initial rows with raw saves; auditing
 # those would write entries that point at content types not reloaded yet.
 AUDITLOG_DISABLE_ON_RAW_SAVE = True

@@ -1,9 +1,59 @@
+"""The customer information centre: companies, contacts, their history and purchases.
+
+Lists sort by keyset over (column, id) indexes, so every sortable column is NOT NULL.
+`search_text` holds application-built search tokens (see `crm.search`) behind a GIN index
+created by a PostgreSQL-only migration.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Now
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from crm.fields import BlindIndexField, EncryptedCharField, normalize_phone, normalize_tax_id
+from crm.fields import (
+    BlindIndexField,
+    EncryptedCharField,
+    blind_index_for,
+    normalize_email,
+    normalize_phone,
+    normalize_tax_id,
+)
 from crm.models import OwnedModel
+from crm.search import search_tokens
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    colour = models.CharField(
+        _("colour"),
+        max_length=7,
+        default="#6c757d",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour such as #1f77b4."))],
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self):
+        return self.name
+
+
+class Source(models.TextChoices):
+    WEBSITE = "website", _("Website")
+    REFERRAL = "referral", _("Referral")
+    TRADE_SHOW = "trade_show", _("Trade show")
+    CAMPAIGN = "campaign", _("Campaign")
+    PHONE = "phone", _("Phone")
+    IMPORT = "import", _("Import")
+    PARTNER = "partner", _("Partner")
+    OTHER = "other", _("Other")
 
 
 class Company(OwnedModel):
@@ -16,14 +66,24 @@ class Company(OwnedModel):
         DORMANT = "dormant", _("Dormant")
         LOST = "lost", _("Lost")
 
+    class SizeBand(models.TextChoices):
+        MICRO = "1-9", _("1–9 employees")
+        SMALL = "10-49", _("10–49 employees")
+        MEDIUM = "50-249", _("50–249 employees")
+        LARGE = "250-999", _("250–999 employees")
+        ENTERPRISE = "1000+", _("1000+ employees")
+
     name = models.CharField(_("name"), max_length=200)
     legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
+    size_band = models.CharField(_("size"), max_length=10, choices=SizeBand.choices, blank=True)
     website = models.URLField(_("website"), blank=True)
+    website_domain = models.CharField(_("website domain"), max_length=200, blank=True, editable=False)
+    country = models.CharField(_("country"), max_length=2, blank=True, default="CN", help_text=_("ISO code"))
+    province = models.CharField(_("province / state"), max_length=100, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
-    lifecycle = models.CharField(
-        _("lifecycle status"), max_length=20, choices=Lifecycle.choices, default=Lifecycle.POTENTIAL
-    )
+    street = models.CharField(_("street address"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
     # Encrypted at rest; found by exact match through the blind index (see docs/encryption.md).
     phone = EncryptedCharField(
         _("phone"), max_length=40, blank=True, blind_index="phone_bidx", normalizer=normalize_phone
@@ -33,6 +93,25 @@ class Company(OwnedModel):
     )
     phone_bidx = BlindIndexField()
     tax_id_bidx = BlindIndexField()
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
+    lifecycle = models.CharField(
+        _("lifecycle status"), max_length=20, choices=Lifecycle.choices, default=Lifecycle.POTENTIAL
+    )
+    grade = models.CharField(_("grade"), max_length=2, blank=True, db_default="", default="")
+    grade_reason = models.JSONField(_("grade reason"), default=dict, blank=True, editable=False)
+    graded_at = models.DateTimeField(_("graded"), null=True, blank=True, editable=False)
+    lifetime_value = models.DecimalField(
+        _("lifetime value"),
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        editable=False,
+    )
+    last_activity_at = models.DateTimeField(_("last activity"), default=Now, db_default=Now(), editable=False)
+    external_id = models.CharField(_("external ID"), max_length=100, blank=True, db_default="", default="")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="companies", verbose_name=_("tags"))
+    search_text = models.TextField(blank=True, editable=False, db_default="", default="")
 
     class Meta:
         verbose_name = _("company")
@@ -45,15 +124,291 @@ class Company(OwnedModel):
             models.Index(fields=["owner", "id"], name="company_owner_id"),
             models.Index(fields=["team", "id"], name="company_team_id"),
             models.Index(fields=["name", "id"], name="company_name_id"),
+            models.Index(fields=["created_at", "id"], name="company_created_id"),
+            models.Index(fields=["last_activity_at", "id"], name="company_activity_id"),
+            models.Index(fields=["lifetime_value", "id"], name="company_value_id"),
+            models.Index(fields=["grade", "id"], name="company_grade_id"),
+            models.Index(fields=["lifecycle", "id"], name="company_lifecycle_id"),
+            models.Index(fields=["industry", "id"], name="company_industry_id"),
+            models.Index(fields=["city", "id"], name="company_city_id"),
+            models.Index(fields=["website_domain"], name="company_domain"),
+            models.Index(fields=["external_id"], name="company_external_id"),
         ]
 
     def __str__(self):
         return self.name
 
-    def get_absolute_url(self):
-        from django.urls import reverse
+    def save(self, *args, **kwargs):
+        self.website_domain = website_domain(self.website)
+        self.search_text = search_tokens(self.name, self.legal_name, self.website_domain)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "website_domain", "search_text"}
+        super().save(*args, **kwargs)
 
+    def get_absolute_url(self):
         return reverse("customers:company_detail", args=[self.pk])
+
+
+class Contact(OwnedModel):
+    """A person: at a customer company, or an individual customer."""
+
+    family_name = models.CharField(_("family name"), max_length=100, blank=True)
+    given_name = models.CharField(_("given name"), max_length=100, blank=True)
+    display_name = models.CharField(_("name"), max_length=200, editable=False)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    company = models.ForeignKey(
+        Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts", verbose_name=_("company")
+    )
+    email = models.EmailField(_("email"), blank=True)
+    email_bidx = BlindIndexField()
+    phone = EncryptedCharField(
+        _("phone"), max_length=40, blank=True, blind_index="phone_bidx", normalizer=normalize_phone
+    )
+    mobile = EncryptedCharField(
+        _("mobile"), max_length=40, blank=True, blind_index="mobile_bidx", normalizer=normalize_phone
+    )
+    phone_bidx = BlindIndexField()
+    mobile_bidx = BlindIndexField()
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, blank=True, choices=settings.LANGUAGES
+    )
+    email_opt_in = models.BooleanField(_("agreed to marketing email"), default=False, db_default=False)
+    email_opt_in_at = models.DateTimeField(_("agreed on"), null=True, blank=True)
+    email_opt_in_source = models.CharField(_("consent source"), max_length=100, blank=True)
+    unsubscribed = models.BooleanField(_("unsubscribed"), default=False, db_default=False)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed on"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity"), default=Now, db_default=Now(), editable=False)
+    external_id = models.CharField(_("external ID"), max_length=100, blank=True, db_default="", default="")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
+    search_text = models.TextField(blank=True, editable=False, db_default="", default="")
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        permissions = [
+            ("reveal_sensitive", _("Can reveal sensitive fields")),
+            ("export_records", _("Can export customer records")),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "id"], name="contact_owner_id"),
+            models.Index(fields=["team", "id"], name="contact_team_id"),
+            models.Index(fields=["display_name", "id"], name="contact_name_id"),
+            models.Index(fields=["created_at", "id"], name="contact_created_id"),
+            models.Index(fields=["last_activity_at", "id"], name="contact_activity_id"),
+            models.Index(fields=["company", "display_name", "id"], name="contact_company_name"),
+            models.Index(fields=["external_id"], name="contact_external_id"),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    def save(self, *args, **kwargs):
+        self.display_name = display_name(self.family_name, self.given_name) or self.email or "—"
+        self.search_text = search_tokens(self.display_name, self.email)
+        # The email is kept readable (campaigns send to it); its index is keyed like the others.
+        self.email_bidx = blind_index_for(normalize_email, self.email)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "display_name", "search_text", "email_bidx"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("customers:contact_detail", args=[self.pk])
+
+
+class Interaction(models.Model):
+    """One entry in a customer's history. Other modules write here only through
+    `customers.services.record_interaction`."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", _("Note")
+        CALL = "call", _("Call")
+        MEETING = "meeting", _("Meeting")
+        VISIT = "visit", _("Visit")
+        EMAIL = "email", _("Email")
+        ORDER = "order", _("Order")
+        TICKET = "ticket", _("Ticket event")
+        CAMPAIGN = "campaign", _("Campaign event")
+        OPPORTUNITY = "opportunity", _("Opportunity event")
+
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.NOTE)
+    occurred_at = models.DateTimeField(_("when"))
+    summary = models.CharField(_("summary"), max_length=200)
+    body = models.TextField(_("details"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        verbose_name=_("company"),
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        verbose_name=_("contact"),
+    )
+    # Where an entry written by another module came from, e.g. "pipeline.opportunity:42".
+    source_ref = models.CharField(max_length=100, blank=True, editable=False)
+    link = models.CharField(_("link"), max_length=300, blank=True, editable=False)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes = [
+            models.Index(fields=["company", "-occurred_at", "-id"], name="interaction_company_time"),
+            models.Index(fields=["contact", "-occurred_at", "-id"], name="interaction_contact_time"),
+            models.Index(fields=["source_ref"], name="interaction_source"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(company__isnull=False) | models.Q(contact__isnull=False),
+                name="interaction_has_customer",
+            )
+        ]
+
+    def __str__(self):
+        return self.summary
+
+
+class Transaction(models.Model):
+    """A purchase or order of a customer: the basis of its grade and lifetime value."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PAID = "paid", _("Paid")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="transactions", verbose_name=_("company")
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        verbose_name=_("contact"),
+    )
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default="CNY",
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter currency code such as CNY."))],
+    )
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PAID)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        indexes = [models.Index(fields=["company", "-date", "-id"], name="transaction_company_date")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "reference"],
+                condition=~models.Q(reference=""),
+                name="transaction_unique_reference",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="transaction_amount_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.amount} {self.currency}"
+
+
+class GradeLevel(models.Model):
+    """A grade and the RFM score it starts at; configured in the admin site."""
+
+    class Tier(models.TextChoices):
+        IMPORTANT = "important", _("Important")
+        GENERAL = "general", _("General")
+        POTENTIAL = "potential", _("Potential")
+
+    code = models.CharField(_("grade"), max_length=2, unique=True)
+    label = models.CharField(_("label"), max_length=50)
+    tier = models.CharField(_("customer class"), max_length=20, choices=Tier.choices)
+    min_score = models.PositiveSmallIntegerField(_("minimum RFM score"), help_text=_("From 3 to 15."))
+
+    class Meta:
+        ordering = ["-min_score"]
+        verbose_name = _("grade level")
+        verbose_name_plural = _("grade levels")
+
+    def __str__(self):
+        return f"{self.code} · {self.label}"
+
+
+class GradingPolicy(models.Model):
+    """How recency, frequency and monetary value are scored 1–5 (one row, edited in the admin site).
+
+    Each list holds four ascending thresholds: a value at or past the n-th threshold scores n+1.
+    Recency thresholds are days since the last purchase, where fewer days score higher.
+    """
+
+    window_days = models.PositiveIntegerField(_("look-back window (days)"), default=365)
+    recency_days = models.JSONField(_("recency thresholds (days)"), default=list)
+    frequency_counts = models.JSONField(_("frequency thresholds (purchases)"), default=list)
+    monetary_amounts = models.JSONField(_("monetary thresholds (amount)"), default=list)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("grading policy")
+        verbose_name_plural = _("grading policy")
+
+    def __str__(self):
+        return str(_("Grading policy"))
+
+
+class MergeRecord(models.Model):
+    """What a merge did: which record survived, what the merged one held, and who did it."""
+
+    model = models.CharField(_("record type"), max_length=50)
+    survivor_id = models.BigIntegerField(_("kept record"))
+    merged_id = models.BigIntegerField(_("merged record"))
+    merged_data = models.JSONField(_("merged record's values"), default=dict)
+    chosen_fields = models.JSONField(_("values taken from the merged record"), default=list)
+    moved = models.JSONField(_("related records moved"), default=dict)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("merged"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("merge record")
+        verbose_name_plural = _("merge records")
+        indexes = [models.Index(fields=["model", "survivor_id"], name="merge_survivor")]
+
+    def __str__(self):
+        return f"{self.model} #{self.merged_id} → #{self.survivor_id}"
 
 
 class CompanyUserObjectPermission(UserObjectPermissionBase):
@@ -62,3 +417,30 @@ class CompanyUserObjectPermission(UserObjectPermissionBase):
 
 class CompanyGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Company, on_delete=models.CASCADE)
+
+
+class ContactUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Contact, on_delete=models.CASCADE)
+
+
+class ContactGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Contact, on_delete=models.CASCADE)
+
+
+def website_domain(url: str) -> str:
+    """'https://www.Huawei.com/cn/' -> 'huawei.com'."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return ""
+    host = urlsplit(url if "//" in url else f"//{url}").hostname or ""
+    host = host.lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def display_name(family: str, given: str) -> str:
+    """Chinese names read family name first without a space (王小明); others given name first."""
+    family, given = (family or "").strip(), (given or "").strip()
+    if any("\u3400" <= ch <= "\u9fff" for ch in family + given):
+        return f"{family}{given}"
+    return " ".join(part for part in (given, family) if part)
