@@ -1,0 +1,59 @@
+"""Customer pages and queries `make bench` measures (see `crm.benchmark`)."""
+
+from urllib.parse import quote
+
+from django.conf import settings
+from django.urls import reverse
+
+from crm.benchmark import Client, first_link, register_page, register_query
+from customers.selectors import company_list
+
+SEARCH_TERMS = {"short Chinese": "科技", "English": "Harbor"}
+
+
+def _list_url() -> str:
+    return reverse("customers:company_list")
+
+
+def _next_page(client: Client) -> str:
+    _status, body = client.get(_list_url())
+    link = first_link(r"\?[^\"]*after=[^\"]+")(body)
+    if not link:
+        raise RuntimeError("the company list has no next page")
+    return _list_url() + link
+
+
+def _first_company(client: Client) -> str:
+    _status, body = client.get(_list_url())
+    link = first_link(r"/customers/companies/\d+/")(body)
+    if not link:
+        raise RuntimeError("the company list shows no company")
+    return link
+
+
+for role in ("rep", "manager", "admin"):
+    register_page(f"company list ({role})", role=role, url=lambda client: _list_url())
+register_page("company list next page (rep)", role="rep", url=_next_page)
+register_page("company list next page (manager)", role="manager", url=_next_page)
+for label, term in SEARCH_TERMS.items():
+    for role in ("rep", "admin"):
+        register_page(
+            f"company search {label} ({role})", role=role, url=lambda client, t=term: f"{_list_url()}?q={quote(t)}"
+        )
+register_page("company detail (rep)", role="rep", url=_first_company)
+
+
+def _first_page(user):
+    return company_list(user=user, filters={}).order_by("name", "id")[: settings.PAGE_SIZE + 1]
+
+
+def _capped_count(user):
+    return company_list(user=user, filters={}).order_by()[: settings.LIST_COUNT_CAP + 1]
+
+
+for role in ("rep", "manager"):
+    register_query("company list first page", role=role, queryset=_first_page)
+    register_query("company list capped count (rows scanned)", role=role, queryset=_capped_count)
+register_query(
+    "company search 科技", role="rep", queryset=lambda user: company_list(user=user, filters={"q": "科技"})[:51]
+)
