@@ -1,12 +1,56 @@
 from django.contrib import admin
 
-from customers.models import Company
+from customers.models import Company, Contact, GradeLevel, GradingPolicy, MergeRecord, Tag
 
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
-    list_display = ("name", "city", "lifecycle", "owner", "team")
+    list_display = ("name", "city", "lifecycle", "grade", "owner", "team")
     list_select_related = ("owner", "team")
+    list_filter = ("lifecycle", "grade")
     search_fields = ("name",)
     raw_id_fields = ("owner",)
     show_full_result_count = False
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ("display_name", "company", "email", "owner", "team")
+    list_select_related = ("company", "owner", "team")
+    search_fields = ("display_name", "email")
+    raw_id_fields = ("owner", "company")
+    show_full_result_count = False
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ("name", "colour")
+    search_fields = ("name",)
+
+
+@admin.register(GradeLevel)
+class GradeLevelAdmin(admin.ModelAdmin):
+    list_display = ("code", "label", "tier", "min_score")
+
+
+@admin.register(GradingPolicy)
+class GradingPolicyAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "window_days", "recency_days", "frequency_counts", "monetary_amounts", "updated_at")
+
+    def has_add_permission(self, request):
+        return not GradingPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MergeRecord)
+class MergeRecordAdmin(admin.ModelAdmin):
+    list_display = ("model", "survivor_id", "merged_id", "actor", "created_at")
+    readonly_fields = [f.name for f in MergeRecord._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

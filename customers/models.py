@@ -12,6 +12,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -108,7 +109,7 @@ class Company(OwnedModel):
         db_default=Decimal("0"),
         editable=False,
     )
-    last_activity_at = models.DateTimeField(_("last activity"), default=Now, db_default=Now(), editable=False)
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now, db_default=Now(), editable=False)
     external_id = models.CharField(_("external ID"), max_length=100, blank=True, db_default="", default="")
     tags = models.ManyToManyField(Tag, blank=True, related_name="companies", verbose_name=_("tags"))
     search_text = models.TextField(blank=True, editable=False, db_default="", default="")
@@ -179,7 +180,7 @@ class Contact(OwnedModel):
     email_opt_in_source = models.CharField(_("consent source"), max_length=100, blank=True)
     unsubscribed = models.BooleanField(_("unsubscribed"), default=False, db_default=False)
     unsubscribed_at = models.DateTimeField(_("unsubscribed on"), null=True, blank=True)
-    last_activity_at = models.DateTimeField(_("last activity"), default=Now, db_default=Now(), editable=False)
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now, db_default=Now(), editable=False)
     external_id = models.CharField(_("external ID"), max_length=100, blank=True, db_default="", default="")
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
     search_text = models.TextField(blank=True, editable=False, db_default="", default="")

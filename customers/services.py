@@ -1,0 +1,354 @@
+"""State changes of the customer information centre.
+
+Every function takes the acting user, validates, writes in one transaction and returns the
+record. Other modules add to a customer's history only through `record_interaction`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from auditlog.models import LogEntry
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import F, Sum
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.audit import log_bulk_change, log_event
+from crm.models import Team, User
+from crm.permissions import can, has_role_permission
+from customers.models import Company, Contact, Interaction, Tag, Transaction
+
+COMPANY_FIELDS = [
+    "name",
+    "legal_name",
+    "industry",
+    "size_band",
+    "website",
+    "country",
+    "province",
+    "city",
+    "street",
+    "postcode",
+    "phone",
+    "tax_id",
+    "source",
+    "lifecycle",
+    "external_id",
+]
+CONTACT_FIELDS = [
+    "family_name",
+    "given_name",
+    "title",
+    "company",
+    "email",
+    "phone",
+    "mobile",
+    "birthday",
+    "preferred_language",
+    "email_opt_in",
+    "email_opt_in_source",
+    "unsubscribed",
+    "external_id",
+]
+
+
+def _check_still_visible(obj, actor: User) -> None:
+    """After an edit, the actor must still be able to see the record (STYLE 15)."""
+    if not can(actor, type(obj).objects.get(pk=obj.pk), "view"):
+        raise PermissionDenied(_("That change would move the record out of your reach."))
+
+
+def _check_team(team: Team | None, actor: User) -> None:
+    from crm.permissions import is_administrator, managed_team_ids
+
+    if team is None or is_administrator(actor):
+        return
+    if team.pk not in managed_team_ids(actor) and not actor.memberships.filter(team=team).exists():
+        raise ValidationError({"team": _("You can only assign records to your own teams.")})
+
+
+def _apply(obj: models.Model, fields: tuple[str, ...] | list[str], data: dict) -> list[str]:
+    changed = []
+    for name in fields:
+        if name in data and getattr(obj, name) != data[name]:
+            setattr(obj, name, data[name])
+            changed.append(name)
+    return changed
+
+
+@transaction.atomic
+def company_create(*, actor: User, owner: User | None = None, team: Team | None = None, tags=(), **data) -> Company:
+    if not has_role_permission(actor, Company, "add"):
+        raise PermissionDenied
+    _check_team(team, actor)
+    company = Company(owner=owner or actor, team=team)
+    _apply(company, COMPANY_FIELDS, data)
+    company.full_clean()
+    company.save()
+    if tags:
+        company.tags.set(tags)
+    _check_still_visible(company, actor)
+    return company
+
+
+@transaction.atomic
+def company_update(*, company: Company, actor: User, **data) -> Company:
+    if not can(actor, company, "change"):
+        raise PermissionDenied
+    if "team" in data:
+        _check_team(data["team"], actor)
+    _apply(company, (*COMPANY_FIELDS, "owner", "team"), data)
+    company.full_clean()
+    company.save()
+    if "tags" in data:
+        company.tags.set(data["tags"])
+    _check_still_visible(company, actor)
+    return company
+
+
+@transaction.atomic
+def company_delete(*, company: Company, actor: User) -> None:
+    if not can(actor, company, "delete"):
+        raise PermissionDenied
+    company.delete()
+
+
+@transaction.atomic
+def contact_create(*, actor: User, owner: User | None = None, team: Team | None = None, tags=(), **data) -> Contact:
+    if not has_role_permission(actor, Contact, "add"):
+        raise PermissionDenied
+    _check_team(team, actor)
+    contact = Contact(owner=owner or actor, team=team)
+    _apply(contact, CONTACT_FIELDS, data)
+    _stamp_consent(contact, data)
+    contact.full_clean()
+    contact.save()
+    if tags:
+        contact.tags.set(tags)
+    _check_still_visible(contact, actor)
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, actor: User, **data) -> Contact:
+    if not can(actor, contact, "change"):
+        raise PermissionDenied
+    if "team" in data:
+        _check_team(data["team"], actor)
+    before = (contact.email_opt_in, contact.unsubscribed)
+    _apply(contact, (*CONTACT_FIELDS, "owner", "team"), data)
+    _stamp_consent(contact, data, before=before)
+    contact.full_clean()
+    contact.save()
+    if "tags" in data:
+        contact.tags.set(data["tags"])
+    _check_still_visible(contact, actor)
+    return contact
+
+
+def _stamp_consent(contact: Contact, data: dict, before: tuple[bool, bool] = (False, False)) -> None:
+    now = timezone.now()
+    if contact.email_opt_in and not before[0]:
+        contact.email_opt_in_at = data.get("email_opt_in_at") or now
+    if not contact.email_opt_in:
+        contact.email_opt_in_at = None
+    if contact.unsubscribed and not before[1]:
+        contact.unsubscribed_at = now
+    if not contact.unsubscribed:
+        contact.unsubscribed_at = None
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact, actor: User) -> None:
+    if not can(actor, contact, "delete"):
+        raise PermissionDenied
+    contact.delete()
+
+
+def record_interaction(
+    *,
+    kind: str,
+    summary: str,
+    actor: User | None,
+    company: Company | None = None,
+    contact: Contact | None = None,
+    occurred_at: datetime | None = None,
+    body: str = "",
+    source_ref: str = "",
+    link: str = "",
+) -> Interaction:
+    """Add an entry to a customer's history; the one door for every module.
+
+    The caller has already decided the actor may act on the related record; this checks
+    only that the entry is coherent. A contact's company gets the entry on its timeline too.
+    """
+    if company is None and contact is None:
+        raise ValidationError(_("An interaction needs a company or a contact."))
+    if kind not in Interaction.Kind.values:
+        raise ValidationError(_("Unknown interaction type."))
+    if company is None and contact is not None:
+        company = contact.company
+    with transaction.atomic():
+        interaction = Interaction(
+            kind=kind,
+            summary=summary[:200],
+            body=body,
+            actor=actor,
+            company=company,
+            contact=contact,
+            occurred_at=occurred_at or timezone.now(),
+            source_ref=source_ref,
+            link=link,
+        )
+        interaction.full_clean()
+        interaction.save()
+        # Last activity only moves forward, and without touching updated_at or the audit trail.
+        for model, record in ((Company, company), (Contact, contact)):
+            if record is not None:
+                model.objects.filter(pk=record.pk).update(
+                    last_activity_at=Greatest(F("last_activity_at"), interaction.occurred_at)
+                )
+    return interaction
+
+
+@transaction.atomic
+def interaction_add(*, actor: User, kind: str, summary: str, company=None, contact=None, **extra) -> Interaction:
+    """A user's own note, call or meeting on a record they may change."""
+    target = contact or company
+    if target is None or not can(actor, target, "change"):
+        raise PermissionDenied(_("You may not add to this customer's history."))
+    if kind not in (Interaction.Kind.NOTE, Interaction.Kind.CALL, Interaction.Kind.MEETING, Interaction.Kind.VISIT):
+        raise ValidationError(_("Choose a note, call, meeting or visit."))
+    return record_interaction(kind=kind, summary=summary, actor=actor, company=company, contact=contact, **extra)
+
+
+@transaction.atomic
+def transaction_record(
+    *,
+    actor: User | None,
+    company: Company,
+    date,
+    amount: Decimal,
+    currency: str = "CNY",
+    reference: str = "",
+    description: str = "",
+    status: str = Transaction.Status.PAID,
+    contact: Contact | None = None,
+    check_permission: bool = True,
+) -> Transaction:
+    """Record a purchase; refreshes the lifetime value now and the grade after commit."""
+    if check_permission and not can(actor, company, "change"):
+        raise PermissionDenied
+    if reference and Transaction.objects.filter(company=company, reference=reference).exists():
+        raise ValidationError({"reference": _("This customer already has a transaction with that reference.")})
+    record = Transaction(
+        company=company,
+        contact=contact,
+        date=date,
+        amount=amount,
+        currency=currency,
+        reference=reference,
+        description=description,
+        status=status,
+        created_by=actor,
+    )
+    record.full_clean()
+    record.save()
+    company_refresh_value(company=company)
+    record_interaction(
+        kind=Interaction.Kind.ORDER,
+        summary=_("Order %(reference)s: %(amount)s %(currency)s")
+        % {"reference": reference or "—", "amount": amount, "currency": currency},
+        actor=actor,
+        company=company,
+        contact=contact,
+        occurred_at=timezone.make_aware(datetime.combine(date, datetime.min.time()))
+        if not isinstance(date, datetime)
+        else date,
+        source_ref=f"customers.transaction:{record.pk}",
+    )
+    from customers.tasks import grade_company
+
+    transaction.on_commit(lambda: grade_company.delay(company.pk))
+    return record
+
+
+def company_refresh_value(*, company: Company) -> Decimal:
+    """Lifetime value: the sum of paid transactions (no signals, no audit noise: it is derived)."""
+    total = company.transactions.filter(status=Transaction.Status.PAID).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    Company.objects.filter(pk=company.pk).update(lifetime_value=total)
+    company.lifetime_value = total
+    return total
+
+
+# --- Bulk actions: each receives only the rows the user may act on (crm.lists). -------------
+
+
+@transaction.atomic
+def bulk_assign_owner(*, queryset, actor: User, data: dict) -> int:
+    owner = data["owner"]
+    model = queryset.model
+    pks = list(queryset.values_list("pk", flat=True))
+    if not pks:
+        return 0
+    model.objects.filter(pk__in=pks).update(owner=owner, updated_at=timezone.now())
+    log_bulk_change(model, pks, actor=actor, changes={"owner": ["…", str(owner)]}, event="bulk_assign_owner")
+    return len(pks)
+
+
+@transaction.atomic
+def bulk_add_tag(*, queryset, actor: User, data: dict) -> int:
+    tag: Tag = data["tag"]
+    model = queryset.model
+    pks = list(queryset.values_list("pk", flat=True))
+    through = model.tags.through
+    field = f"{model._meta.model_name}_id"
+    existing = set(through.objects.filter(tag=tag, **{f"{field}__in": pks}).values_list(field, flat=True))
+    through.objects.bulk_create([through(tag=tag, **{field: pk}) for pk in pks if pk not in existing])
+    log_bulk_change(model, pks, actor=actor, changes={"tags": ["", f"+{tag.name}"]}, event="bulk_add_tag")
+    return len(pks)
+
+
+@transaction.atomic
+def bulk_remove_tag(*, queryset, actor: User, data: dict) -> int:
+    tag: Tag = data["tag"]
+    model = queryset.model
+    pks = list(queryset.values_list("pk", flat=True))
+    field = f"{model._meta.model_name}_id"
+    model.tags.through.objects.filter(tag=tag, **{f"{field}__in": pks}).delete()
+    log_bulk_change(model, pks, actor=actor, changes={"tags": [f"-{tag.name}", ""]}, event="bulk_remove_tag")
+    return len(pks)
+
+
+@transaction.atomic
+def bulk_share(*, queryset, actor: User, data: dict) -> int:
+    from crm.services import record_share
+
+    count = 0
+    for obj in queryset:
+        record_share(obj=obj, recipient=data["recipient"], level=data["level"], actor=actor)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def bulk_delete(*, queryset, actor: User, data: dict) -> int:
+    count = 0
+    for obj in queryset.select_for_update():
+        obj.delete()  # one by one, so each deletion is audited with its values
+        count += 1
+    return count
+
+
+def reveal_sensitive(*, obj: Company | Contact, field: str, actor: User) -> str:
+    """The plaintext of one encrypted field, for a user allowed to see it; audited as an access."""
+    if field not in {"phone", "tax_id", "mobile"} or not hasattr(obj, field):
+        raise ValidationError(_("Unknown field."))
+    if not can(actor, obj, "view") or not actor.has_perm("customers.reveal_sensitive"):
+        raise PermissionDenied(_("You may not reveal this field."))
+    log_event(obj, actor=actor, action=LogEntry.Action.ACCESS, changes={field: ["***", "revealed"]}, event="reveal")
+    return getattr(obj, field)
