@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from crm.tasks import purge_login_logs
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+# Serialized rollback like every transaction test: a plain flush would lose the rows data
+# migrations seed (roles, grades, schedules) and clash with the next serialized test.
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def wait_until(condition, timeout: float = 15.0) -> bool:
