@@ -14,6 +14,7 @@ keep-alive connection each, against 127.0.0.1 only.
 from __future__ import annotations
 
 import http.client
+import math
 import random
 import re
 import threading
@@ -147,7 +148,7 @@ class Stats:
         if not self.latencies:
             return 0.0
         ordered = sorted(self.latencies)
-        index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+        index = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
         return ordered[index]
 
 

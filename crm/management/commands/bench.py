@@ -184,9 +184,10 @@ class Command(BaseCommand):
         document = DOC.read_text() if DOC.exists() else DOC_HEADER
         if not load_note:
             previous = benchmark.section_text(document, str(companies))
-            for line in previous.splitlines():
-                if line.startswith("`generate_data"):
-                    section = section.replace("<!-- load -->", line)
+            earlier = [line for line in previous.splitlines() if line.startswith("`generate_data")]
+            section = section.replace(
+                "<!-- load -->", earlier[0] if earlier else "The data was loaded by an earlier run, not timed here."
+            )
         DOC.parent.mkdir(exist_ok=True)
         DOC.write_text(benchmark.replace_section(document, str(companies), section))
         self.stdout.write(self.style.SUCCESS(f"wrote {DOC}"))
