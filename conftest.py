@@ -16,18 +16,24 @@ def live_celery_worker(transactional_db):
     only once committed (hence `transactional_db`).
     """
     from celery.contrib.testing.worker import start_worker
-    from celery.signals import task_postrun
+    from celery.signals import setup_logging, task_postrun
     from django.db import connections
 
     from crm.celery import app
 
-    saved = {key: app.conf[key] for key in ("task_always_eager", "worker_hijack_root_logger")}
-    app.conf.update(task_always_eager=False, worker_hijack_root_logger=False)
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+
+    def keep_django_logging(**kwargs):
+        # Answering this signal stops Celery from reconfiguring logging (it would stop task loggers
+        # from propagating), so later tests still see log lines through Django's LOGGING.
+        pass
 
     def close_worker_connections(**kwargs):
         # The worker thread's connection would otherwise keep the test database from being dropped.
         connections.close_all()
 
+    setup_logging.connect(keep_django_logging, weak=False)
     task_postrun.connect(close_worker_connections, weak=False)
     app.control.purge()  # messages left by an interrupted run
     try:
@@ -35,4 +41,5 @@ def live_celery_worker(transactional_db):
             yield worker
     finally:
         task_postrun.disconnect(close_worker_connections)
-        app.conf.update(saved)
+        setup_logging.disconnect(keep_django_logging)
+        app.conf.task_always_eager = eager
