@@ -5,6 +5,7 @@ Screenshots land in test-artifacts/ for a human to look at.
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + Play
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+expect = playwright_api.expect
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
@@ -24,8 +26,8 @@ PASSWORD = "a-long-browser-test-passphrase"
 
 pytestmark = [
     pytest.mark.browser,
-    # live_server runs in another thread, so the data must be committed; restore the
-    # migrations' data (roles) afterwards for the tests that follow.
+    # live_server runs in another thread, so the data must be committed; reload the
+    # migrations' data (roles) that an earlier transactional test may have flushed.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
 ]
@@ -84,33 +86,33 @@ def test_sign_in_switch_language_and_sign_out(live_server, context):
     page = problems.watch(context.new_page())
 
     page.goto(f"{live_server.url}/")
-    assert "/accounts/login/" in page.url
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert_accessible(page, "login page")
     shot(page, "login-en-desktop")
 
     page.get_by_label("Username").fill("meili")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
-    assert page.get_by_role("heading", name="Welcome, Meili Wang").is_visible()
+    expect(page.get_by_role("heading", name="Welcome, Meili Wang")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     navigation = page.get_by_role("navigation", name="Main navigation")
-    assert navigation.get_by_role("link", name="Companies").is_visible()
+    expect(navigation.get_by_role("link", name="Companies")).to_be_visible()
     assert_accessible(page, "dashboard")
     shot(page, "dashboard-en-desktop")
 
     navigation.get_by_role("link", name="Companies").click()
-    page.wait_for_url("**/customers/companies/")
-    assert page.get_by_role("heading", name="Companies").is_visible()
+    expect(page.get_by_role("heading", name="Companies")).to_be_visible()
     assert_accessible(page, "company list")
     shot(page, "companies-en-desktop")
 
     page.get_by_role("button", name="简体中文").click()
-    page.wait_for_url("**/customers/companies/")
-    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page).to_have_url(re.compile(r"/customers/companies/$"))
     navigation = page.get_by_role("navigation", name="主导航")
-    assert navigation.get_by_text("客户").is_visible()
-    assert navigation.get_by_role("link", name="公司").is_visible()
+    expect(navigation.get_by_text("客户", exact=True)).to_be_visible()
+    expect(navigation.get_by_role("link", name="公司")).to_be_visible()
     assert_accessible(page, "company list in Chinese")
     shot(page, "companies-zh-desktop")
 
@@ -125,25 +127,25 @@ def test_sign_in_switch_language_and_sign_out(live_server, context):
         shot(page, f"{name}-zh-phone")
     page.get_by_role("button", name="打开菜单").click()
     drawer = page.get_by_role("dialog", name="菜单")
-    drawer.get_by_role("link", name="公司").wait_for()
+    expect(drawer.get_by_role("link", name="公司")).to_be_visible()
     shot(page, "menu-zh-phone")
     drawer.get_by_role("button", name="关闭").click()
-    drawer.wait_for(state="hidden")
+    expect(drawer).to_be_hidden()
 
     page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     page.set_viewport_size({"width": 1280, "height": 800})
     page.get_by_role("button", name="Account menu for meili").click()
     page.get_by_role("link", name="Change password").click()
-    page.wait_for_url("**/accounts/password/change/")
-    assert page.get_by_label("Old password").is_visible()
+    expect(page.get_by_label("Old password")).to_be_visible()
     assert_accessible(page, "password change")
     shot(page, "password-change-en-desktop")
 
     page.set_viewport_size({"width": 375, "height": 740})
     page.get_by_role("button", name="Account menu for meili").click()
     page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url("**/accounts/login/")
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert phone_fits(page)
     assert_accessible(page, "login page on a phone")
     shot(page, "login-en-phone")
