@@ -54,8 +54,8 @@ vendor: ## Refresh the vendored front-end libraries under static/vendor/ from np
 	$(PYTHON) static/vendor/vendor.py
 
 messages: install ## Extract translatable strings and compile the catalogues
-	$(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --no-obsolete
-	$(MANAGE) makemessages -d djangojs -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --no-obsolete
+	$(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --ignore=staticfiles --ignore=test-artifacts --no-obsolete
+	$(MANAGE) makemessages -d djangojs -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --ignore=staticfiles --ignore=test-artifacts --no-obsolete
 	$(MANAGE) compilemessages --ignore=.venv
 
 check-deploy: install ## Check production settings with Django's deployment checklist
