@@ -120,6 +120,12 @@ def test_sign_in_switch_language_and_sign_out(live_server, context):
     assert_accessible(page, "dashboard in Chinese")
     shot(page, "dashboard-zh-desktop")
 
+    page.goto(f"{live_server.url}/no-such-page/")
+    expect(page.get_by_role("heading", name="页面不存在")).to_be_visible()
+    assert_accessible(page, "page not found")
+    shot(page, "not-found-zh-desktop")
+    problems.remove(next(p for p in problems if "404" in p))  # the browser reports the 404 itself
+
     page.set_viewport_size({"width": 375, "height": 740})
     for path, name in (("/", "dashboard"), ("/customers/companies/", "companies")):
         page.goto(f"{live_server.url}{path}")
