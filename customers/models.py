@@ -24,7 +24,7 @@ from crm.fields import (
     normalize_phone,
     normalize_tax_id,
 )
-from crm.models import OwnedModel
+from crm.models import Job, OwnedModel
 from crm.search import search_tokens
 
 
@@ -445,3 +445,121 @@ def display_name(family: str, given: str) -> str:
     if any("\u3400" <= ch <= "\u9fff" for ch in family + given):
         return f"{family}{given}"
     return " ".join(part for part in (given, family) if part)
+
+
+# --- Imports --------------------------------------------------------------------------------
+
+
+class ImportTarget(models.TextChoices):
+    COMPANIES = "companies", _("Companies")
+    CONTACTS = "contacts", _("Contacts")
+
+
+class ImportBatch(Job):
+    """One uploaded file on its way in: how it reads, how its columns map, and what it did.
+
+    Progress lives in the Job columns; `next_row` is committed in the same transaction as the
+    rows before it, so a retried task resumes exactly where the last committed chunk ended.
+    """
+
+    class Stage(models.TextChoices):
+        MAPPING = "mapping", _("Choose columns")
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked")
+        IMPORTING = "importing", _("Importing")
+        IMPORTED = "imported", _("Imported")
+        REVERTED = "reverted", _("Reverted")
+
+    class Duplicates(models.TextChoices):
+        SKIP = "skip", _("Skip rows that match an existing record")
+        UPDATE = "update", _("Update the existing record")
+        CREATE = "create", _("Create a new record anyway")
+
+    class CompanyPolicy(models.TextChoices):
+        MATCH_OR_CREATE = "match_or_create", _("Use a company with that exact name, or create it")
+        MATCH_ONLY = "match_only", _("Use a company with that exact name, else leave it empty")
+
+    target = models.CharField(_("import"), max_length=20, choices=ImportTarget.choices)
+    source = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    source_name = models.CharField(_("file name"), max_length=255)
+    source_format = models.CharField(_("format"), max_length=10)
+    encoding = models.CharField(_("encoding"), max_length=30, blank=True)
+    delimiter = models.CharField(_("delimiter"), max_length=2, blank=True)
+    headers = models.JSONField(_("columns"), default=list, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    duplicates = models.CharField(
+        _("when a row matches an existing record"), max_length=10, choices=Duplicates.choices, default=Duplicates.SKIP
+    )
+    company_policy = models.CharField(
+        _("company column"), max_length=20, choices=CompanyPolicy.choices, default=CompanyPolicy.MATCH_OR_CREATE
+    )
+    import_team = models.ForeignKey(
+        "crm.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("team")
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.MAPPING)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    next_row = models.PositiveIntegerField(_("next row"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    row_errors = models.JSONField(_("row errors"), default=list, blank=True)
+    reverted_at = models.DateTimeField(_("reverted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def get_absolute_url(self):
+        return reverse("customers:import_detail", args=[self.pk])
+
+
+class ImportMapping(models.Model):
+    """A saved column mapping ({header: field}), the user's own or shared with everyone."""
+
+    name = models.CharField(_("name"), max_length=100)
+    target = models.CharField(_("import"), max_length=20, choices=ImportTarget.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("owner")
+    )
+    shared = models.BooleanField(_("shared with everyone"), default=False)
+    columns = models.JSONField(_("columns"), default=dict)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("saved import mapping")
+        verbose_name_plural = _("saved import mappings")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "target", "name"], name="import_mapping_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ImportedRecord(models.Model):
+    """A record an import created or updated, with the values it replaced, so it can be reverted."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records", verbose_name=_("import"))
+    model = models.CharField(_("record type"), max_length=20)
+    object_id = models.BigIntegerField(_("record"))
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    row = models.PositiveIntegerField(_("row"))
+    previous = models.JSONField(_("previous values"), default=dict, blank=True)
+    # The record's updated_at right after the import wrote it: a later edit means "do not revert".
+    stamp = models.DateTimeField(_("written at"))
+
+    class Meta:
+        verbose_name = _("imported record")
+        verbose_name_plural = _("imported records")
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "model", "object_id"], name="imported_record_once"),
+        ]
+        indexes = [models.Index(fields=["model", "object_id"], name="imported_record_object")]
+
+    def __str__(self):
+        return f"{self.model} #{self.object_id} ({self.get_action_display()})"
