@@ -123,9 +123,9 @@ def restrict(queryset: QuerySet, user, action: str = "view") -> QuerySet:
     )
     if facts["group_ids"]:
         condition |= Q(
-            pk__in=group_perm_model.objects.filter(
-                group_id__in=facts["group_ids"], permission_id=perm_id
-            ).values("content_object_id")
+            pk__in=group_perm_model.objects.filter(group_id__in=facts["group_ids"], permission_id=perm_id).values(
+                "content_object_id"
+            )
         )
     return queryset.filter(condition)
 
@@ -148,9 +148,7 @@ def can(user, obj: models.Model, action: str = "view") -> bool:
 def get_object_for_user(user, model_or_queryset, pk, perm: str = "view"):
     """Fetch one record: 404 if the user may not see it, 403 if they may see but not `perm` it."""
     queryset = (
-        model_or_queryset
-        if isinstance(model_or_queryset, QuerySet)
-        else model_or_queryset._default_manager.all()
+        model_or_queryset if isinstance(model_or_queryset, QuerySet) else model_or_queryset._default_manager.all()
     )
     try:
         obj = restrict(queryset, user, "view").get(pk=pk)
@@ -159,4 +157,3 @@ def get_object_for_user(user, model_or_queryset, pk, perm: str = "view"):
     if perm != "view" and not can(user, obj, perm):
         raise PermissionDenied
     return obj
-

@@ -58,8 +58,7 @@ def record_shares(obj: models.Model) -> list[Share]:
         by_group.setdefault(row.group, set()).add(row.permission.codename.split("_", 1)[0])
     teams = {t.group_id: t for t in Team.objects.filter(group__in=list(by_group))}
     shares = [
-        Share("user", user, str(user), "change" if "change" in actions else "view")
-        for user, actions in by_user.items()
+        Share("user", user, str(user), "change" if "change" in actions else "view") for user, actions in by_user.items()
     ]
     for group, actions in by_group.items():
         team = teams.get(group.pk)

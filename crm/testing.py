@@ -1,8 +1,8 @@
 """Test helpers other apps use: a cast of users around one team, for permission matrices.
 
-    cast = build_cast()
-    for who, expected in {"owner": 200, "teammate": 404, "manager": 200, "outsider": 404, "auditor": 200}.items():
-        ...
+cast = build_cast()
+for who, expected in {"owner": 200, "teammate": 404, "manager": 200, "outsider": 404, "auditor": 200}.items():
+    ...
 """
 
 from __future__ import annotations

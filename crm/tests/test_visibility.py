@@ -14,7 +14,14 @@ from customers.tests.factories import CompanyFactory
 pytestmark = pytest.mark.django_db
 
 EXPECTED_VIEW = {"owner": True, "teammate": False, "manager": True, "outsider": False, "auditor": True, "admin": True}
-EXPECTED_CHANGE = {"owner": True, "teammate": False, "manager": True, "outsider": False, "auditor": False, "admin": True}
+EXPECTED_CHANGE = {
+    "owner": True,
+    "teammate": False,
+    "manager": True,
+    "outsider": False,
+    "auditor": False,
+    "admin": True,
+}
 
 
 @pytest.fixture
