@@ -95,6 +95,8 @@ def test_sign_in_switch_language_and_sign_out(live_server, context):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Welcome, Meili Wang")).to_be_visible()
+    htmx_config = page.evaluate("({eval: htmx.config.allowEval, styles: htmx.config.includeIndicatorStyles})")
+    assert htmx_config == {"eval": False, "styles": False}, "htmx must run without eval under our CSP"
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     navigation = page.get_by_role("navigation", name="Main navigation")
