@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import Q
@@ -126,3 +128,51 @@ def tokens_index_sql(table: str, column: str = "search_text") -> tuple[str, str]
     name = f"{table}_{column}_tsv"
     create = f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (to_tsvector('simple'::regconfig, {column}))"
     return create, f"DROP INDEX IF EXISTS {name}"
+
+
+# --- The global search box: each module contributes its record types. ----------------------
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    title: str
+    subtitle: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SearchProvider:
+    """`find(user, query, limit)` returns hits among what `user` may see, in a bounded query."""
+
+    key: str
+    label: str
+    find: Callable[..., list[SearchHit]]
+    more_url: Callable[[str], str] | None = None
+    order: int = 50
+
+
+_providers: dict[str, SearchProvider] = {}
+
+
+def register_search_provider(provider: SearchProvider) -> None:
+    _providers[provider.key] = provider
+
+
+@dataclass(frozen=True)
+class SearchGroup:
+    label: str
+    hits: list[SearchHit]
+    more_url: str
+
+
+def search_everything(*, user, query: str, limit: int = 8) -> list[SearchGroup]:
+    """Hits grouped by type; each provider returns only what the user may see."""
+    if not query.strip():
+        return []
+    groups = []
+    for provider in sorted(_providers.values(), key=lambda p: p.order):
+        hits = provider.find(user=user, query=query, limit=limit)
+        if hits:
+            more = provider.more_url(query) if provider.more_url and len(hits) >= limit else ""
+            groups.append(SearchGroup(str(provider.label), hits, more))
+    return groups

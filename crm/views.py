@@ -195,3 +195,16 @@ def saved_view_remove(request, pk):
     if saved_view_delete(user=request.user, pk=pk):
         messages.success(request, _("View deleted."))
     return redirect(_safe_next(request))
+
+
+@login_required
+def global_search(request):
+    """The top bar's search: grouped matches as you type (htmx), or a full page without JavaScript."""
+    from crm.search import search_everything
+
+    query = request.GET.get("q", "").strip()[:100]
+    groups = search_everything(user=request.user, query=query) if query else []
+    template = "crm/search.html#results" if request.htmx else "crm/search.html"
+    response = render(request, template, {"query": query, "groups": groups})
+    response["Vary"] = "HX-Request"
+    return response

@@ -8,12 +8,18 @@ class CustomersConfig(AppConfig):
 
     def ready(self):
         from crm.navigation import NavItem, NavSection, register_section
-        from customers import signals  # noqa: F401
+        from customers import search_providers, signals  # noqa: F401
 
         register_section(
             NavSection(
                 _("Customers"),
-                (NavItem(_("Companies"), "customers:company_list", "building", "customers.view_company"),),
+                (
+                    NavItem(_("Companies"), "customers:company_list", "building", "customers.view_company"),
+                    NavItem(_("Contacts"), "customers:contact_list", "person-lines-fill", "customers.view_contact"),
+                    NavItem(_("Duplicates"), "customers:duplicates", "intersect", "customers.change_company"),
+                    NavItem(_("Imports"), "customers:import_list", "upload", "customers.add_company"),
+                ),
                 order=10,
             )
         )
+        search_providers.register()

@@ -25,3 +25,16 @@ def query_with(context, **changes):
         else:
             params[key] = value
     return params.urlencode()
+
+
+@register.filter
+def masked(value) -> str:
+    """A sensitive value as people expect to see it hidden: 138****5678, 9131**********1K."""
+    text = str(value or "")
+    if not text:
+        return ""
+    if len(text) <= 4:
+        return "*" * len(text)
+    keep_start = 3 if len(text) >= 8 else 1
+    keep_end = 4 if len(text) >= 8 else 2
+    return text[:keep_start] + "*" * (len(text) - keep_start - keep_end) + text[-keep_end:]
