@@ -141,6 +141,7 @@ def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
         headers.append(header)
     from crm.selectors import saved_views
 
+    actions = [a for a in spec.bulk_actions if _role_allows(request.user, spec.model, a.permission)]
     context = {
         "spec": spec,
         "page": page,
@@ -154,7 +155,7 @@ def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
         "next_url": f"?{_querystring(request, after=page.next_cursor)}" if page.has_next else None,
         "previous_url": f"?{_querystring(request, before=page.previous_cursor)}" if page.has_previous else None,
         "saved_views": saved_views(user=request.user, list_key=spec.key),
-        "bulk_actions": (actions := [a for a in spec.bulk_actions if _role_allows(request.user, spec.model, a.permission)]),
+        "bulk_actions": actions,
         "bulk_forms": [(a, a.form(user=request.user)) for a in actions if a.form],
         "columns": spec.columns,
     }
