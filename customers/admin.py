@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
+from customers.grading_forms import GradeLevelForm, GradingPolicyForm
 from customers.models import Company, Contact, GradeLevel, GradingPolicy, MergeRecord, Tag
 
 
@@ -28,14 +31,27 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+@admin.action(description=_("Recompute grades now"), permissions=["change"])
+def recompute_grades(modeladmin, request, queryset):
+    """Queue the same task the nightly schedule runs, once the configuration change is saved."""
+    from customers.tasks import grade_all_companies
+
+    transaction.on_commit(grade_all_companies.delay)
+    modeladmin.message_user(request, _("Grades are being recomputed in the background."))
+
+
 @admin.register(GradeLevel)
 class GradeLevelAdmin(admin.ModelAdmin):
+    form = GradeLevelForm
     list_display = ("code", "label", "tier", "min_score")
+    actions = [recompute_grades]
 
 
 @admin.register(GradingPolicy)
 class GradingPolicyAdmin(admin.ModelAdmin):
+    form = GradingPolicyForm
     list_display = ("__str__", "window_days", "recency_days", "frequency_counts", "monetary_amounts", "updated_at")
+    actions = [recompute_grades]
 
     def has_add_permission(self, request):
         return not GradingPolicy.objects.exists()

@@ -71,29 +71,30 @@ def grade_for(score: int, levels: list[GradeLevel]) -> GradeLevel | None:
 
 
 def grade_companies(company_ids=None, *, today: date | None = None, batch_size: int = 2000) -> int:
-    """Recompute the grade of the given companies (all with transactions, when None).
+    """Recompute the grade of the given companies (every company, when None); returns how many changed.
 
-    Reads the purchase aggregates in one grouped query per batch and writes only grades that
-    changed; a derived value, so it writes no audit entries.
+    Walks the companies in primary-key batches (an index range scan each, so memory stays flat
+    and a crash loses one batch at most), reads each batch's purchase aggregates in one grouped
+    query and writes only grades that changed. Companies that never bought are graded too, so
+    a new or lapsed customer shows a grade and its reason. A derived value: no audit entries.
     """
     today = today or timezone.localdate()
     rules = policy()
     levels = list(GradeLevel.objects.all())
     since = today - timedelta(days=rules.window_days)
-    if company_ids is None:
-        ids = Transaction.objects.values_list("company_id", flat=True).distinct().order_by("company_id")
-    else:
-        ids = sorted(set(company_ids))
     changed = 0
-    batch: list[int] = []
-    for company_id in ids.iterator() if hasattr(ids, "iterator") else ids:
-        batch.append(company_id)
-        if len(batch) >= batch_size:
-            changed += _grade_batch(batch, rules, levels, since, today)
-            batch = []
-    if batch:
-        changed += _grade_batch(batch, rules, levels, since, today)
-    return changed
+    if company_ids is not None:
+        ids = sorted(set(company_ids))
+        for start in range(0, len(ids), batch_size):
+            changed += _grade_batch(ids[start : start + batch_size], rules, levels, since, today)
+        return changed
+    last_pk = 0
+    while True:
+        ids = list(Company.objects.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return changed
+        changed += _grade_batch(ids, rules, levels, since, today)
+        last_pk = ids[-1]
 
 
 def _grade_batch(ids, rules, levels, since, today) -> int:
@@ -119,6 +120,7 @@ def _grade_batch(ids, rules, levels, since, today) -> int:
         )
         level = grade_for(rfm.score, levels)
         reason = {
+            "last_purchase": company.last_purchase.isoformat() if company.last_purchase else None,
             "recency_days": rfm.recency_days,
             "frequency": rfm.frequency,
             "monetary": str(rfm.monetary),
