@@ -24,6 +24,7 @@ from crm.datagen import generate
 from crm.models import TeamMembership, User
 
 DOC = Path(settings.BASE_DIR) / "docs" / "benchmarks.md"
+LOAD_NOTES = Path(settings.BASE_DIR) / "var" / "bench"
 DOC_HEADER = """# Benchmarks
 
 Measured with `make bench` (`manage.py bench --companies N`): generated data (`generate_data`,
@@ -85,12 +86,11 @@ class Command(BaseCommand):
             raise CommandError(_("The benchmark failed."))
 
     def field_keys(self) -> dict[str, str]:
-        """Encryption keys for the bench data: the configured ones, or keys kept in var/bench.env.
+        """Encryption keys of the bench databases, kept in var/bench.env apart from the real ones.
 
-        The bench database outlives a run, so its keys must too; they protect made-up data only.
+        A bench database outlives a run and any change to `.env`, so its keys must too; they
+        protect made-up data only.
         """
-        if settings.FIELD_ENCRYPTION_KEYS and settings.FIELD_BLIND_INDEX_KEY:
-            return {}
         path = Path(settings.BASE_DIR) / "var" / "bench.env"
         if not path.exists():
             path.parent.mkdir(exist_ok=True)
@@ -131,8 +131,16 @@ class Command(BaseCommand):
             started = time.monotonic()
             generate(companies=companies - present, seed=present + 1, log=lambda m: self.stdout.write(f"  {m}"))
             took = time.monotonic() - started
-            load_note = f"`generate_data --companies {companies - present}` took {took:.0f} s on this machine."
+            load_note = (
+                f"`generate_data --companies {companies - present}` took {took:.0f} s on this machine "
+                f"(load average {os.getloadavg()[0]:.1f} at the end)."
+            )
             self.stdout.write(load_note)
+            # Kept beside the database, so a later run that fails to serve can still report it.
+            LOAD_NOTES.mkdir(parents=True, exist_ok=True)
+            (LOAD_NOTES / f"{connection.settings_dict['NAME']}.txt").write_text(load_note)
+        elif (LOAD_NOTES / f"{connection.settings_dict['NAME']}.txt").exists():
+            load_note = (LOAD_NOTES / f"{connection.settings_dict['NAME']}.txt").read_text()
         people = self.bench_people()
         explains = self.explain(people)
 
@@ -154,7 +162,7 @@ class Command(BaseCommand):
             env=os.environ.copy(),
         )
         try:
-            wait_until_up(port)
+            wait_until_up(port, server)
             sessions = {
                 role: benchmark.log_in(port, user.username, password) for role, (user, password) in people.items()
             }
@@ -268,9 +276,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(port: int, timeout: float = 60) -> None:
+def wait_until_up(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise CommandError(
+                _("gunicorn exited (status %(code)s); see its errors above.") % {"code": server.returncode}
+            )
         try:
             status, _body = benchmark.Client(port, timeout=5).get("/healthz")
             if status == 200:
