@@ -33,8 +33,11 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
+@pytest.fixture
+def browser(transactional_db):
+    # Start Playwright only after the database is set up: its event loop gives Django a fresh
+    # connection object, which would skip the serialized rollback's reload (an empty database
+    # after an earlier transactional test) and its flush without post_migrate.
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
