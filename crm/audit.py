@@ -249,6 +249,7 @@ EVENT_LABELS = {
     EVENT_LOGIN_FAILED: gettext_lazy("Sign-in failed"),
     "share": gettext_lazy("Shared"),
     "unshare": gettext_lazy("Sharing removed"),
+    "merge": gettext_lazy("Merged"),
 }
 ACTION_LABELS = {
     LogEntry.Action.CREATE: gettext_lazy("Created"),
@@ -257,7 +258,7 @@ ACTION_LABELS = {
     LogEntry.Action.ACCESS: gettext_lazy("Accessed"),
 }
 # Changes logged by our helpers under names that are not model fields.
-PSEUDO_FIELD_LABELS = {"shared_with": gettext_lazy("shared with")}
+PSEUDO_FIELD_LABELS = {"shared_with": gettext_lazy("shared with"), "merged_with": gettext_lazy("merged with")}
 
 
 def action_filter(key: str) -> Q:
