@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import views
+from customers import import_export_urls, views
 
 app_name = "customers"
 
@@ -21,3 +21,4 @@ urlpatterns = [
     path("contacts/<int:pk>/interactions/", views.contact_interaction_add, name="contact_interaction_add"),
     path("contacts/<int:pk>/reveal/<str:field>/", views.contact_reveal, name="contact_reveal"),
 ]
+urlpatterns += import_export_urls.urlpatterns

@@ -222,8 +222,8 @@ def import_configure(
 
 
 @transaction.atomic
-def import_start(*, batch: ImportBatch, actor: User, dry_run: bool) -> ImportBatch:
-    """Queue a dry run (writes nothing) or the import itself."""
+def import_start(*, batch: ImportBatch, actor: User, dry_run: bool, queue: bool = True) -> ImportBatch:
+    """Queue a dry run (writes nothing) or the import itself (`queue=False`: the caller runs it)."""
     _check_editable(batch, actor)
     if not may_import(actor, batch.target):
         raise PermissionDenied
@@ -236,9 +236,10 @@ def import_start(*, batch: ImportBatch, actor: User, dry_run: bool) -> ImportBat
     batch.started_at = batch.finished_at = None
     batch.message = ""
     batch.save()
-    from customers.import_tasks import run_import
+    if queue:
+        from customers.import_tasks import run_import
 
-    transaction.on_commit(lambda: run_import.delay(batch.pk))
+        transaction.on_commit(lambda: run_import.delay(batch.pk))
     return batch
 
 

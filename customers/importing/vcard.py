@@ -148,7 +148,8 @@ def contact_vcard(contact, *, version: str = "3.0", reveal: bool = False) -> str
                 type_param = f"{kind},voice" if version == "4.0" else f"{kind.upper()},VOICE"
                 lines.append(f"TEL;TYPE={type_param}:{_escape(value)}")
     if contact.birthday:
-        lines.append(f"BDAY:{contact.birthday.isoformat() if version == '3.0' else contact.birthday:%Y%m%d}")
+        birthday = contact.birthday.isoformat() if version == "3.0" else contact.birthday.strftime("%Y%m%d")
+        lines.append(f"BDAY:{birthday}")
     tags = [t.name for t in contact.tags.all()]
     if tags:
         lines.append("CATEGORIES:" + ",".join(_escape(t) for t in tags))

@@ -1,0 +1,115 @@
+"""Forms of the import pages: upload, re-read with another encoding, map columns and options."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Team
+from customers.importing.columns import fields_for
+from customers.importing.reading import ENCODING_CHOICES
+from customers.importing.service import MAX_UPLOAD_BYTES, may_import, teams_for, visible_mappings
+from customers.models import ImportBatch, ImportTarget
+
+DELIMITER_CHOICES = (("", _("Detect")), (",", _("Comma")), (";", _("Semicolon")), ("\t", _("Tab")))
+ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.ods,.vcf,.vcard"
+
+
+def _style(form):
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, (forms.CheckboxInput, forms.RadioSelect)):
+            widget.attrs.setdefault("class", "form-check-input")
+        elif isinstance(widget, forms.Select):
+            widget.attrs.setdefault("class", "form-select")
+        else:
+            widget.attrs.setdefault("class", "form-control")
+
+
+class UploadForm(forms.Form):
+    target = forms.ChoiceField(label=_("Import"), choices=ImportTarget.choices)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("CSV (any encoding, comma, semicolon or tab), Excel (XLSX) or vCard (contacts); up to 20 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+    )
+    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False)
+    saved_mapping = forms.ModelChoiceField(label=_("Saved column mapping"), queryset=None, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["target"].choices = [(v, label) for v, label in ImportTarget.choices if may_import(user, v)]
+        teams = teams_for(user)
+        self.fields["team"].queryset = Team.objects.filter(pk__in=[t.pk for t in teams])
+        if teams:
+            self.fields["team"].initial = teams[0].pk
+        self.fields["saved_mapping"].queryset = visible_mappings(user)
+        _style(self)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than 20 MB. Split it into smaller files."))
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        mapping = data.get("saved_mapping")
+        if mapping and data.get("target") and mapping.target != data["target"]:
+            self.add_error("saved_mapping", _("That mapping is for another kind of import."))
+        return data
+
+
+class RereadForm(forms.Form):
+    encoding = forms.ChoiceField(label=_("Encoding"), choices=ENCODING_CHOICES, required=False)
+    delimiter = forms.ChoiceField(label=_("Delimiter"), choices=DELIMITER_CHOICES, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["encoding"].choices = [("", _("Detect")), *ENCODING_CHOICES[1:]]
+        _style(self)
+
+
+class MappingForm(forms.Form):
+    """One choice per column of the file, and how to treat rows matching existing records."""
+
+    duplicates = forms.ChoiceField(
+        label=_("When a row matches an existing record"),
+        choices=ImportBatch.Duplicates.choices,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Rows match by external ID, then email, then phone (contacts), or tax ID, then name and city (companies)."
+        ),
+    )
+    company_policy = forms.ChoiceField(label=_("Company column"), choices=ImportBatch.CompanyPolicy.choices)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False)
+    save_as = forms.CharField(label=_("Save this mapping as"), max_length=100, required=False)
+    share = forms.BooleanField(label=_("Share the saved mapping with everyone"), required=False)
+
+    def __init__(self, *args, batch: ImportBatch, user, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "duplicates": batch.duplicates,
+                "company_policy": batch.company_policy,
+                "team": batch.import_team_id,
+                **{f"column_{i}": batch.mapping.get(str(i), "") for i in range(len(batch.headers))},
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.batch = batch
+        choices = [("", _("— ignore —")), *((k, v) for k, v in fields_for(batch.target).items())]
+        self.column_fields = []
+        for index, header in enumerate(batch.headers):
+            name = f"column_{index}"
+            self.fields[name] = forms.ChoiceField(label=header, choices=choices, required=False)
+            self.column_fields.append(name)
+        self.fields["team"].queryset = Team.objects.filter(pk__in=[t.pk for t in teams_for(user)])
+        if batch.target != ImportTarget.CONTACTS:
+            del self.fields["company_policy"]
+        _style(self)
+
+    def columns(self):
+        return [self[name] for name in self.column_fields]
+
+    def mapping(self) -> dict[str, str]:
+        return {name.removeprefix("column_"): self.cleaned_data.get(name) or "" for name in self.column_fields}

@@ -1,0 +1,217 @@
+"""Import pages: upload, map the columns, dry run, import with progress, error report, revert.
+
+An import belongs to the person who started it: anyone else gets 404 for it.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from crm.exports import csv_response
+from customers.import_forms import MappingForm, RereadForm, UploadForm
+from customers.importing import service
+from customers.importing.reading import UnreadableFile
+from customers.models import ImportBatch, ImportTarget
+
+PREVIEW_ROWS = 5
+
+
+def _require_importer(user) -> None:
+    if not any(service.may_import(user, target) for target in ImportTarget.values):
+        raise PermissionDenied
+
+
+def _batch_for(user, pk) -> ImportBatch:
+    """The user's own import, or 404: imports hold other people's files."""
+    _require_importer(user)
+    try:
+        return ImportBatch.objects.select_related("import_team").get(pk=pk, owner=user)
+    except ImportBatch.DoesNotExist:
+        raise Http404 from None
+
+
+def _messages_from(request, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+def _render_list(request, form, status=200):
+    batches = ImportBatch.objects.filter(owner=request.user).order_by("-created_at")[:30]
+    return render(request, "customers/import_list.html", {"form": form, "batches": batches}, status=status)
+
+
+@login_required
+@require_GET
+def import_list(request):
+    _require_importer(request.user)
+    return _render_list(request, UploadForm(user=request.user))
+
+
+@login_required
+@require_POST
+def import_upload(request):
+    _require_importer(request.user)
+    form = UploadForm(request.POST, request.FILES, user=request.user)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            batch = service.import_create(
+                actor=request.user,
+                target=form.cleaned_data["target"],
+                filename=upload.name,
+                data=upload.read(),
+                team=form.cleaned_data["team"],
+                saved_mapping=form.cleaned_data["saved_mapping"],
+            )
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            return redirect(batch)
+    return _render_list(request, form, status=400)
+
+
+def _preview(batch: ImportBatch) -> tuple[list, str]:
+    try:
+        table = service.read_batch_table(batch)
+    except UnreadableFile as error:
+        return [], str(error)
+    return [values for _row, values in table.rows[:PREVIEW_ROWS]], ""
+
+
+def _detail_context(request, batch: ImportBatch, mapping_form=None) -> dict:
+    preview, problem = (
+        _preview(batch) if batch.stage in (ImportBatch.Stage.MAPPING, ImportBatch.Stage.CHECKED) else ([], "")
+    )
+    editable = batch.stage in (ImportBatch.Stage.MAPPING, ImportBatch.Stage.CHECKED) or (
+        batch.stage == ImportBatch.Stage.CHECKING and batch.finished
+    )
+    mapping_form = mapping_form or MappingForm(batch=batch, user=request.user)
+    columns = []
+    for index, bound in enumerate(mapping_form.columns()):
+        columns.append({"field": bound, "samples": [row[index] for row in preview if index < len(row)]})
+    return {
+        "batch": batch,
+        "editable": editable,
+        "mapping_form": mapping_form,
+        "columns": columns,
+        "preview_problem": problem,
+        "reread_form": RereadForm(initial={"encoding": batch.encoding, "delimiter": batch.delimiter}),
+        "detected": batch.params,
+        "shown_errors": batch.row_errors[:100],
+        "running": not batch.finished and batch.stage in (ImportBatch.Stage.CHECKING, ImportBatch.Stage.IMPORTING),
+    }
+
+
+@login_required
+@require_GET
+def import_detail(request, pk):
+    batch = _batch_for(request.user, pk)
+    return render(request, "customers/import_detail.html", _detail_context(request, batch))
+
+
+@login_required
+@require_GET
+def import_progress(request, pk):
+    batch = _batch_for(request.user, pk)
+    context = _detail_context(request, batch)
+    response = render(request, "customers/import_detail.html#progress", context)
+    response["Vary"] = "HX-Request"
+    if batch.finished and request.htmx:
+        response["HX-Refresh"] = "true"  # show the results part of the page
+    return response
+
+
+@login_required
+@require_POST
+def import_reread(request, pk):
+    batch = _batch_for(request.user, pk)
+    form = RereadForm(request.POST)
+    if form.is_valid():
+        try:
+            service.import_reread(batch=batch, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _messages_from(request, error)
+    return redirect(batch)
+
+
+def _configure_and_start(request, pk, *, dry_run: bool):
+    batch = _batch_for(request.user, pk)
+    form = MappingForm(request.POST, batch=batch, user=request.user)
+    if form.is_valid():
+        try:
+            service.import_configure(
+                batch=batch,
+                actor=request.user,
+                mapping=form.mapping(),
+                duplicates=form.cleaned_data["duplicates"],
+                company_policy=form.cleaned_data.get("company_policy") or batch.company_policy,
+                team=form.cleaned_data["team"],
+                save_as=form.cleaned_data["save_as"],
+                share=form.cleaned_data["share"],
+            )
+            service.import_start(batch=batch, actor=request.user, dry_run=dry_run)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect(batch)
+    batch.refresh_from_db()
+    return render(request, "customers/import_detail.html", _detail_context(request, batch, form), status=400)
+
+
+@login_required
+@require_POST
+def import_check(request, pk):
+    """Dry run: every row is validated and matched, nothing is written."""
+    return _configure_and_start(request, pk, dry_run=True)
+
+
+@login_required
+@require_POST
+def import_start(request, pk):
+    return _configure_and_start(request, pk, dry_run=False)
+
+
+@login_required
+@require_POST
+def import_resume(request, pk):
+    batch = _batch_for(request.user, pk)
+    try:
+        service.import_resume(batch=batch, actor=request.user)
+    except ValidationError as error:
+        _messages_from(request, error)
+    return redirect(batch)
+
+
+@login_required
+@require_POST
+def import_revert(request, pk):
+    batch = _batch_for(request.user, pk)
+    try:
+        outcome = service.import_revert(batch=batch, actor=request.user)
+    except ValidationError as error:
+        _messages_from(request, error)
+        return redirect(batch)
+    messages.success(
+        request,
+        _("Import reverted: %(deleted)d records deleted, %(restored)d restored.")
+        % {"deleted": outcome.deleted, "restored": outcome.restored},
+    )
+    if outcome.kept:
+        messages.warning(
+            request,
+            _("Kept as they are: %(records)s")
+            % {"records": "; ".join(f"{name} ({why})" for name, why in outcome.kept[:20])},
+        )
+    return redirect(batch)
+
+
+@login_required
+@require_GET
+def import_errors(request, pk):
+    batch = _batch_for(request.user, pk)
+    rows = list(service.error_report_rows(batch))
+    return csv_response(rows[0], rows[1:], filename=f"import-{batch.pk}-errors.csv")
