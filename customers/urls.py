@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import import_export_urls, views
+from customers import import_export_urls, merge_views, views
 
 app_name = "customers"
 
@@ -22,3 +22,9 @@ urlpatterns = [
     path("contacts/<int:pk>/reveal/<str:field>/", views.contact_reveal, name="contact_reveal"),
 ]
 urlpatterns += import_export_urls.urlpatterns
+urlpatterns += [
+    path("duplicates/", merge_views.duplicates, name="duplicates"),
+    path("companies/<int:pk>/merge/", merge_views.company_merge_view, name="company_merge"),
+    path("contacts/<int:pk>/merge/", merge_views.contact_merge_view, name="contact_merge"),
+    path("merges/<int:pk>/", merge_views.merge_record, name="merge_record"),
+]
