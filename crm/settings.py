@@ -306,4 +306,4 @@ BACKUP_DIR = env.path("BACKUP_DIR", default=BASE_DIR / "var" / "backups")
 
 # Lists: how many rows a page shows, and where counting stops being exact.
 PAGE_SIZE = env.int("PAGE_SIZE", default=50)
-LIST_COUNT_CAP = env.int("LIST_COUNT_CAP", default=10000)
+LIST_COUNT_CAP = env.int("LIST_COUNT_CAP", default=1000)

@@ -17,6 +17,16 @@ _DOMAIN = re.compile(r"^(https?://)?([a-z0-9-]+\.)+[a-z]{2,}(/.*)?$", re.IGNOREC
 _TAX_ID = re.compile(r"^[0-9A-Z]{15,20}$")
 
 
+# A search narrows through its GIN index to at most this many candidates before the page's sort
+# applies; the LIMIT keeps PostgreSQL from instead walking the sort index and testing every row.
+SEARCH_MATCH_CAP = 10000
+
+
+def _matching(visible: QuerySet, condition: Q) -> QuerySet:
+    """Ids of visible rows matching a search, capped (the cap applies after visibility)."""
+    return visible.filter(condition).order_by().values("pk")[:SEARCH_MATCH_CAP]
+
+
 def visible_companies(user) -> QuerySet[Company]:
     return Company.objects.visible_to(user)
 
@@ -59,10 +69,11 @@ def contact_search_q(query: str) -> Q:
 
 def company_list(*, user, filters: dict | None = None) -> QuerySet[Company]:
     """The companies `user` may see, narrowed by the list page's filters."""
-    qs = visible_companies(user).select_related("owner", "team")
+    visible = visible_companies(user)
+    qs = visible.select_related("owner", "team")
     filters = filters or {}
     if filters.get("q"):
-        qs = qs.filter(company_search_q(filters["q"]))
+        qs = qs.filter(pk__in=_matching(visible, company_search_q(filters["q"])))
     for name in ("owner", "team", "lifecycle", "grade", "industry", "city"):
         if filters.get(name):
             qs = qs.filter(**{name: filters[name]})
@@ -76,10 +87,11 @@ def company_list(*, user, filters: dict | None = None) -> QuerySet[Company]:
 
 
 def contact_list(*, user, filters: dict | None = None) -> QuerySet[Contact]:
-    qs = visible_contacts(user).select_related("owner", "team", "company")
+    visible = visible_contacts(user)
+    qs = visible.select_related("owner", "team", "company")
     filters = filters or {}
     if filters.get("q"):
-        qs = qs.filter(contact_search_q(filters["q"]))
+        qs = qs.filter(pk__in=_matching(visible, contact_search_q(filters["q"])))
     for name in ("owner", "team"):
         if filters.get(name):
             qs = qs.filter(**{name: filters[name]})
