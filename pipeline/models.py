@@ -383,6 +383,14 @@ class Opportunity(OwnedModel):
             models.Index(fields=["contact", "id"], name="opp_contact_id"),
             models.Index(fields=["expected_close_date", "id"], name="opp_close_id"),
             models.Index(fields=["amount", "id"], name="opp_amount_id"),
+            # The board's per-stage totals read only this index (an index-only scan), whatever the filters.
+            models.Index(
+                fields=["pipeline", "stage"],
+                include=["amount", "probability", "owner", "team", "expected_close_date"],
+                name="opp_board_totals",
+            ),
+            models.Index(fields=["last_activity_at", "id"], name="opp_activity_id"),
+            models.Index(fields=["stage", "stage_changed_at"], name="opp_stage_since"),
         ]
 
     def __str__(self):
