@@ -225,12 +225,14 @@ def merge_record(request, pk):
         raise Http404
     survivor = get_object_for_user(request.user, model, record.survivor_id)
     labels = {name: str(model._meta.get_field(name).verbose_name) for name in merge_fields(model)}
-    values = [
-        (labels.get(name, name), value)
-        for name, value in record.merged_data.items()
-        if name in labels or name == "tags"
-    ]
-    values = [(label if label != "tags" else _("tags"), _snapshot_text(v)) for label, v in values]
+    data = record.merged_data
+    values = []
+    for name in merge_fields(model):
+        if name in data:
+            field, value = model._meta.get_field(name), data[name]
+            label = dict(field.flatchoices).get(value, "") if field.choices and isinstance(value, str) else ""
+            values.append((labels[name], str(label) or _snapshot_text(value)))
+    values.append((_("tags"), _snapshot_text(data.get("tags", []))))
     moved = [(name, count) for name, count in record.moved.items() if name != "renamed_references"]
     return render(
         request,
