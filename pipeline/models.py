@@ -391,6 +391,8 @@ class Opportunity(OwnedModel):
             ),
             models.Index(fields=["last_activity_at", "id"], name="opp_activity_id"),
             models.Index(fields=["stage", "stage_changed_at"], name="opp_stage_since"),
+            # The forecast's "won in period": only won deals carry a date.
+            models.Index(fields=["won_at"], name="opp_won_at", condition=models.Q(won_at__isnull=False)),
         ]
 
     def __str__(self):
