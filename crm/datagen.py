@@ -227,7 +227,9 @@ def generate(
             if dropped:
                 log(f"{generator.label}: rows copied in {time.monotonic() - table_started:.1f}s, rebuilding indexes")
             _create_indexes(dropped)
-        ctx.new_ids[model] = (before + 1, _max_id(model))
+        # Ids are contiguous within one load, but not from the old maximum: deleted rows leave gaps.
+        new = model._default_manager.filter(pk__gt=before).aggregate(first=models.Min("pk"), last=models.Max("pk"))
+        ctx.new_ids[model] = (new["first"] or before + 1, new["last"] or before)
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         result = TableResult(generator.label, loaded, time.monotonic() - table_started)

@@ -56,3 +56,21 @@ def test_without_encrypted_values_leaves_them_empty():
     generate(companies=50, seed=3, encrypt=False)
 
     assert set(Company.objects.values_list("phone", flat=True)) == {""}
+
+
+@pytest.mark.django_db
+def test_customer_tables_grow_in_proportion_and_stay_consistent():
+    from crm.fields import blind_index_for, normalize_email
+    from customers.models import Contact, Interaction, Transaction
+
+    generate(companies=200, seed=5, batch_size=500)
+
+    assert Contact.objects.count() == 400
+    assert Interaction.objects.count() == 1000
+    assert Transaction.objects.count() == 600
+    contact = Contact.objects.exclude(email="").order_by("id").first()
+    assert contact.email_bidx == blind_index_for(normalize_email, contact.email)
+    assert contact.mobile.startswith("1") and len(contact.mobile) == 11
+    assert set(Interaction.objects.values_list("company_id", flat=True)) <= set(
+        Company.objects.values_list("pk", flat=True)
+    )
