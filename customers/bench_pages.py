@@ -41,6 +41,29 @@ for label, term in SEARCH_TERMS.items():
             f"company search {label} ({role})", role=role, url=lambda client, t=term: f"{_list_url()}?q={quote(t)}"
         )
 register_page("company detail (rep)", role="rep", url=_first_company)
+register_page("company detail (manager)", role="manager", url=_first_company)
+
+
+def _phone_search(client: Client) -> str:
+    """Search for a stored phone number (exact match through the blind index)."""
+    from customers.models import Company
+
+    phone = Company.objects.exclude(phone_bidx="").order_by("pk").values_list("phone", flat=True).first()
+    if not phone:
+        raise RuntimeError("no company with a phone number to search for")
+    return f"{reverse('search')}?q={quote(phone)}"
+
+
+for role in ("rep", "admin"):
+    register_page(f"global search by phone ({role})", role=role, url=_phone_search)
+for role in ("rep", "admin"):
+    register_page(
+        f"global search 2-character Chinese ({role})",
+        role=role,
+        url=lambda client: f"{reverse('search')}?q={quote('科技')}",
+    )
+register_page("contact list (rep)", role="rep", url=lambda client: reverse("customers:contact_list"))
+register_page("contact list (manager)", role="manager", url=lambda client: reverse("customers:contact_list"))
 
 
 def _first_page(user):
