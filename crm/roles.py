@@ -53,9 +53,9 @@ ROLE_PERMISSIONS = {
     },
 }
 ROLE_EXTRA_PERMISSIONS = {
-    SALES_MANAGER: ("customers.reveal_sensitive", "customers.export_records"),
+    SALES_MANAGER: ("customers.reveal_sensitive", "customers.export_records", "pipeline.reveal_sensitive"),
     SUPPORT_MANAGER: ("customers.reveal_sensitive",),
-    AUDITOR: ("customers.reveal_sensitive", "customers.export_records"),
+    AUDITOR: ("customers.reveal_sensitive", "customers.export_records", "pipeline.reveal_sensitive"),
 }
 
 

@@ -307,3 +307,11 @@ BACKUP_DIR = env.path("BACKUP_DIR", default=BASE_DIR / "var" / "backups")
 # Lists: how many rows a page shows, and where counting stops being exact.
 PAGE_SIZE = env.int("PAGE_SIZE", default=50)
 LIST_COUNT_CAP = env.int("LIST_COUNT_CAP", default=1000)
+
+# Leads: who gets a lead no assignment rule can place (a username; empty: the first
+# Administrator), and the public web-to-lead forms' framing and spam limits.
+LEAD_DEFAULT_OWNER = env.str("LEAD_DEFAULT_OWNER", default="")
+WEB_FORM_FRAME_ANCESTORS = env.list("WEB_FORM_FRAME_ANCESTORS", default=["'self'"])
+WEB_FORM_RATE_LIMIT = env.int("WEB_FORM_RATE_LIMIT", default=10)
+WEB_FORM_RATE_WINDOW = env.int("WEB_FORM_RATE_WINDOW", default=3600)
+WEB_FORM_MAX_BODY_BYTES = env.int("WEB_FORM_MAX_BODY_BYTES", default=16 * 1024)

@@ -39,6 +39,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("core/", include("crm.core_urls")),
     path("customers/", include("customers.urls")),
+    path("pipeline/", include("pipeline.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -7,4 +7,14 @@ class PipelineConfig(AppConfig):
     verbose_name = _("Sales pipeline")
 
     def ready(self):
-        from pipeline import signals  # noqa: F401
+        from crm.navigation import NavItem, NavSection, register_section
+        from pipeline import lead_search, lead_tasks, signals  # noqa: F401
+
+        register_section(
+            NavSection(
+                _("Sales"),
+                (NavItem(_("Leads"), "pipeline:lead_list", "person-plus", "pipeline.view_lead"),),
+                order=20,
+            )
+        )
+        lead_search.register()

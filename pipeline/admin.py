@@ -1,0 +1,85 @@
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from pipeline.models import AssignmentRule, Lead, LeadSource, ScoringRule, WebForm
+
+# --- Leads: sources, scoring, assignment, web forms ---------------------------------------------
+
+
+@admin.register(LeadSource)
+class LeadSourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "active", "order")
+    list_editable = ("active", "order")
+    prepopulated_fields = {"code": ("name",)}
+
+
+@admin.action(description=_("Recompute every lead's score"), permissions=["change"])
+def rescore_all(modeladmin, request, queryset):
+    """Queue the same recompute the rules need after a change; runs in the background."""
+    from pipeline.lead_tasks import rescore_all_leads
+
+    transaction.on_commit(rescore_all_leads.delay)
+    modeladmin.message_user(request, _("Lead scores are being recomputed in the background."))
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "field", "value", "event", "points", "active")
+    list_filter = ("kind", "active")
+    actions = [rescore_all]
+
+
+@admin.register(AssignmentRule)
+class AssignmentRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "order", "source", "region", "industry", "team", "method", "active")
+    list_editable = ("order", "active")
+    list_select_related = ("source", "team")
+
+
+class WebFormAdminForm(forms.ModelForm):
+    fields = forms.MultipleChoiceField(
+        label=_("Fields"), choices=WebForm.FIELD_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    required_fields = forms.MultipleChoiceField(
+        label=_("Required fields"), choices=WebForm.FIELD_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = WebForm
+        fields = ["name", "slug", "fields", "required_fields", "team", "source", "title", "thank_you_text", "active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        missing = set(cleaned.get("required_fields") or []) - set(cleaned.get("fields") or [])
+        if missing:
+            raise forms.ValidationError(_("A required field must also be one of the form's fields."))
+        return cleaned
+
+
+@admin.register(WebForm)
+class WebFormAdmin(admin.ModelAdmin):
+    form = WebFormAdminForm
+    list_display = ("name", "slug", "team", "source", "active")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.action(description=_("Recompute the scores of the selected leads"), permissions=["change"])
+def rescore_selected(modeladmin, request, queryset):
+    from pipeline.leads import leads_rescore
+
+    changed = leads_rescore(queryset=queryset)
+    modeladmin.message_user(request, _("%(n)d scores changed.") % {"n": changed})
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ("display_name", "company_name", "status", "score", "source", "owner", "team")
+    list_select_related = ("source", "owner", "team")
+    list_filter = ("status", "source")
+    search_fields = ("display_name", "email")
+    raw_id_fields = ("owner", "converted_company", "converted_contact", "converted_opportunity")
+    readonly_fields = ("score",)
+    show_full_result_count = False
+    actions = [rescore_selected]

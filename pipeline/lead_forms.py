@@ -1,0 +1,174 @@
+"""Forms of the lead pages and of the public web-to-lead form."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crm.lists import FilterForm
+from crm.models import Team, User
+from customers.forms import DateInput, OwnedRecordForm, _style, assignable_owners, assignable_teams
+from pipeline.models import Lead, LeadSource, WebForm
+
+# Longest free text a public form accepts; the model's max_length bounds every other field.
+WEB_FORM_MESSAGE_MAX = 2000
+
+
+class LeadFilterForm(FilterForm):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    status = forms.ChoiceField(label=_("Status"), choices=[("", "—"), *Lead.Status.choices], required=False)
+    source = forms.ModelChoiceField(label=_("Source"), queryset=LeadSource.objects.all(), required=False)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
+    score_min = forms.IntegerField(label=_("Score from"), required=False)
+    score_max = forms.IntegerField(label=_("Score to"), required=False)
+    created_from = forms.DateField(label=_("Created from"), required=False, widget=DateInput)
+    created_to = forms.DateField(label=_("Created to"), required=False, widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
+        _style(self, small=True)
+
+
+class LeadForm(OwnedRecordForm):
+    class Meta:
+        model = Lead
+        fields = [
+            "family_name",
+            "given_name",
+            "company_name",
+            "title",
+            "email",
+            "phone",
+            "mobile",
+            "industry",
+            "province",
+            "city",
+            "website",
+            "source",
+            "notes",
+            "owner",
+            "team",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].queryset = LeadSource.objects.filter(active=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not any(cleaned.get(f) for f in ("family_name", "given_name", "company_name", "email")):
+            raise forms.ValidationError(_("Give at least a name, a company or an email address."))
+        return cleaned
+
+
+class DisqualifyForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self, small=True)
+
+
+class ReassignForm(forms.Form):
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = assignable_owners(user).distinct().order_by("username")
+        self.fields["team"].queryset = assignable_teams(user)
+        _style(self, small=True)
+
+
+NEW = "new"
+NONE = "none"
+
+
+class ConvertForm(forms.Form):
+    """Which company and contact the lead becomes: an existing customer offered by the duplicate
+    check (only ones the user may see), or a new one."""
+
+    company = forms.ChoiceField(label=_("Company"), widget=forms.RadioSelect)
+    contact = forms.ChoiceField(label=_("Contact"), widget=forms.RadioSelect)
+    opportunity_name = forms.CharField(label=_("Opportunity name"), max_length=200)
+    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=0, initial=0)
+    expected_close_date = forms.DateField(label=_("Expected close date"), required=False, widget=DateInput)
+
+    def __init__(self, *args, companies=(), contacts=(), person: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.companies = {str(c.pk): c for c in companies}
+        self.contacts = {str(c.pk): c for c in contacts}
+        self.fields["company"].choices = [
+            *((pk, str(c)) for pk, c in self.companies.items()),
+            (NEW, _("Create a new company")),
+        ]
+        contact_choices = [*((pk, str(c)) for pk, c in self.contacts.items())]
+        if person:
+            contact_choices.append((NEW, _("Create a new contact")))
+        contact_choices.append((NONE, _("No contact")))
+        self.fields["contact"].choices = contact_choices
+        self.fields["company"].initial = next(iter(self.companies), NEW)
+        self.fields["contact"].initial = next(iter(self.contacts), NEW if person else NONE)
+        for name in ("opportunity_name", "amount", "expected_close_date"):
+            self.fields[name].widget.attrs.setdefault("class", "form-control")
+
+    def service_data(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "company": self.companies.get(data["company"]),
+            "contact": self.contacts.get(data["contact"]),
+            "create_contact": data["contact"] == NEW,
+            "opportunity_name": data["opportunity_name"],
+            "amount": data["amount"],
+            "expected_close_date": data.get("expected_close_date"),
+        }
+
+
+class PublicLeadForm(forms.ModelForm):
+    """The public form: only the fields the web form asks for, each bounded in length."""
+
+    # A field people never see; bots that fill every input fill it too.
+    website_url = forms.CharField(label=_("Leave this empty"), required=False, max_length=200)
+
+    class Meta:
+        model = Lead
+        fields = [name for name, _label in WebForm.FIELD_CHOICES]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4, "maxlength": WEB_FORM_MESSAGE_MAX})}
+
+    def __init__(self, *args, web_form: WebForm, **kwargs):
+        super().__init__(*args, **kwargs)
+        wanted = [name for name in web_form.fields if name in self.fields] or ["family_name", "email"]
+        required = set(web_form.required_fields or [])
+        for name in list(self.fields):
+            if name == "website_url":
+                continue
+            if name not in wanted:
+                del self.fields[name]
+            else:
+                self.fields[name].required = name in required
+        self.fields["website_url"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
+        self.order_fields([*wanted, "website_url"])
+        _style(self)
+
+    def clean_notes(self):
+        notes = self.cleaned_data.get("notes", "")
+        if len(notes) > WEB_FORM_MESSAGE_MAX:
+            raise forms.ValidationError(_("Keep the message under %(n)d characters.") % {"n": WEB_FORM_MESSAGE_MAX})
+        return notes
+
+    def clean(self):
+        cleaned = super().clean()
+        contact_fields = [f for f in ("email", "phone", "mobile") if f in self.fields]
+        if contact_fields and not any(cleaned.get(f) for f in contact_fields):
+            raise forms.ValidationError(_("Leave us a way to reach you."))
+        return cleaned
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.data.get("website_url"))
+
+    def lead_data(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k != "website_url" and k in self.fields}

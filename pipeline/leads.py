@@ -1,0 +1,515 @@
+"""Lead services: create and edit, scoring, auto-assignment, qualification, conversion, web intake.
+
+Every write takes the acting user (None for the public web form), runs in one transaction and
+re-checks reach after an edit. Scores are recomputed whenever a lead or its events change.
+Assignment decisions (documented in docs/pipeline-leads.md):
+
+- the first active `AssignmentRule` by order whose source / region / industry match picks a team
+  and a method; otherwise the web form's team with round robin;
+- round robin and "fewest open leads" choose among the team's active members holding the Sales
+  rep role; the team's `RoundRobinState` row is locked (SELECT … FOR UPDATE) for both, so two
+  leads arriving at once never land on a stale choice;
+- with no team or no rep, the lead goes to `LEAD_DEFAULT_OWNER` (a username) or else the first
+  active Administrator, and keeps the team (if any) so its manager sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from auditlog.models import LogEntry
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm import roles
+from crm.audit import log_event
+from crm.models import Team, User
+from crm.permissions import can, has_role_permission, is_administrator, managed_team_ids
+from customers import services as customer_services
+from customers.models import Company, Contact, Interaction
+from pipeline.models import (
+    AssignmentRule,
+    Lead,
+    LeadEvent,
+    Opportunity,
+    RoundRobinState,
+    ScoringRule,
+    WebForm,
+)
+from pipeline.opportunities import opportunity_create
+
+logger = logging.getLogger(__name__)
+
+LEAD_FIELDS = [
+    "family_name",
+    "given_name",
+    "company_name",
+    "title",
+    "email",
+    "phone",
+    "mobile",
+    "industry",
+    "province",
+    "city",
+    "website",
+    "source",
+    "notes",
+]
+OPEN_STATUSES = (Lead.Status.NEW, Lead.Status.CONTACTED, Lead.Status.QUALIFIED)
+RESCORE_BATCH = 1000
+
+
+# --- Scoring -------------------------------------------------------------------------------------
+
+
+def _field_value(lead: Lead, field: str) -> str:
+    if field == "source":
+        return lead.source.code if lead.source_id else ""
+    if field == "has_email":
+        return "yes" if lead.email else ""
+    if field == "has_phone":
+        return "yes" if (lead.phone or lead.mobile) else ""
+    return str(getattr(lead, field, "") or "")
+
+
+def _rule_matches(rule: ScoringRule, lead: Lead) -> bool:
+    value = _field_value(lead, rule.field).strip().lower()
+    if rule.field in ("has_email", "has_phone"):
+        # "Has an email address" needs no value; a value of "no" rewards the absence.
+        wanted = (rule.value or "yes").strip().lower()
+        return (value == "yes") == (wanted not in ("no", "false", "0"))
+    return bool(value) and value == rule.value.strip().lower()
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    rule: ScoringRule
+    times: int
+
+    @property
+    def points(self) -> int:
+        return self.rule.points * self.times
+
+
+def score_breakdown(
+    lead: Lead, *, rules: list[ScoringRule] | None = None, events: dict | None = None
+) -> list[ScoreLine]:
+    """Which active rules a lead earns points from; each behaviour counts every time it happened."""
+    rules = rules if rules is not None else list(ScoringRule.objects.filter(active=True))
+    if events is None:
+        events = dict(lead.events.values_list("event").annotate(n=Count("id"))) if lead.pk else {}
+    lines = []
+    for rule in rules:
+        if rule.kind == ScoringRule.Kind.FIELD and rule.field and _rule_matches(rule, lead):
+            lines.append(ScoreLine(rule, 1))
+        elif rule.kind == ScoringRule.Kind.EVENT and events.get(rule.event):
+            lines.append(ScoreLine(rule, events[rule.event]))
+    return lines
+
+
+def lead_compute_score(lead: Lead, **kwargs) -> int:
+    return sum(line.points for line in score_breakdown(lead, **kwargs))
+
+
+def lead_rescore(*, lead: Lead) -> int:
+    """Recompute and store one lead's score (a derived value: no audit entry of its own)."""
+    score = lead_compute_score(lead)
+    if score != lead.score:
+        Lead.objects.filter(pk=lead.pk).update(score=score)
+        lead.score = score
+    return score
+
+
+def leads_rescore(*, queryset=None, batch_size: int = RESCORE_BATCH) -> int:
+    """Recompute the scores of many leads in id batches (after the rules changed); returns how many changed."""
+    rules = list(ScoringRule.objects.filter(active=True))
+    queryset = (queryset if queryset is not None else Lead.objects.all()).order_by("pk")
+    changed, last = 0, 0
+    while True:
+        batch = list(queryset.filter(pk__gt=last).select_related("source")[:batch_size])
+        if not batch:
+            return changed
+        last = batch[-1].pk
+        counts: dict[int, dict[str, int]] = {}
+        if any(r.kind == ScoringRule.Kind.EVENT for r in rules):
+            rows = (
+                LeadEvent.objects.filter(lead_id__in=[lead.pk for lead in batch])
+                .values_list("lead_id", "event")
+                .annotate(n=Count("id"))
+            )
+            for lead_id, event, n in rows:
+                counts.setdefault(lead_id, {})[event] = n
+        dirty = []
+        for lead in batch:
+            score = lead_compute_score(lead, rules=rules, events=counts.get(lead.pk, {}))
+            if score != lead.score:
+                lead.score = score
+                dirty.append(lead)
+        Lead.objects.bulk_update(dirty, ["score"])
+        changed += len(dirty)
+
+
+@transaction.atomic
+def lead_record_event(*, lead: Lead, event: str, occurred_at=None) -> LeadEvent:
+    """Something the lead did (web form, campaign open or click); its score follows at once."""
+    if event not in ScoringRule.Event.values:
+        raise ValidationError(_("Unknown lead event."))
+    row = LeadEvent.objects.create(lead=lead, event=event, occurred_at=occurred_at or timezone.now())
+    lead_rescore(lead=lead)
+    return row
+
+
+# --- Assignment ----------------------------------------------------------------------------------
+
+
+def matching_rule(lead: Lead) -> AssignmentRule | None:
+    region = {lead.province.strip().lower(), lead.city.strip().lower()} - {""}
+    industry = lead.industry.strip().lower()
+    for rule in AssignmentRule.objects.filter(active=True).select_related("team"):
+        if rule.source_id and rule.source_id != lead.source_id:
+            continue
+        if rule.region and rule.region.strip().lower() not in region:
+            continue
+        if rule.industry and rule.industry.strip().lower() != industry:
+            continue
+        return rule
+    return None
+
+
+def team_reps(team: Team):
+    """The team's active members holding the Sales rep role, by id."""
+    return (
+        User.objects.filter(is_active=True, memberships__team=team, groups__name=roles.SALES_REP)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def default_owner() -> User:
+    """Who gets a lead no rule can place: LEAD_DEFAULT_OWNER, else the first active Administrator."""
+    username = getattr(settings, "LEAD_DEFAULT_OWNER", "")
+    if username:
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user:
+            return user
+    user = (
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__name=roles.ADMINISTRATOR) | Q(is_superuser=True))
+        .order_by("pk")
+        .first()
+    )
+    if user is None:
+        raise ValidationError(_("No one can receive new leads: create an administrator first."))
+    return user
+
+
+def _lock_team(team: Team) -> RoundRobinState:
+    RoundRobinState.objects.get_or_create(team=team)
+    return RoundRobinState.objects.select_for_update().get(team=team)
+
+
+def pick_assignee(team: Team, method: str) -> User | None:
+    """The next rep of `team` by `method`; must run inside the transaction that saves the lead."""
+    state = _lock_team(team)
+    reps = list(team_reps(team))
+    if not reps:
+        return None
+    if method == AssignmentRule.Method.LEAST_LOADED:
+        loads = dict(
+            Lead.objects.filter(owner__in=reps, status__in=OPEN_STATUSES)
+            .values_list("owner_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        chosen = min(reps, key=lambda u: (loads.get(u.pk, 0), u.pk))
+    else:
+        later = [u for u in reps if state.last_user_id is None or u.pk > state.last_user_id]
+        chosen = later[0] if later else reps[0]
+    state.last_user = chosen
+    state.save(update_fields=["last_user"])
+    return chosen
+
+
+def assignment_for(lead: Lead, *, fallback_team: Team | None = None) -> tuple[User, Team | None]:
+    rule = matching_rule(lead)
+    team = rule.team if rule else fallback_team
+    method = rule.method if rule else AssignmentRule.Method.ROUND_ROBIN
+    owner = pick_assignee(team, method) if team else None
+    return owner or default_owner(), team
+
+
+# --- Create, edit, status ------------------------------------------------------------------------
+
+
+def _check_team(team: Team | None, actor: User) -> None:
+    if team is None or is_administrator(actor):
+        return
+    if team.pk not in managed_team_ids(actor) and not actor.memberships.filter(team=team).exists():
+        raise ValidationError({"team": _("You can only assign records to your own teams.")})
+
+
+def _check_still_visible(lead: Lead, actor: User) -> None:
+    if not can(actor, Lead.objects.get(pk=lead.pk), "view"):
+        raise PermissionDenied(_("That change would move the record out of your reach."))
+
+
+def _apply(lead: Lead, data: dict, fields=LEAD_FIELDS) -> list[str]:
+    changed = []
+    for name in fields:
+        if name in data and getattr(lead, name) != data[name]:
+            setattr(lead, name, data[name])
+            changed.append(name)
+    return changed
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    actor: User | None,
+    owner: User | None = None,
+    team: Team | None = None,
+    auto_assign: bool = False,
+    web_form: WebForm | None = None,
+    **data,
+) -> Lead:
+    """A new lead. `auto_assign` (web forms, imports) lets the assignment rules pick owner and team."""
+    if actor is not None:
+        if not has_role_permission(actor, Lead, "add"):
+            raise PermissionDenied
+        _check_team(team, actor)
+    lead = Lead(web_form=web_form)
+    _apply(lead, data)
+    if auto_assign or (owner is None and actor is None):
+        lead.owner, lead.team = assignment_for(lead, fallback_team=team)
+    else:
+        lead.owner, lead.team = owner or actor, team
+    lead.score = lead_compute_score(lead, events={})
+    lead.full_clean()
+    lead.save()
+    if actor is not None and not auto_assign:
+        _check_still_visible(lead, actor)
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, actor: User, **data) -> Lead:
+    if not can(actor, lead, "change"):
+        raise PermissionDenied
+    if lead.status == Lead.Status.CONVERTED:
+        raise ValidationError(_("A converted lead can no longer be edited."))
+    if "team" in data:
+        _check_team(data["team"], actor)
+    _apply(lead, data, [*LEAD_FIELDS, "owner", "team"])
+    lead.score = lead_compute_score(lead)
+    lead.full_clean()
+    lead.save()
+    _check_still_visible(lead, actor)
+    return lead
+
+
+@transaction.atomic
+def lead_set_status(*, lead: Lead, actor: User, status: str, reason: str = "") -> Lead:
+    """Mark a lead contacted, qualified or disqualified (a reason is required to disqualify)."""
+    if not can(actor, lead, "change"):
+        raise PermissionDenied
+    if lead.status == Lead.Status.CONVERTED:
+        raise ValidationError(_("This lead is already converted."))
+    if status not in (Lead.Status.NEW, Lead.Status.CONTACTED, Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED):
+        raise ValidationError(_("Unknown status."))
+    reason = reason.strip()
+    if status == Lead.Status.DISQUALIFIED and not reason:
+        raise ValidationError({"reason": _("Say why the lead is disqualified.")})
+    lead.status = status
+    lead.disqualified_reason = reason if status == Lead.Status.DISQUALIFIED else ""
+    lead.save(update_fields=["status", "disqualified_reason", "updated_at"])
+    return lead
+
+
+@transaction.atomic
+def lead_assign(*, lead: Lead, actor: User, owner: User, team: Team | None = None) -> Lead:
+    """Hand a lead to someone else (manual reassignment); the team follows if given."""
+    if not can(actor, lead, "change"):
+        raise PermissionDenied
+    if not owner.is_active:
+        raise ValidationError({"owner": _("That user is not active.")})
+    lead.owner = owner
+    fields = ["owner", "updated_at"]
+    if team is not None:
+        _check_team(team, actor)
+        lead.team = team
+        fields.append("team")
+    lead.save(update_fields=fields)
+    return lead
+
+
+@transaction.atomic
+def lead_delete(*, lead: Lead, actor: User) -> None:
+    if not can(actor, lead, "delete"):
+        raise PermissionDenied
+    lead.delete()
+
+
+def lead_reveal(*, lead: Lead, field: str, actor: User) -> str:
+    """The plaintext of a lead's phone or mobile for someone allowed; audited as an access."""
+    if field not in ("phone", "mobile"):
+        raise ValidationError(_("Unknown field."))
+    if not can(actor, lead, "view") or not actor.has_perm("pipeline.reveal_sensitive"):
+        raise PermissionDenied(_("You may not reveal this field."))
+    log_event(lead, actor=actor, action=LogEntry.Action.ACCESS, changes={field: ["***", "revealed"]}, event="reveal")
+    return getattr(lead, field)
+
+
+# Bulk actions get only the rows the user may act on (crm.lists); the customer helpers are
+# model-agnostic and write one audit entry per record.
+bulk_assign_owner = customer_services.bulk_assign_owner
+bulk_delete = customer_services.bulk_delete
+
+
+# --- Conversion ----------------------------------------------------------------------------------
+
+
+def company_data_of(lead: Lead) -> dict:
+    return {
+        "name": lead.company_name or lead.display_name,
+        "industry": lead.industry,
+        "province": lead.province,
+        "city": lead.city,
+        "website": lead.website,
+        "phone": lead.phone,
+    }
+
+
+def contact_data_of(lead: Lead) -> dict:
+    return {
+        "family_name": lead.family_name,
+        "given_name": lead.given_name,
+        "title": lead.title,
+        "email": lead.email,
+        "phone": lead.phone,
+        "mobile": lead.mobile,
+    }
+
+
+def has_person(lead: Lead) -> bool:
+    return bool(lead.family_name or lead.given_name or lead.email)
+
+
+@transaction.atomic
+def lead_convert(
+    *,
+    lead: Lead,
+    actor: User,
+    company: Company | None = None,
+    contact: Contact | None = None,
+    create_contact: bool = True,
+    opportunity_name: str = "",
+    amount: Decimal = Decimal("0"),
+    expected_close_date=None,
+) -> Lead:
+    """Turn a qualified lead into a company, a contact and an opportunity in one step.
+
+    `company` / `contact` are existing customers the user picked (the duplicate check on the
+    convert page offers them); when None, new ones are created from the lead. The lead keeps
+    links to all three and the customer's timeline records the conversion.
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)  # a double submit converts once
+    if not can(actor, lead, "change"):
+        raise PermissionDenied
+    if lead.status != Lead.Status.QUALIFIED:
+        raise ValidationError(_("Only a qualified lead can be converted."))
+    if not has_role_permission(actor, Opportunity, "add"):
+        raise PermissionDenied(_("You may not create opportunities."))
+    for record in (company, contact):
+        if record is not None and not can(actor, record, "view"):
+            raise PermissionDenied
+    if contact is not None and company is not None and contact.company_id not in (None, company.pk):
+        raise ValidationError(_("That contact works for another company."))
+    if company is None and contact is not None and contact.company_id:
+        company = contact.company
+    owner_kwargs = {"owner": lead.owner, "team": lead.team}
+    if company is None:
+        company = customer_services.company_create(
+            actor=actor, **owner_kwargs, source="website" if lead.web_form_id else "", **company_data_of(lead)
+        )
+    if contact is None and create_contact and has_person(lead):
+        contact = customer_services.contact_create(
+            actor=actor, **owner_kwargs, company=company, **contact_data_of(lead)
+        )
+    opportunity = opportunity_create(
+        actor=actor,
+        company=company,
+        contact=contact,
+        name=(opportunity_name or lead.company_name or lead.display_name)[:200],
+        amount=amount or Decimal("0"),
+        expected_close_date=expected_close_date,
+        source_lead=lead,
+        **owner_kwargs,
+    )
+    customer_services.record_interaction(
+        kind=Interaction.Kind.OPPORTUNITY,
+        summary=_("Converted from lead %(lead)s") % {"lead": lead.display_name},
+        actor=actor,
+        company=company,
+        contact=contact,
+        source_ref=f"pipeline.lead:{lead.pk}",
+        link=opportunity.get_absolute_url(),
+    )
+    lead.status = Lead.Status.CONVERTED
+    lead.converted_company, lead.converted_contact, lead.converted_opportunity = company, contact, opportunity
+    lead.converted_at = timezone.now()
+    lead.save(
+        update_fields=[
+            "status",
+            "converted_company",
+            "converted_contact",
+            "converted_opportunity",
+            "converted_at",
+            "updated_at",
+        ]
+    )
+    return lead
+
+
+# --- Web-to-lead ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def web_form_submit(*, web_form: WebForm, data: dict, lead_url_builder=None) -> Lead:
+    """A lead from a public form: created, scored with the submission, assigned, assignee told."""
+    if not web_form.active:
+        raise ValidationError(_("This form is closed."))
+    clean = {k: v for k, v in data.items() if k in {name for name, _label in WebForm.FIELD_CHOICES}}
+    if web_form.source_id:
+        clean["source"] = web_form.source
+    lead = lead_create(actor=None, team=web_form.team, auto_assign=True, web_form=web_form, **clean)
+    lead_record_event(lead=lead, event=ScoringRule.Event.WEB_FORM)
+    lead_url = lead_url_builder(lead.get_absolute_url()) if lead_url_builder else ""
+    transaction.on_commit(lambda: notify_assignee(lead_id=lead.pk, lead_url=lead_url))
+    return lead
+
+
+def notify_assignee(*, lead_id: int, lead_url: str = "") -> bool:
+    """Email a lead's owner that it arrived; a mail server that fails does not lose the lead."""
+    lead = Lead.objects.select_related("owner", "web_form").filter(pk=lead_id).first()
+    if lead is None or not lead.owner.email:
+        return False
+    subject = _("New lead: %(name)s") % {"name": lead.display_name}
+    body = _("A new lead arrived through %(form)s and was assigned to you.\n\n%(name)s\n%(company)s\n\n%(url)s") % {
+        "form": lead.web_form.name if lead.web_form else _("a web form"),
+        "name": lead.display_name,
+        "company": lead.company_name,
+        "url": lead_url or lead.get_absolute_url(),
+    }
+    try:
+        send_mail(subject, body, None, [lead.owner.email])
+    except OSError:
+        logger.exception("lead notification failed", extra={"lead_id": lead_id})
+        return False
+    return True

@@ -1,0 +1,109 @@
+"""The public web-to-lead form, served without sign-in and embeddable in an iframe.
+
+Embed it on the company's own site with:
+
+    <iframe src="https://crm.example.com/pipeline/forms/<slug>/" title="Contact us"
+            style="width:100%;height:640px;border:0"></iframe>
+
+Which sites may frame it is the WEB_FORM_FRAME_ANCESTORS setting (default: the CRM's own origin
+only); every other page keeps `frame-ancestors 'none'`. CSRF protection stays on: the form page
+sets the token cookie itself, so a same-site embedding works as is.
+
+Spam safety: a honeypot field (a filled one is thanked and dropped), a per-IP rate limit per form
+in the cache (WEB_FORM_RATE_LIMIT submissions per WEB_FORM_RATE_WINDOW seconds), a cap on the
+request body (WEB_FORM_MAX_BODY_BYTES) and on every field's length. A refused submission creates
+nothing and tells the visitor nothing about the CRM beyond the form's own text.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from crm.audit import remote_addr_of
+from pipeline.lead_forms import PublicLeadForm
+from pipeline.leads import web_form_submit
+from pipeline.models import WebForm
+
+logger = logging.getLogger(__name__)
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def _frame_headers(response):
+    ancestors = list(_setting("WEB_FORM_FRAME_ANCESTORS", ["'self'"]))
+    response._csp_replace = {"frame-ancestors": ancestors}
+    if ancestors == ["'self'"]:
+        response["X-Frame-Options"] = "SAMEORIGIN"
+    # Otherwise no X-Frame-Options: it cannot name other sites; browsers follow frame-ancestors.
+    return response
+
+
+def _rate_limited(web_form: WebForm, request) -> bool:
+    """Count this submission against the visitor's address; True once over the limit."""
+    limit = int(_setting("WEB_FORM_RATE_LIMIT", 10))
+    window = int(_setting("WEB_FORM_RATE_WINDOW", 3600))
+    key = f"webform:{web_form.pk}:{remote_addr_of(request) or 'unknown'}"
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        count = 1
+    return count > limit
+
+
+def _too_large(request) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return True
+    return length > int(_setting("WEB_FORM_MAX_BODY_BYTES", 16 * 1024))
+
+
+@xframe_options_exempt
+@ensure_csrf_cookie
+@never_cache
+def web_form(request, slug):
+    web_form = WebForm.objects.filter(slug=slug, active=True).select_related("team", "source").first()
+    if web_form is None:
+        raise Http404
+    status = 200
+    if request.method == "POST":
+        if _too_large(request):
+            return _frame_headers(render(request, "pipeline/web_form_refused.html", {"web_form": web_form}, status=413))
+        if _rate_limited(web_form, request):
+            return _frame_headers(render(request, "pipeline/web_form_refused.html", {"web_form": web_form}, status=429))
+        form = PublicLeadForm(request.POST, web_form=web_form)
+        if form.is_spam:
+            logger.info("web form honeypot filled", extra={"web_form": web_form.pk})
+            return _frame_headers(render(request, "pipeline/web_form_thanks.html", {"web_form": web_form}))
+        if form.is_valid():
+            try:
+                web_form_submit(
+                    web_form=web_form,
+                    data=form.lead_data(),
+                    lead_url_builder=request.build_absolute_uri,
+                )
+            except ValidationError as error:
+                form.add_error(None, ValidationError(error.messages))
+            else:
+                return _frame_headers(render(request, "pipeline/web_form_thanks.html", {"web_form": web_form}))
+        status = 400
+    elif request.method in ("GET", "HEAD"):
+        form = PublicLeadForm(web_form=web_form)
+    else:
+        return _frame_headers(render(request, "pipeline/web_form_refused.html", {"web_form": web_form}, status=405))
+    return _frame_headers(
+        render(request, "pipeline/web_form.html", {"web_form": web_form, "form": form}, status=status)
+    )
