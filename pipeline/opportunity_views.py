@@ -1,0 +1,437 @@
+"""Opportunity pages and the kanban board: thin views over the selectors and services."""
+
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from crm.audit import remote_addr_of
+from crm.exports import csv_response, log_export
+from crm.lists import BulkAction, Column, ListSpec, filtered_queryset, list_view, render_list, run_bulk_action
+from crm.permissions import can, get_object_for_user, has_role_permission
+from crm.selectors import object_history
+from customers.forms import AssignOwnerForm
+from pipeline import board as board_selectors
+from pipeline import opportunities as services
+from pipeline.models import LostReason, Opportunity, Pipeline, Stage
+from pipeline.opportunity_forms import (
+    BoardFilterForm,
+    BulkMoveForm,
+    LoseForm,
+    MoveForm,
+    OpportunityFilterForm,
+    OpportunityForm,
+    WinForm,
+)
+from pipeline.opportunity_selectors import (
+    is_stale,
+    opportunity_for_detail,
+    opportunity_list,
+    stage_history,
+    stale_opportunities,
+    stale_reason,
+)
+from pipeline.task_views import tasks_panel_context
+
+EXPORT_LIMIT = 50_000
+EXPORT_PERMISSION = "pipeline.export_records"
+
+BULK_ACTIONS = [
+    BulkAction("assign_owner", gettext_lazy("Assign owner"), "change", services.bulk_assign_owner, AssignOwnerForm),
+    BulkAction("move_stage", gettext_lazy("Move to stage"), "change", services.bulk_move_stage, BulkMoveForm),
+    BulkAction("delete", gettext_lazy("Delete"), "delete", services.bulk_delete),
+]
+
+COLUMNS = [
+    Column("name", gettext_lazy("Name"), sort=("name", "id")),
+    Column("company", gettext_lazy("Company")),
+    Column("stage", gettext_lazy("Stage")),
+    Column("amount", gettext_lazy("Amount"), sort=("-amount", "-id")),
+    Column("expected_close_date", gettext_lazy("Expected close"), sort=("expected_close_date", "id")),
+    Column("owner", gettext_lazy("Owner")),
+    Column("created_at", gettext_lazy("Created"), sort=("-created_at", "-id")),
+]
+
+OPPORTUNITY_LIST = ListSpec(
+    key="pipeline.opportunity",
+    title=gettext_lazy("Opportunities"),
+    model=Opportunity,
+    selector=opportunity_list,
+    filter_form=OpportunityFilterForm,
+    columns=COLUMNS,
+    default_sort="-created_at",
+    bulk_actions=BULK_ACTIONS,
+    row_template="pipeline/opportunity_row.html",
+    create_url=reverse_lazy("pipeline:opportunity_create"),
+    export_url=reverse_lazy("pipeline:opportunity_export"),
+)
+
+ATTENTION_LIST = ListSpec(
+    key="pipeline.attention",
+    title=gettext_lazy("Needs attention"),
+    model=Opportunity,
+    selector=stale_opportunities,
+    filter_form=OpportunityFilterForm,
+    columns=[
+        Column("name", gettext_lazy("Name")),
+        Column("company", gettext_lazy("Company")),
+        Column("stage", gettext_lazy("Stage")),
+        Column("amount", gettext_lazy("Amount")),
+        Column("last_activity_at", gettext_lazy("Last activity"), sort=("last_activity_at", "id")),
+        Column("owner", gettext_lazy("Owner")),
+        Column("reason", gettext_lazy("Why")),
+    ],
+    default_sort="last_activity_at",
+    bulk_actions=[BULK_ACTIONS[0]],
+    template="crm/list.html",
+    row_template="pipeline/attention_row.html",
+)
+
+opportunity_list_view = list_view(OPPORTUNITY_LIST)
+
+
+@login_required
+def attention(request):
+    if not has_role_permission(request.user, Opportunity, "view"):
+        raise PermissionDenied
+    if request.method == "POST":
+        return run_bulk_action(request, ATTENTION_LIST)
+    return render_list(request, ATTENTION_LIST)
+
+
+@login_required
+def opportunity_detail(request, pk):
+    opportunity = get_object_for_user(request.user, opportunity_for_detail(), pk)
+    stages = board_selectors.pipeline_stages(opportunity.pipeline)
+    stale = is_stale(opportunity)
+    return render(
+        request,
+        "pipeline/opportunity_detail.html",
+        {
+            "opportunity": opportunity,
+            "record": opportunity,
+            "stages": stages,
+            "history": stage_history(opportunity=opportunity),
+            "audit_history": object_history(opportunity, viewer=request.user),
+            "can_change": can(request.user, opportunity, "change"),
+            "can_delete": can(request.user, opportunity, "delete"),
+            "move_form": MoveForm(initial={"stage": opportunity.stage_id}),
+            "lost_reasons": LostReason.objects.filter(active=True),
+            "win_form": WinForm(),
+            "lose_form": LoseForm(),
+            "stale": stale,
+            "stale_reason": stale_reason(opportunity) if stale else "",
+            "tasks_panel": tasks_panel_context(opportunity, request.user),
+        },
+    )
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _edit(request, *, instance=None, initial=None):
+    form = OpportunityForm(request.POST or None, instance=instance, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        try:
+            if instance is None:
+                record = services.opportunity_create(actor=request.user, **data)
+            else:
+                record = services.opportunity_update(opportunity=instance, actor=request.user, **data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error) or _("You may not make this change."))
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(record)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "pipeline/opportunity_form.html", {"form": form, "record": instance}, status=status)
+
+
+@login_required
+def opportunity_create(request):
+    if not has_role_permission(request.user, Opportunity, "add"):
+        raise PermissionDenied
+    initial = {"company": request.GET.get("company", "")[:20]}
+    pipeline = services.default_pipeline()
+    if pipeline:
+        initial["pipeline"] = pipeline.pk
+    return _edit(request, initial=initial)
+
+
+@login_required
+def opportunity_edit(request, pk):
+    opportunity = get_object_for_user(request.user, Opportunity, pk, "change")
+    return _edit(request, instance=opportunity)
+
+
+@login_required
+@require_POST
+def opportunity_delete(request, pk):
+    opportunity = get_object_for_user(request.user, Opportunity, pk, "delete")
+    services.opportunity_delete(opportunity=opportunity, actor=request.user)
+    messages.success(request, _("Opportunity deleted."))
+    return redirect("pipeline:opportunity_list")
+
+
+def _refusal(request, message: str, status: int, back: str):
+    """A refused change: plain text for the board's script, a message and a redirect otherwise."""
+    if request.htmx:
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    messages.error(request, message)
+    return redirect(back)
+
+
+def _safe_back(request, default: str) -> str:
+    back = request.POST.get("next") or ""
+    return back if back.startswith("/") and not back.startswith("//") else default
+
+
+@login_required
+@require_POST
+def opportunity_move(request, pk):
+    """One endpoint for the board's drag and drop, the card's stage menu and the detail page."""
+    opportunity = get_object_for_user(request.user, opportunity_for_detail(), pk)
+    back = _safe_back(request, opportunity.get_absolute_url())
+    if not can(request.user, opportunity, "change"):
+        return _refusal(request, _("You may not change this opportunity."), 403, back)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        message = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        return _refusal(request, message or _("Choose a stage."), 400, back)
+    stage = form.cleaned_data["stage"]
+    try:
+        services.opportunity_move(
+            opportunity=opportunity, stage=stage, actor=request.user, lost_reason=form.cleaned_data["lost_reason"]
+        )
+    except ValidationError as error:
+        message = " ".join(error.messages)
+        if stage.kind == Stage.Kind.LOST and not form.cleaned_data["lost_reason"]:
+            message = _("A deal moved to “%(stage)s” needs a lost reason: choose one on the card.") % {
+                "stage": stage.name
+            }
+        return _refusal(request, message, 400, back)
+    except PermissionDenied as error:
+        return _refusal(request, str(error) or _("You may not change this opportunity."), 403, back)
+    if request.htmx:
+        # The board asks for fresh column headers (counts and totals) with its own filters.
+        filter_form = BoardFilterForm(request.GET or None)
+        columns = board_selectors.column_totals(
+            user=request.user,
+            pipeline=opportunity.pipeline,
+            stages=board_selectors.pipeline_stages(opportunity.pipeline),
+            filters=filter_form.filters(),
+        )
+        return render(request, "pipeline/board.html#column_headers", {"columns": columns, "oob": True})
+    messages.success(request, _("Moved to %(stage)s.") % {"stage": stage.name})
+    return redirect(back)
+
+
+@login_required
+def opportunity_win(request, pk):
+    opportunity = get_object_for_user(request.user, opportunity_for_detail(), pk, "change")
+    form = WinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.opportunity_win(
+                opportunity=opportunity,
+                actor=request.user,
+                record_transaction=form.cleaned_data["record_transaction"],
+                reference=form.cleaned_data["reference"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error) or _("You may not make this change."))
+        else:
+            messages.success(request, _("Marked as won."))
+            return redirect(opportunity)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "pipeline/opportunity_close.html",
+        {"form": form, "opportunity": opportunity, "won": True},
+        status=status,
+    )
+
+
+@login_required
+def opportunity_lose(request, pk):
+    opportunity = get_object_for_user(request.user, opportunity_for_detail(), pk, "change")
+    form = LoseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.opportunity_lose(
+                opportunity=opportunity, actor=request.user, lost_reason=form.cleaned_data["lost_reason"]
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error) or _("You may not make this change."))
+        else:
+            messages.success(request, _("Marked as lost."))
+            return redirect(opportunity)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "pipeline/opportunity_close.html",
+        {"form": form, "opportunity": opportunity, "won": False},
+        status=status,
+    )
+
+
+# --- The board ------------------------------------------------------------------------------
+
+
+def _board_pipeline(request, pipeline_id) -> Pipeline:
+    if not has_role_permission(request.user, Opportunity, "view"):
+        raise PermissionDenied
+    return get_object_or_404(Pipeline, pk=pipeline_id, active=True)
+
+
+@login_required
+@require_GET
+def board_default(request):
+    if not has_role_permission(request.user, Opportunity, "view"):
+        raise PermissionDenied
+    pipeline = services.default_pipeline()
+    if pipeline is None:
+        raise Http404
+    query = request.GET.urlencode()
+    return redirect(reverse("pipeline:board", args=[pipeline.pk]) + (f"?{query}" if query else ""))
+
+
+@login_required
+@require_GET
+def board(request, pipeline_id):
+    pipeline = _board_pipeline(request, pipeline_id)
+    filter_form = BoardFilterForm(request.GET or None)
+    filters = filter_form.filters()
+    columns = board_selectors.board(user=request.user, pipeline=pipeline, filters=filters)
+    query = urlencode({k: request.GET[k] for k in ("owner", "team", "close") if request.GET.get(k)})
+    response = render(
+        request,
+        "pipeline/board.html",
+        {
+            "pipeline": pipeline,
+            "pipelines": Pipeline.objects.filter(active=True),
+            "columns": columns,
+            "stages": [column.stage for column in columns],
+            "filter_form": filter_form,
+            "query": query,
+            "lost_reasons": list(LostReason.objects.filter(active=True)),
+            "board_url": request.get_full_path(),
+        },
+    )
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@login_required
+@require_GET
+def board_more(request, pipeline_id, stage_id):
+    """The next cards of one column (htmx "more"; without JavaScript a page of its own)."""
+    pipeline = _board_pipeline(request, pipeline_id)
+    stage = get_object_or_404(Stage, pk=stage_id, pipeline=pipeline)
+    try:
+        after = (Decimal(request.GET["amount"]), int(request.GET["id"]))
+    except (KeyError, ValueError, InvalidOperation):
+        return redirect("pipeline:board", pipeline.pk)
+    filters = BoardFilterForm(request.GET or None).filters()
+    cards, more = board_selectors.more_cards(
+        user=request.user, pipeline=pipeline, stage=stage, filters=filters, after=after
+    )
+    query = urlencode({k: request.GET[k] for k in ("owner", "team", "close") if request.GET.get(k)})
+    context = {
+        "pipeline": pipeline,
+        "column": board_selectors.BoardColumn(stage=stage, cards=cards, more=more),
+        "stages": board_selectors.pipeline_stages(pipeline),
+        "query": query,
+        "lost_reasons": list(LostReason.objects.filter(active=True)),
+        "board_url": reverse("pipeline:board", args=[pipeline.pk]) + (f"?{query}" if query else ""),
+    }
+    template = "pipeline/board_more.html#cards" if request.htmx else "pipeline/board_more.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+# --- Export ---------------------------------------------------------------------------------
+
+EXPORT_HEADERS = [
+    gettext_lazy("ID"),
+    gettext_lazy("Name"),
+    gettext_lazy("Company"),
+    gettext_lazy("Contact"),
+    gettext_lazy("Pipeline"),
+    gettext_lazy("Stage"),
+    gettext_lazy("Amount"),
+    gettext_lazy("Currency"),
+    gettext_lazy("Probability (%)"),
+    gettext_lazy("Expected close date"),
+    gettext_lazy("Next step"),
+    gettext_lazy("Owner"),
+    gettext_lazy("Team"),
+    gettext_lazy("Won"),
+    gettext_lazy("Lost"),
+    gettext_lazy("Lost reason"),
+    gettext_lazy("Created"),
+]
+
+
+def _export_rows(queryset):
+    for o in queryset.iterator(chunk_size=2000):
+        yield [
+            o.pk,
+            o.name,
+            o.company.name,
+            o.contact.display_name if o.contact else "",
+            o.pipeline.name,
+            o.stage.name,
+            o.amount,
+            o.currency,
+            o.effective_probability,
+            o.expected_close_date,
+            o.next_step,
+            str(o.owner),
+            o.team.name if o.team else "",
+            o.won_at,
+            o.lost_at,
+            o.lost_reason.name if o.lost_reason else "",
+            o.created_at,
+        ]
+
+
+@login_required
+@require_GET
+def opportunity_export(request):
+    """The opportunity list as filtered, to CSV (no encrypted fields on deals); audited."""
+    if not (has_role_permission(request.user, Opportunity, "view") and request.user.has_perm(EXPORT_PERMISSION)):
+        raise PermissionDenied
+    queryset, _form = filtered_queryset(OPPORTUNITY_LIST, request)
+    queryset = queryset.select_related("contact", "lost_reason").order_by("pk")[:EXPORT_LIMIT]
+    count = queryset.count()
+    given = {k: request.GET.getlist(k) for k in request.GET if k not in ("after", "before")}
+    log_export(
+        actor=request.user,
+        what="opportunities",
+        rows=count,
+        filters=given,
+        file_format="csv",
+        remote_addr=remote_addr_of(request),
+    )
+    return csv_response([str(h) for h in EXPORT_HEADERS], _export_rows(queryset), filename="opportunities.csv")
