@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from pipeline.models import AssignmentRule, Lead, LeadSource, ScoringRule, WebForm
+from pipeline.models import AssignmentRule, Lead, LeadSource, LostReason, Pipeline, ScoringRule, Stage, WebForm
 
 # --- Leads: sources, scoring, assignment, web forms ---------------------------------------------
 
@@ -83,3 +83,81 @@ class LeadAdmin(admin.ModelAdmin):
     readonly_fields = ("score",)
     show_full_result_count = False
     actions = [rescore_selected]
+
+
+# --- Opportunities: pipelines with their stages, lost reasons ------------------------------------
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    extra = 1
+    fields = ("order", "name", "kind", "probability", "stale_after_days")
+    ordering = ("order", "pk")
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    list_display = ("name", "order", "is_default", "active")
+    list_editable = ("order", "active")
+    inlines = [StageInline]
+
+
+@admin.register(LostReason)
+class LostReasonAdmin(admin.ModelAdmin):
+    list_display = ("name", "active")
+    list_editable = ("active",)
+
+
+# --- Tasks, quotas, reminders, calendar feeds -----------------------------------------------------
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ("title", "kind", "status", "due_at", "owner", "team")
+    list_select_related = ("owner", "team")
+    list_filter = ("kind", "status")
+    raw_id_fields = ("owner", "company", "contact", "lead", "opportunity")
+    readonly_fields = ("completed_at",)
+    date_hierarchy = "due_at"
+    show_full_result_count = False
+
+
+@admin.register(Quota)
+class QuotaAdmin(admin.ModelAdmin):
+    """Administrators set anyone's monthly quota here; managers use the quota page."""
+
+    list_display = ("user", "month", "amount", "currency")
+    list_select_related = ("user",)
+    list_filter = ("month",)
+    raw_id_fields = ("user",)
+    date_hierarchy = "month"
+
+    def save_model(self, request, obj, form, change):
+        obj.month = obj.month.replace(day=1)  # a quota is for a whole month
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ReminderDelivery)
+class ReminderDeliveryAdmin(admin.ModelAdmin):
+    """Which reminders went out; deleting a row lets that reminder be sent again."""
+
+    list_display = ("key", "user", "sent_at")
+    list_select_related = ("user",)
+    readonly_fields = ("key", "user", "sent_at")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    """Deleting a feed revokes its address; the secret itself is never shown."""
+
+    list_display = ("user", "created_at")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "created_at")
+    exclude = ("token_hash",)
+
+    def has_add_permission(self, request):
+        return False

@@ -13,8 +13,32 @@ class PipelineConfig(AppConfig):
         register_section(
             NavSection(
                 _("Sales"),
-                (NavItem(_("Leads"), "pipeline:lead_list", "person-plus", "pipeline.view_lead"),),
+                (
+                    NavItem(_("Leads"), "pipeline:lead_list", "person-plus", "pipeline.view_lead"),
+                    NavItem(_("Board"), "pipeline:board_default", "kanban", "pipeline.view_opportunity"),
+                    NavItem(_("Opportunities"), "pipeline:opportunity_list", "briefcase", "pipeline.view_opportunity"),
+                    NavItem(
+                        _("Needs attention"), "pipeline:attention", "exclamation-triangle", "pipeline.view_opportunity"
+                    ),
+                ),
                 order=20,
             )
         )
         lead_search.register()
+        self._register_opportunities()
+
+    def _register_opportunities(self):
+        from crm.search import register_search_provider
+        from customers.extensions import Panel, register_merge_handler, register_panel
+        from pipeline import opportunities, opportunity_selectors
+
+        register_search_provider(opportunity_selectors.search_provider())
+        for target, context in (
+            ("company", opportunity_selectors.company_panel),
+            ("contact", opportunity_selectors.contact_panel),
+        ):
+            register_panel(
+                target, Panel("opportunities", _("Opportunities"), "pipeline/opportunity_panel.html", context, 20)
+            )
+        register_merge_handler("company", "opportunities", opportunities.move_company_opportunities)
+        register_merge_handler("contact", "opportunities", opportunities.move_contact_opportunities)

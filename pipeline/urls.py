@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pipeline import lead_views, web_forms
+from pipeline import lead_views, opportunity_views, web_forms
 
 app_name = "pipeline"
 
@@ -19,4 +19,43 @@ urlpatterns += [
     path("leads/<int:pk>/reveal/<str:field>/", lead_views.lead_reveal, name="lead_reveal"),
     path("leads/<int:pk>/convert/", lead_views.lead_convert, name="lead_convert"),
     path("forms/<slug:slug>/", web_forms.web_form, name="web_form"),
+]
+
+urlpatterns += [
+    path("opportunities/", opportunity_views.opportunity_list_view, name="opportunity_list"),
+    path("opportunities/new/", opportunity_views.opportunity_create, name="opportunity_create"),
+    path("opportunities/export/", opportunity_views.opportunity_export, name="opportunity_export"),
+    path("opportunities/attention/", opportunity_views.attention, name="attention"),
+    path("opportunities/<int:pk>/", opportunity_views.opportunity_detail, name="opportunity_detail"),
+    path("opportunities/<int:pk>/edit/", opportunity_views.opportunity_edit, name="opportunity_edit"),
+    path("opportunities/<int:pk>/delete/", opportunity_views.opportunity_delete, name="opportunity_delete"),
+    path("opportunities/<int:pk>/move/", opportunity_views.opportunity_move, name="opportunity_move"),
+    path("opportunities/<int:pk>/win/", opportunity_views.opportunity_win, name="opportunity_win"),
+    path("opportunities/<int:pk>/lose/", opportunity_views.opportunity_lose, name="opportunity_lose"),
+    path("board/", opportunity_views.board_default, name="board_default"),
+    path("board/<int:pipeline_id>/", opportunity_views.board, name="board"),
+    path("board/<int:pipeline_id>/stages/<int:stage_id>/more/", opportunity_views.board_more, name="board_more"),
+]
+
+from pipeline import calendar as calendar_views  # noqa: E402
+from pipeline import forecast as forecast_views  # noqa: E402
+from pipeline import task_views  # noqa: E402
+
+urlpatterns += [
+    path("tasks/", task_views.my_tasks_view, name="my_tasks"),
+    path("tasks/new/", task_views.task_create, name="task_create"),
+    path("tasks/quick-add/", task_views.task_quick_add, name="task_quick_add"),
+    path("tasks/<int:pk>/", task_views.task_detail, name="task_detail"),
+    path("tasks/<int:pk>/edit/", task_views.task_edit, name="task_edit"),
+    path("tasks/<int:pk>/complete/", task_views.task_complete, name="task_complete"),
+    path("tasks/<int:pk>/cancel/", task_views.task_cancel, name="task_cancel"),
+    path("tasks/<int:pk>/reopen/", task_views.task_reopen, name="task_reopen"),
+    path("calendar/", calendar_views.calendar_month, name="calendar"),
+    path("calendar/week/", calendar_views.calendar_week, name="calendar_week"),
+    path("calendar/feed/", calendar_views.calendar_feed_page, name="calendar_feed"),
+    path("calendar/feed/new/", calendar_views.calendar_feed_new, name="calendar_feed_new"),
+    path("calendar/feed/off/", calendar_views.calendar_feed_off, name="calendar_feed_off"),
+    path("calendar/<str:token>.ics", calendar_views.calendar_ics, name="calendar_ics"),
+    path("forecast/", forecast_views.forecast_view, name="forecast"),
+    path("quotas/", forecast_views.quota_view, name="quotas"),
 ]
