@@ -3,7 +3,20 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from pipeline.models import AssignmentRule, Lead, LeadSource, LostReason, Pipeline, ScoringRule, Stage, WebForm
+from pipeline.models import (
+    AssignmentRule,
+    CalendarFeed,
+    Lead,
+    LeadSource,
+    LostReason,
+    Pipeline,
+    Quota,
+    ReminderDelivery,
+    ScoringRule,
+    Stage,
+    Task,
+    WebForm,
+)
 
 # --- Leads: sources, scoring, assignment, web forms ---------------------------------------------
 

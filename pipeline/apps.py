@@ -20,12 +20,23 @@ class PipelineConfig(AppConfig):
                     NavItem(
                         _("Needs attention"), "pipeline:attention", "exclamation-triangle", "pipeline.view_opportunity"
                     ),
+                    NavItem(_("My tasks"), "pipeline:my_tasks", "list-check", "pipeline.view_task"),
+                    NavItem(_("Calendar"), "pipeline:calendar", "calendar3", "pipeline.view_task"),
+                    NavItem(_("Forecast"), "pipeline:forecast", "graph-up", "pipeline.view_opportunity"),
                 ),
                 order=20,
             )
         )
         lead_search.register()
         self._register_opportunities()
+        self._register_tasks()
+
+    def _register_tasks(self):
+        from customers.extensions import Panel, register_panel
+        from pipeline.task_views import tasks_panel_context
+
+        for target in ("company", "contact"):
+            register_panel(target, Panel("tasks", _("Tasks"), "pipeline/_tasks_panel.html", tasks_panel_context, 30))
 
     def _register_opportunities(self):
         from crm.search import register_search_provider

@@ -1,0 +1,229 @@
+"""Pages for tasks, calls and meetings: "My tasks", detail, edit, quick-add from a related page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.permissions import can, get_object_for_user, has_role_permission, restrict
+from crm.selectors import object_history
+from pipeline import tasks_services as services
+from pipeline.models import Task
+from pipeline.task_forms import QuickTaskForm, TaskCompleteForm, TaskForm
+from pipeline.task_selectors import BUCKETS, my_tasks, my_tasks_bucket, related_open_tasks
+
+RELATED_LABELS = {"company", "contact", "lead", "opportunity"}
+
+
+def _require(user, action: str) -> None:
+    if not has_role_permission(user, Task, action):
+        raise PermissionDenied
+
+
+def _form_errors(form, error: ValidationError | PermissionDenied) -> None:
+    if isinstance(error, PermissionDenied):
+        form.add_error(None, str(error) or _("You may not make this change."))
+    elif hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else fallback
+
+
+@login_required
+def my_tasks_view(request):
+    _require(request.user, "view")
+    bucket = request.GET.get("bucket")
+    context = {"add_allowed": has_role_permission(request.user, Task, "add")}
+    if bucket in BUCKETS:
+        context["bucket"] = bucket
+        context["page"] = my_tasks_bucket(
+            user=request.user, bucket=bucket, after=request.GET.get("after"), before=request.GET.get("before")
+        )
+    else:
+        context["buckets"] = my_tasks(user=request.user)
+    return render(request, "pipeline/task_list.html", context)
+
+
+@login_required
+def task_detail(request, pk):
+    task = get_object_for_user(
+        request.user, Task.objects.select_related("owner", "team", "company", "contact", "lead", "opportunity"), pk
+    )
+    return render(
+        request,
+        "pipeline/task_detail.html",
+        {
+            "task": task,
+            "can_change": can(request.user, task, "change"),
+            "complete_form": TaskCompleteForm(),
+            "history": object_history(task, viewer=request.user),
+        },
+    )
+
+
+def _related_initial(request, user) -> dict:
+    """?company=12 (or contact, lead, opportunity) pre-fills the relation; the form re-checks it."""
+    return {name: request.GET[name][:20] for name in RELATED_LABELS if request.GET.get(name, "").isdigit()}
+
+
+@login_required
+def task_create(request):
+    _require(request.user, "add")
+    form = TaskForm(request.POST or None, user=request.user, initial=_related_initial(request, request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            task = services.task_create(actor=request.user, **form.service_data())
+        except (ValidationError, PermissionDenied) as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("Task added."))
+            return redirect(_safe_next(request, task.get_absolute_url()))
+    return render(
+        request,
+        "pipeline/task_form.html",
+        {"form": form, "task": None, "related": _bound_related(form)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _bound_related(form) -> list:
+    """The related records a form points at, looked up through its restricted querysets."""
+    records = []
+    for name in RELATED_LABELS:
+        raw = form[name].value()
+        if raw and str(raw).isdigit():
+            record = form.fields[name].queryset.filter(pk=raw).first()
+            if record is not None:
+                records.append(record)
+    return records
+
+
+@login_required
+def task_edit(request, pk):
+    task = get_object_for_user(request.user, Task, pk, "change")
+    initial = {
+        "kind": task.kind,
+        "title": task.title,
+        "due_at": task.due_at,
+        "duration_minutes": task.duration_minutes,
+        "owner": task.owner_id,
+        "description": task.description,
+        "company": task.company_id,
+        "contact": task.contact_id,
+        "lead": task.lead_id,
+        "opportunity": task.opportunity_id,
+    }
+    form = TaskForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.task_update(task=task, actor=request.user, **form.service_data())
+        except (ValidationError, PermissionDenied) as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(task)
+    return render(
+        request,
+        "pipeline/task_form.html",
+        {"form": form, "task": task, "related": _bound_related(form)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _state_change(request, pk, service, done_message: str, **extra):
+    task = get_object_for_user(request.user, Task, pk, "change")
+    try:
+        service(task=task, actor=request.user, **extra)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done_message)
+    return redirect(_safe_next(request, task.get_absolute_url()))
+
+
+@login_required
+@require_POST
+def task_complete(request, pk):
+    form = TaskCompleteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    return _state_change(request, pk, services.task_complete, _("Task completed."), note=note)
+
+
+@login_required
+@require_POST
+def task_cancel(request, pk):
+    return _state_change(request, pk, services.task_cancel, _("Task cancelled."))
+
+
+@login_required
+@require_POST
+def task_reopen(request, pk):
+    return _state_change(request, pk, services.task_reopen, _("Task reopened."))
+
+
+# --- The panel on company, contact, lead and opportunity pages --------------------------------
+
+
+def tasks_panel_context(related, user, form: QuickTaskForm | None = None) -> dict | None:
+    """Context for `pipeline/_tasks_panel.html` (None hides the panel from users without tasks)."""
+    if not has_role_permission(user, Task, "view"):
+        return None
+    field = related._meta.model_name
+    can_add = has_role_permission(user, Task, "add")
+    return {
+        "related": related,
+        "related_field": field,
+        "tasks": related_open_tasks(user=user, related_field=field, related=related),
+        "form": form or (QuickTaskForm(user=user, initial={field: related.pk}) if can_add else None),
+        "can_add": can_add,
+    }
+
+
+@login_required
+@require_POST
+def task_quick_add(request):
+    """Add a task from a related record's page; htmx gets the refreshed panel back."""
+    _require(request.user, "add")
+    form = QuickTaskForm(request.POST, user=request.user)
+    related = None
+    for name, model in QuickTaskForm.RELATED.items():
+        raw = request.POST.get(name, "")
+        if raw.isdigit():
+            related = restrict(model.objects.all(), request.user).filter(pk=raw).first()
+            if related is None:
+                raise Http404  # not visible: refuse without saying whether it exists
+            break
+    if related is None:
+        return redirect("pipeline:task_create")
+    status = 200
+    if form.is_valid():
+        try:
+            services.task_create(actor=request.user, **form.service_data())
+        except (ValidationError, PermissionDenied) as error:
+            _form_errors(form, error)
+            status = 422
+        else:
+            if not request.htmx:
+                messages.success(request, _("Task added."))
+                return redirect(related)
+            form = None
+    else:
+        status = 422
+    if not request.htmx:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect(related)
+    context = {"panel": tasks_panel_context(related, request.user, form=form)}
+    response = render(request, "pipeline/_tasks_panel.html", context, status=status)
+    response["Vary"] = "HX-Request"
+    return response

@@ -1,0 +1,168 @@
+"""State changes of tasks, calls and meetings (the Celery module is `pipeline.tasks`).
+
+The owner of a task is its assignee. A task may relate to one company, contact, lead or
+opportunity, which the acting user must be able to see.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Team, User
+from crm.permissions import can, has_role_permission, managed_team_ids, restrict
+from customers.forms import assignable_owners
+from customers.models import Company, Contact, Interaction
+from customers.services import record_interaction
+from pipeline.models import Lead, Opportunity, Task
+
+RELATED_FIELDS = ("company", "contact", "lead", "opportunity")
+RELATED_MODELS = {"company": Company, "contact": Contact, "lead": Lead, "opportunity": Opportunity}
+EDITABLE_FIELDS = ("kind", "title", "description", "due_at", "duration_minutes", *RELATED_FIELDS)
+TIMELINE_KIND = {
+    Task.Kind.CALL: Interaction.Kind.CALL,
+    Task.Kind.MEETING: Interaction.Kind.MEETING,
+    Task.Kind.TASK: Interaction.Kind.NOTE,
+}
+
+
+def _check_assignee(owner: User, actor: User) -> None:
+    if not assignable_owners(actor).filter(pk=owner.pk).exists():
+        raise ValidationError({"owner": _("You cannot assign tasks to this person.")})
+
+
+def _check_related(data: dict, actor: User) -> None:
+    """Each related record must be one the actor may see (a form cannot smuggle in an id)."""
+    for name, model in RELATED_MODELS.items():
+        record = data.get(name)
+        if record is not None and not restrict(model.objects.filter(pk=record.pk), actor).exists():
+            raise ValidationError({name: _("Choose a record you can see.")})
+
+
+def _team_for(owner: User, actor: User) -> Team | None:
+    """The assignee's team, preferring one the actor manages, so the right manager sees the task."""
+    team_ids = list(owner.memberships.order_by("team_id").values_list("team_id", flat=True))
+    managed = set(managed_team_ids(actor))
+    chosen = next((t for t in team_ids if t in managed), team_ids[0] if team_ids else None)
+    return Team.objects.get(pk=chosen) if chosen else None
+
+
+def _check_still_visible(task: Task, actor: User) -> None:
+    if not can(actor, Task.objects.get(pk=task.pk), "view"):
+        raise PermissionDenied(_("That change would move the task out of your reach."))
+
+
+@transaction.atomic
+def task_create(
+    *,
+    actor: User,
+    title: str,
+    due_at: datetime,
+    owner: User | None = None,
+    kind: str = Task.Kind.TASK,
+    description: str = "",
+    duration_minutes: int = 30,
+    company: Company | None = None,
+    contact: Contact | None = None,
+    lead: Lead | None = None,
+    opportunity: Opportunity | None = None,
+) -> Task:
+    if not has_role_permission(actor, Task, "add"):
+        raise PermissionDenied(_("You may not add tasks."))
+    owner = owner or actor
+    _check_assignee(owner, actor)
+    related = {"company": company, "contact": contact, "lead": lead, "opportunity": opportunity}
+    _check_related(related, actor)
+    task = Task(
+        owner=owner,
+        team=_team_for(owner, actor),
+        kind=kind,
+        title=title,
+        description=description,
+        due_at=due_at,
+        duration_minutes=duration_minutes,
+        **related,
+    )
+    task.full_clean()
+    task.save()
+    _check_still_visible(task, actor)
+    return task
+
+
+@transaction.atomic
+def task_update(*, task: Task, actor: User, **data) -> Task:
+    if not can(actor, task, "change"):
+        raise PermissionDenied(_("You may not change this task."))
+    _check_related({k: v for k, v in data.items() if k in RELATED_FIELDS}, actor)
+    changed = []
+    owner = data.get("owner")
+    if owner is not None and owner.pk != task.owner_id:
+        _check_assignee(owner, actor)
+        task.owner = owner
+        task.team = _team_for(owner, actor)
+        changed += ["owner", "team"]
+    for name in EDITABLE_FIELDS:
+        if name in data and getattr(task, name) != data[name]:
+            setattr(task, name, data[name])
+            changed.append(name)
+    if changed:
+        task.full_clean()
+        task.save(update_fields=[*changed, "updated_at"])
+        _check_still_visible(task, actor)
+    return task
+
+
+@transaction.atomic
+def task_complete(*, task: Task, actor: User, note: str = "") -> Task:
+    """Mark done; a call, meeting or task on a customer goes into that customer's timeline."""
+    task = Task.objects.select_for_update(of=("self",)).select_related("company", "contact", "opportunity").get(pk=task.pk)
+    if not can(actor, task, "change"):
+        raise PermissionDenied(_("You may not change this task."))
+    if task.status != Task.Status.OPEN:
+        raise ValidationError(_("Only an open task can be completed."))
+    task.status = Task.Status.DONE
+    task.completed_at = timezone.now()
+    task.save(update_fields=["status", "completed_at", "updated_at"])
+    company = task.company or (task.opportunity.company if task.opportunity_id else None)
+    if company is not None or task.contact is not None:
+        record_interaction(
+            kind=TIMELINE_KIND[task.kind],
+            summary=task.title,
+            body=note or task.description,
+            actor=actor,
+            company=company,
+            contact=task.contact,
+            occurred_at=task.completed_at,
+            source_ref=f"pipeline.task:{task.pk}",
+            link=task.get_absolute_url(),
+        )
+    if task.opportunity_id:
+        Opportunity.objects.filter(pk=task.opportunity_id).update(last_activity_at=task.completed_at)
+    return task
+
+
+@transaction.atomic
+def task_cancel(*, task: Task, actor: User) -> Task:
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    if not can(actor, task, "change"):
+        raise PermissionDenied(_("You may not change this task."))
+    if task.status != Task.Status.OPEN:
+        raise ValidationError(_("Only an open task can be cancelled."))
+    task.status = Task.Status.CANCELLED
+    task.save(update_fields=["status", "updated_at"])
+    return task
+
+
+@transaction.atomic
+def task_reopen(*, task: Task, actor: User) -> Task:
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    if not can(actor, task, "change"):
+        raise PermissionDenied(_("You may not change this task."))
+    task.status = Task.Status.OPEN
+    task.completed_at = None
+    task.save(update_fields=["status", "completed_at", "updated_at"])
+    return task
