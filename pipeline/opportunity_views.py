@@ -192,6 +192,8 @@ def _refusal(request, message: str, status: int, back: str):
     """A refused change: plain text for the board's script, a message and a redirect otherwise."""
     if request.htmx:
         return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    if status == 403:
+        raise PermissionDenied(message)
     messages.error(request, message)
     return redirect(back)
 

@@ -33,7 +33,9 @@ def test_move_records_history_and_writes_the_timeline(cast, deal):
     assert deal.stage == target
     change = StageChange.objects.filter(opportunity=deal).order_by("-id").first()
     assert (change.from_stage, change.to_stage, change.actor) == (stage("Prospecting"), target, cast.owner)
-    summaries = list(Interaction.objects.filter(company=deal.company, kind="opportunity").values_list("summary", flat=True))
+    summaries = list(
+        Interaction.objects.filter(company=deal.company, kind="opportunity").values_list("summary", flat=True)
+    )
     assert any("Proposal" in s for s in summaries)
 
 
