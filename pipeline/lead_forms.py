@@ -56,6 +56,14 @@ class LeadForm(OwnedRecordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["source"].queryset = LeadSource.objects.filter(active=True)
+        # Validation writes the posted (possibly empty) owner onto the instance; keep the real one.
+        self.current_owner = self.instance.owner if self.instance.pk else None
+
+    def service_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        if not data.get("owner"):
+            data["owner"] = self.current_owner or self.user
+        return data
 
     def clean(self):
         cleaned = super().clean()

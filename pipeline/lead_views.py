@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -94,7 +96,8 @@ def _form_errors(form, error) -> None:
 
 
 def _edit(request, *, instance: Lead | None = None):
-    form = LeadForm(request.POST or None, instance=instance, user=request.user)
+    # The form validates on its own copy: the service compares against the stored values.
+    form = LeadForm(request.POST or None, instance=copy.copy(instance), user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.service_data()
         try:

@@ -263,7 +263,7 @@ def _check_still_visible(lead: Lead, actor: User) -> None:
 def _apply(lead: Lead, data: dict, fields=LEAD_FIELDS) -> list[str]:
     changed = []
     for name in fields:
-        if name in data and getattr(lead, name) != data[name]:
+        if name in data and getattr(lead, name, None) != data[name]:
             setattr(lead, name, data[name])
             changed.append(name)
     return changed

@@ -1,0 +1,177 @@
+"""The public web-to-lead form: no sign-in, a lead created, scored, assigned and its owner emailed
+(through a real SMTP conversation); spam, floods, oversized posts and bad input create nothing and
+reveal nothing."""
+
+import email
+import email.header
+import socket
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.cache import cache
+from django.test import override_settings
+from django.urls import reverse
+
+from crm import roles
+from crm.testing import add_to_team, make_team, make_user
+from pipeline.models import Lead, LeadEvent, ScoringRule, WebForm
+from pipeline.tests.lead_helpers import source
+
+pytestmark = pytest.mark.django_db
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    with socket.socket() as probe:  # a free port: aiosmtpd checks its own port, so 0 will not do
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=port,
+            EMAIL_USE_TLS=False,
+            EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="",
+        ):
+            yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def form(db):
+    cache.clear()
+    team = make_team("网站线索")
+    rep = make_user(role=roles.SALES_REP, username="webrep", email="webrep@example.com")
+    add_to_team(rep, team)
+    ScoringRule.objects.create(name="Form", kind="event", event="web_form", points=15)
+    ScoringRule.objects.create(name="Has email", kind="field", field="has_email", points=5)
+    web_form = WebForm.objects.create(
+        name="Contact us",
+        slug="contact",
+        fields=["family_name", "company_name", "email", "mobile", "notes"],
+        required_fields=["family_name", "email"],
+        team=team,
+        source=source("web_form"),
+        title="联系我们",
+        thank_you_text="谢谢！我们会尽快联系您。",
+    )
+    return web_form, rep
+
+
+GOOD = {"family_name": "周", "company_name": "远山贸易", "email": "zhou@yuanshan.example", "mobile": "13700001111"}
+
+
+def wait_for(inbox, count=1, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while len(inbox.messages) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return inbox.messages
+
+
+def test_form_is_public_framable_by_self_only_and_sets_csrf(client, form):
+    response = client.get("/pipeline/forms/contact/")
+    assert response.status_code == 200
+    assert "联系我们" in response.content.decode()
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in response["Content-Security-Policy"]
+    assert "csrftoken" in response.cookies
+    # Every other page still refuses to be framed.
+    assert "frame-ancestors 'none'" in client.get(reverse("login"))["Content-Security-Policy"]
+
+
+@override_settings(WEB_FORM_FRAME_ANCESTORS=["https://www.example.com"])
+def test_frame_ancestors_come_from_the_setting(client, form):
+    response = client.get("/pipeline/forms/contact/")
+    assert "frame-ancestors https://www.example.com" in response["Content-Security-Policy"]
+    assert "X-Frame-Options" not in response
+
+
+def test_submission_creates_a_scored_assigned_lead_and_emails_the_owner(
+    client, form, smtp, django_capture_on_commit_callbacks
+):
+    web_form, rep = form
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/pipeline/forms/contact/", {**GOOD, "notes": "想了解报价"})
+    assert response.status_code == 200 and "谢谢！我们会尽快联系您。" in response.content.decode()
+    lead = Lead.objects.get()
+    assert (lead.owner, lead.team, lead.web_form, lead.source.code) == (rep, web_form.team, web_form, "web_form")
+    assert lead.mobile == "13700001111" and lead.notes == "想了解报价"
+    assert lead.score == 20 and LeadEvent.objects.filter(lead=lead, event="web_form").count() == 1
+    [message] = wait_for(smtp)
+    assert message["To"] == "webrep@example.com"
+    assert "周" in str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    body = message.get_payload(decode=True).decode()
+    assert f"http://testserver/pipeline/leads/{lead.pk}/" in body
+
+
+def test_honeypot_is_thanked_and_dropped(client, form):
+    response = client.post("/pipeline/forms/contact/", {**GOOD, "website_url": "http://spam.example"})
+    assert response.status_code == 200 and "谢谢" in response.content.decode()
+    assert not Lead.objects.exists()
+
+
+def test_invalid_input_shows_errors_and_creates_nothing(client, form):
+    response = client.post("/pipeline/forms/contact/", {"family_name": "", "email": "not-an-email"})
+    assert response.status_code == 400
+    assert not Lead.objects.exists()
+    response = client.post("/pipeline/forms/contact/", {**GOOD, "notes": "x" * 3000})
+    assert response.status_code in (400, 413)
+    assert not Lead.objects.exists()
+
+
+@override_settings(WEB_FORM_MAX_BODY_BYTES=1024)
+def test_oversized_body_is_refused(client, form):
+    response = client.post("/pipeline/forms/contact/", {**GOOD, "notes": "长" * 2000})
+    assert response.status_code == 413
+    assert not Lead.objects.exists()
+
+
+@override_settings(WEB_FORM_RATE_LIMIT=3)
+def test_rate_limit_per_address(client, form):
+    for i in range(3):
+        assert client.post("/pipeline/forms/contact/", {**GOOD, "email": f"a{i}@x.example"}).status_code == 200
+    response = client.post("/pipeline/forms/contact/", {**GOOD, "email": "late@x.example"})
+    assert response.status_code == 429
+    assert Lead.objects.count() == 3
+    other = client.post("/pipeline/forms/contact/", {**GOOD, "email": "b@x.example"}, REMOTE_ADDR="10.1.2.3")
+    assert other.status_code == 200 and Lead.objects.count() == 4
+
+
+def test_unknown_or_inactive_form_is_404_and_reveals_nothing(client, form):
+    web_form, _rep = form
+    assert client.get("/pipeline/forms/nope/").status_code == 404
+    WebForm.objects.filter(pk=web_form.pk).update(active=False)
+    assert client.post("/pipeline/forms/contact/", GOOD).status_code == 404
+    assert not Lead.objects.exists()
+
+
+def test_public_form_shows_nothing_of_the_crm(client, form):
+    body = client.get("/pipeline/forms/contact/").content.decode()
+    assert "Main navigation" not in body and "webrep" not in body and "网站线索" not in body
+    # Fields not on the form are ignored even if posted.
+    client.post("/pipeline/forms/contact/", {**GOOD, "owner": "1", "score": "999", "status": "qualified"})
+    lead = Lead.objects.get()
+    assert lead.status == Lead.Status.NEW and lead.score == 20
+
+
+def test_csrf_is_enforced(form):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post("/pipeline/forms/contact/", GOOD).status_code == 403
+    assert not Lead.objects.exists()
