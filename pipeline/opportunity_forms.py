@@ -106,6 +106,7 @@ class OpportunityForm(OwnedRecordForm):
         self.fields["stage"].queryset = Stage.objects.select_related("pipeline").order_by("pipeline", "order", "pk")
         self.fields["stage"].required = False
         self.fields["stage"].help_text = _("Empty: the pipeline's first stage.")
+        self._owner_before = self.instance.owner if self.instance.pk else None
         if self.instance.pk:
             self.fields["pipeline"].disabled = True
             self.fields["lost_reason"].initial = self.instance.lost_reason_id
@@ -124,7 +125,8 @@ class OpportunityForm(OwnedRecordForm):
         return cleaned
 
     def service_data(self) -> dict:
-        data = super().service_data()
+        data = dict(self.cleaned_data)
+        data["owner"] = data.get("owner") or self._owner_before or self.user
         if self.instance.pk:
             data.pop("pipeline", None)
             if not data.get("stage"):
