@@ -99,8 +99,8 @@ class ConvertForm(forms.Form):
     """Which company and contact the lead becomes: an existing customer offered by the duplicate
     check (only ones the user may see), or a new one."""
 
-    company = forms.ChoiceField(label=_("Company"), widget=forms.RadioSelect)
-    contact = forms.ChoiceField(label=_("Contact"), widget=forms.RadioSelect)
+    company = forms.ChoiceField(label=_("Company"), widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
+    contact = forms.ChoiceField(label=_("Contact"), widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
     opportunity_name = forms.CharField(label=_("Opportunity name"), max_length=200)
     amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=0, initial=0)
     expected_close_date = forms.DateField(label=_("Expected close date"), required=False, widget=DateInput)
@@ -150,6 +150,7 @@ class PublicLeadForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         wanted = [name for name in web_form.fields if name in self.fields] or ["family_name", "email"]
         required = set(web_form.required_fields or [])
+        labels = dict(WebForm.FIELD_CHOICES)  # the visitor's words: "Message", not "notes"
         for name in list(self.fields):
             if name == "website_url":
                 continue
@@ -157,6 +158,7 @@ class PublicLeadForm(forms.ModelForm):
                 del self.fields[name]
             else:
                 self.fields[name].required = name in required
+                self.fields[name].label = labels[name]
         self.fields["website_url"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
         self.order_fields([*wanted, "website_url"])
         _style(self)
