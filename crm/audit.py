@@ -281,3 +281,16 @@ def entry_label(entry: LogEntry) -> str:
     if event in EVENT_LABELS:
         return str(EVENT_LABELS[event])
     return str(ACTION_LABELS.get(entry.action, entry.get_action_display()))
+
+
+def audit_register(model: type[models.Model], **options) -> None:
+    """Register `model` with auditlog the project's way: encrypted values masked, blind indexes
+    and reverse relations left out (auditlog would otherwise log "contacts: → Contact.None"
+    for every related list, including those later modules add)."""
+    from auditlog.registry import auditlog
+
+    from crm.fields import encrypted_audit_options
+
+    reverse = [f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete]
+    options["exclude_fields"] = sorted({*options.get("exclude_fields", []), *reverse})
+    auditlog.register(model, **encrypted_audit_options(model, **options))

@@ -1,17 +1,16 @@
 """Audit registration of the core models and sign-in events."""
 
-from auditlog.registry import auditlog
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from crm.audit import log_sign_in, log_sign_in_failure, log_sign_out
+from crm.audit import audit_register, log_sign_in, log_sign_in_failure, log_sign_out
 from crm.models import Team, TeamMembership, User
 
 # The password hash never reaches the log; last_login changes on every sign-in, which is
 # recorded as its own event below.
-auditlog.register(User, exclude_fields=["password", "last_login"], m2m_fields={"groups"})
-auditlog.register(Team)
-auditlog.register(TeamMembership)
+audit_register(User, exclude_fields=["password", "last_login"], m2m_fields={"groups"})
+audit_register(Team)
+audit_register(TeamMembership)
 
 
 @receiver(user_logged_in, dispatch_uid="crm_audit_login")

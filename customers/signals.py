@@ -1,10 +1,8 @@
-from auditlog.registry import auditlog
-
-from crm.fields import encrypted_audit_options
+from crm.audit import audit_register
 from customers.models import Company, Contact, GradeLevel, GradingPolicy, Interaction, Tag, Transaction
 
 # Derived columns (search tokens, grade, value, last activity) would only repeat other entries;
-# related lists (contacts, history) are audited on their own rows.
+# related lists (contacts, history) are audited on their own rows and left out by audit_register.
 COMPANY_DERIVED = [
     "search_text",
     "website_domain",
@@ -13,9 +11,6 @@ COMPANY_DERIVED = [
     "lifetime_value",
     "last_activity_at",
     "updated_at",
-    "contacts",
-    "interactions",
-    "transactions",
 ]
 CONTACT_DERIVED = [
     "search_text",
@@ -23,14 +18,12 @@ CONTACT_DERIVED = [
     "email_bidx",
     "last_activity_at",
     "updated_at",
-    "interactions",
-    "transactions",
 ]
 
-auditlog.register(Company, m2m_fields={"tags"}, **encrypted_audit_options(Company, exclude_fields=COMPANY_DERIVED))
-auditlog.register(Contact, m2m_fields={"tags"}, **encrypted_audit_options(Contact, exclude_fields=CONTACT_DERIVED))
-auditlog.register(Interaction)
-auditlog.register(Transaction)
-auditlog.register(Tag)
-auditlog.register(GradeLevel)
-auditlog.register(GradingPolicy)
+audit_register(Company, m2m_fields={"tags"}, exclude_fields=COMPANY_DERIVED)
+audit_register(Contact, m2m_fields={"tags"}, exclude_fields=CONTACT_DERIVED)
+audit_register(Interaction)
+audit_register(Transaction)
+audit_register(Tag)
+audit_register(GradeLevel)
+audit_register(GradingPolicy)
