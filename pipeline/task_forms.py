@@ -67,7 +67,7 @@ class TaskForm(forms.Form):
     def service_data(self) -> dict:
         data = dict(self.cleaned_data)
         if data.get("owner") is None:
-            data.pop("owner")
+            data.pop("owner", None)
         return data
 
 
