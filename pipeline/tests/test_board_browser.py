@@ -71,7 +71,7 @@ def drag(page, source, target):
     page.mouse.up()
 
 
-def test_drag_a_card_to_the_next_stage_and_see_the_totals_change(live_server, context, deals):
+def test_drag_a_card_to_the_next_stage_and_see_the_totals_change(live_server, context, deals):  # noqa: F811
     from pipeline.models import Opportunity
     from pipeline.tests.opportunity_helpers import stage
 
