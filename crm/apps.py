@@ -3,17 +3,20 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-def _sync_roles(sender, using="default", verbosity=0, **kwargs):
-    """After the last app migrates, make sure every permission exists and grant the roles theirs."""
+def _after_migrate(sender, using="default", verbosity=0, **kwargs):
+    """After the last app migrates: every permission exists, the roles have theirs, and the
+    apps' reference data is present (crm.defaults)."""
     if sender.label != list(apps.get_app_configs())[-1].label:
         return
     from django.contrib.auth.management import create_permissions
 
+    from crm.defaults import ensure_all
     from crm.roles import sync_role_permissions
 
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0, using=using)
     sync_role_permissions(verbosity=verbosity)
+    ensure_all(kwargs.get("apps") or apps)
 
 
 class CrmConfig(AppConfig):
@@ -23,4 +26,4 @@ class CrmConfig(AppConfig):
     def ready(self):
         from crm import signals  # noqa: F401
 
-        post_migrate.connect(_sync_roles, dispatch_uid="crm_sync_roles")
+        post_migrate.connect(_after_migrate, dispatch_uid="crm_after_migrate")

@@ -23,3 +23,7 @@ class CustomersConfig(AppConfig):
             )
         )
         search_providers.register()
+        from crm.defaults import register_defaults
+        from customers.defaults import ensure_grade_levels
+
+        register_defaults(ensure_grade_levels)

@@ -28,6 +28,10 @@ class PipelineConfig(AppConfig):
             )
         )
         lead_search.register()
+        from crm.defaults import register_defaults
+        from pipeline.defaults import ensure_pipeline_defaults
+
+        register_defaults(ensure_pipeline_defaults)
         self._register_opportunities()
         self._register_tasks()
 

@@ -13,7 +13,7 @@ from crm.tasks import purge_login_logs
 
 # Serialized rollback like every transaction test: a plain flush would lose the rows data
 # migrations seed (roles, grades, schedules) and clash with the next serialized test.
-pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 
 def wait_until(condition, timeout: float = 15.0) -> bool:

@@ -15,7 +15,7 @@ from customers.tests.factories import CompanyFactory
 
 # pg_dump and pg_restore work outside the test's transaction; the tables are flushed and the
 # initial rows (roles, permissions) reloaded afterwards.
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ pytestmark = [
     pytest.mark.browser,
     # live_server runs in another thread, so the data must be committed; reload the
     # migrations' data (roles) that an earlier transactional test may have flushed.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
 ]
 

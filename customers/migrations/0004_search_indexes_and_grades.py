@@ -4,28 +4,10 @@ from django.db import migrations
 
 from crm.migration_ops import RunSQLOnPostgres
 from crm.search import search_tokens, tokens_index_sql
-
-DEFAULT_GRADES = [
-    # code, label, tier, minimum RFM score (3-15)
-    ("A", "重要客户 Important", "important", 12),
-    ("B", "一般客户 General", "general", 8),
-    ("C", "潜在客户 Potential", "potential", 5),
-    ("D", "低价值 Low value", "potential", 0),
-]
-
+from customers.defaults import ensure_grade_levels
 
 def seed_grades(apps, schema_editor):
-    GradeLevel = apps.get_model("customers", "GradeLevel")
-    GradingPolicy = apps.get_model("customers", "GradingPolicy")
-    for code, label, tier, min_score in DEFAULT_GRADES:
-        GradeLevel.objects.get_or_create(code=code, defaults={"label": label, "tier": tier, "min_score": min_score})
-    if not GradingPolicy.objects.exists():
-        GradingPolicy.objects.create(
-            window_days=365,
-            recency_days=[30, 90, 180, 365],
-            frequency_counts=[2, 4, 8, 16],
-            monetary_amounts=[10000, 50000, 200000, 1000000],
-        )
+    ensure_grade_levels(apps)
 
 
 def backfill_tokens(apps, schema_editor):

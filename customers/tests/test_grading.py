@@ -259,7 +259,7 @@ def test_the_grade_partial_for_an_ungraded_company(cast):
 
 
 @pytest.mark.celery_worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_recording_a_purchase_regrades_the_company_through_the_worker(live_celery_worker):
     owner = make_user(username="worker-owner")
     company = CompanyFactory(owner=owner)

@@ -8,7 +8,7 @@ from customers.importing import service
 from customers.models import Company, ImportBatch
 from customers.tests.import_helpers import csv_bytes
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 
 def wait_until_finished(batch, timeout=60):

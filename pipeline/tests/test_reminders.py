@@ -90,7 +90,7 @@ def test_the_schedule_exists_and_is_editable_in_the_admin(admin_client):
     assert admin_client.get(f"/admin/django_celery_beat/periodictask/{schedule.pk}/change/").status_code == 200
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_reminders_through_a_real_worker(smtp_inbox, live_celery_worker):
     from crm.testing import build_cast
     from pipeline.tasks import send_reminders as task
