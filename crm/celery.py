@@ -5,7 +5,7 @@ from celery.signals import task_postrun, task_prerun
 
 from crm.logging import bind_task, unbind_task
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+os.environ["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE") or "crm.settings"
 
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")

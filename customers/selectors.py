@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from crm.fields import blind_index_for, normalize_email, normalize_phone, normalize_tax_id
 from crm.search import query_terms, text_search
@@ -138,5 +138,10 @@ def company_transactions(*, company: Company, limit: int = 20) -> TransactionSum
     return TransactionSummary(rows=rows, totals=totals or [{"currency": "CNY", "paid": Decimal("0"), "count": 0}])
 
 
-def company_for_detail(user) -> QuerySet[Company]:
-    return Company.objects.select_related("owner", "team").prefetch_related(Prefetch("tags"))
+def company_detail_queryset() -> QuerySet[Company]:
+    """What a company page renders with its record; the view narrows it with get_object_for_user."""
+    return Company.objects.select_related("owner", "team").prefetch_related("tags")
+
+
+def contact_detail_queryset() -> QuerySet[Contact]:
+    return Contact.objects.select_related("owner", "team", "company").prefetch_related("tags")

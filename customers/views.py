@@ -29,7 +29,15 @@ from customers.forms import (
     TransactionForm,
 )
 from customers.models import Company, Contact, Interaction
-from customers.selectors import company_contacts, company_list, company_transactions, contact_list, timeline
+from customers.selectors import (
+    company_contacts,
+    company_detail_queryset,
+    company_list,
+    company_transactions,
+    contact_detail_queryset,
+    contact_list,
+    timeline,
+)
 
 BULK_ACTIONS = [
     BulkAction("assign_owner", gettext_lazy("Assign owner"), "change", services.bulk_assign_owner, AssignOwnerForm),
@@ -117,14 +125,10 @@ def _detail_context(request, record, target: str) -> dict:
 
 @login_required
 def company_detail(request, pk):
-    company = get_object_for_user(
-        request.user, Company.objects.select_related("owner", "team").prefetch_related("tags"), pk
-    )
+    company = get_object_for_user(request.user, company_detail_queryset(), pk)
     if request.htmx and request.htmx.target == "timeline":
         kind, page = _timeline_page(request, company=company)
-        return render(
-            request, "customers/_timeline.html", {"record": company, "timeline": page, "timeline_kind": kind}
-        )
+        return render(request, "customers/_timeline.html", {"record": company, "timeline": page, "timeline_kind": kind})
     context = _detail_context(request, company, "company")
     context.update(
         company=company,
@@ -137,14 +141,10 @@ def company_detail(request, pk):
 
 @login_required
 def contact_detail(request, pk):
-    contact = get_object_for_user(
-        request.user, Contact.objects.select_related("owner", "team", "company").prefetch_related("tags"), pk
-    )
+    contact = get_object_for_user(request.user, contact_detail_queryset(), pk)
     if request.htmx and request.htmx.target == "timeline":
         kind, page = _timeline_page(request, contact=contact)
-        return render(
-            request, "customers/_timeline.html", {"record": contact, "timeline": page, "timeline_kind": kind}
-        )
+        return render(request, "customers/_timeline.html", {"record": contact, "timeline": page, "timeline_kind": kind})
     context = _detail_context(request, contact, "contact")
     context["contact"] = contact
     context["company_visible"] = contact.company_id is not None and can(request.user, contact.company, "view")
@@ -286,9 +286,11 @@ def _add_interaction(request, record, target: str):
         response["HX-Retarget"] = "#interaction-form"
         response["HX-Reswap"] = "outerHTML"
         return response
-    messages.error(request, _("The entry was not added: %(errors)s") % {"errors": " ".join(
-        str(e) for errors in form.errors.values() for e in errors
-    )})
+    messages.error(
+        request,
+        _("The entry was not added: %(errors)s")
+        % {"errors": " ".join(str(e) for errors in form.errors.values() for e in errors)},
+    )
     return redirect(record)
 
 
@@ -334,8 +336,9 @@ def _reveal(request, record, field):
         return HttpResponse(status=404)
     if request.htmx:
         return render(request, "customers/_revealed.html", {"value": value})
-    messages.info(request, _("%(field)s: %(value)s") % {"field": record._meta.get_field(field).verbose_name,
-                                                         "value": value})
+    messages.info(
+        request, _("%(field)s: %(value)s") % {"field": record._meta.get_field(field).verbose_name, "value": value}
+    )
     return redirect(record)
 
 
