@@ -19,6 +19,7 @@
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
+        datasets: { bar: { maxBarThickness: 64 } },
         scales: { y: { beginAtZero: true } }
       }
     });
