@@ -91,14 +91,16 @@ class SessionIdleTimeoutMiddleware:
 
 
 class UserLanguageMiddleware:
-    """Use the language the user chose in their profile, over the browser's."""
+    """Use the language the user chose in their profile over the browser's, unless they picked
+    one with the language switcher (the cookie), which wins until they change the profile."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.language:
+        switched = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if user is not None and user.is_authenticated and user.language and not switched:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
         return self.get_response(request)

@@ -112,3 +112,14 @@ def test_vendored_libraries_are_pinned_and_present():
             if path.suffix in (".js", ".css"):
                 # Maps are not shipped; a dangling reference breaks collectstatic.
                 assert b"sourceMappingURL" not in path.read_bytes(), path
+
+
+@pytest.mark.django_db
+def test_language_switcher_wins_over_the_profile_language(client):
+    from crm.testing import make_user
+
+    user = make_user(language="zh-hans")
+    client.force_login(user)
+    assert client.get("/").wsgi_request.LANGUAGE_CODE == "zh-hans"
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert client.get("/").wsgi_request.LANGUAGE_CODE == "en"
