@@ -78,18 +78,15 @@ def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
     return list(pipeline.stages.order_by("order", "pk"))
 
 
-def column_totals(*, user, pipeline: Pipeline, stages: list[Stage], filters: dict) -> list[BoardColumn]:
-    """A column per stage with count, total and weighted total, from one grouped query."""
-    columns = [BoardColumn(stage=stage) for stage in stages]
-    if not stages:
-        return columns
+def totals_queryset(*, user, pipeline: Pipeline, stages: list[Stage], filters: dict) -> QuerySet:
+    """Count, total and weighted total per stage: one GROUP BY over the covering index."""
     stage_probability = Case(
         *[When(stage_id=s.pk, then=Value(s.probability)) for s in stages],
         default=Value(0),
         output_field=IntegerField(),
     )
     money = DecimalField(max_digits=20, decimal_places=2)
-    rows = (
+    return (
         board_queryset(user=user, pipeline=pipeline, filters=filters)
         .order_by()
         .values("stage_id")
@@ -99,6 +96,14 @@ def column_totals(*, user, pipeline: Pipeline, stages: list[Stage], filters: dic
             weighted=Sum(F("amount") * Coalesce("probability", stage_probability) / Value(100), output_field=money),
         )
     )
+
+
+def column_totals(*, user, pipeline: Pipeline, stages: list[Stage], filters: dict) -> list[BoardColumn]:
+    """A column per stage with count, total and weighted total, from one grouped query."""
+    columns = [BoardColumn(stage=stage) for stage in stages]
+    if not stages:
+        return columns
+    rows = totals_queryset(user=user, pipeline=pipeline, stages=stages, filters=filters)
     by_stage = {row["stage_id"]: row for row in rows}
     for column in columns:
         row = by_stage.get(column.stage.pk)

@@ -1,0 +1,48 @@
+"""Sales pages and queries `make bench` measures (see `crm.benchmark`)."""
+
+from django.conf import settings
+from django.urls import reverse
+
+from crm.benchmark import Client, first_link, register_page, register_query
+from pipeline.board import pipeline_stages, totals_queryset
+from pipeline.opportunities import default_pipeline
+from pipeline.opportunity_selectors import opportunity_list
+
+
+def _board_url(client: Client) -> str:
+    pipeline = default_pipeline()
+    if pipeline is None:
+        raise RuntimeError("no sales pipeline")
+    return reverse("pipeline:board", args=[pipeline.pk])
+
+
+def _first_opportunity(client: Client) -> str:
+    _status, body = client.get(reverse("pipeline:opportunity_list"))
+    link = first_link(r"/pipeline/opportunities/\d+/")(body)
+    if not link:
+        raise RuntimeError("the opportunity list shows no opportunity")
+    return link
+
+
+for role in ("rep", "manager", "admin"):
+    register_page(f"opportunity board ({role})", role=role, url=_board_url)
+    register_page(f"opportunity list ({role})", role=role, url=lambda client: reverse("pipeline:opportunity_list"))
+register_page(
+    "opportunity list by amount (manager)", role="manager", url=lambda c: "/pipeline/opportunities/?sort=amount"
+)
+register_page("needs attention (rep)", role="rep", url=lambda client: reverse("pipeline:attention"))
+register_page("opportunity detail (rep)", role="rep", url=_first_opportunity)
+
+
+def _totals(user):
+    pipeline = default_pipeline()
+    return totals_queryset(user=user, pipeline=pipeline, stages=pipeline_stages(pipeline), filters={})
+
+
+def _list_first_page(user):
+    return opportunity_list(user=user, filters={}).order_by("-created_at", "-id")[: settings.PAGE_SIZE + 1]
+
+
+for role in ("rep", "manager"):
+    register_query("opportunity list first page", role=role, queryset=_list_first_page)
+    register_query("opportunity board totals", role=role, queryset=_totals)
