@@ -53,9 +53,19 @@ ROLE_PERMISSIONS = {
     },
 }
 ROLE_EXTRA_PERMISSIONS = {
-    SALES_MANAGER: ("customers.reveal_sensitive", "customers.export_records", "pipeline.reveal_sensitive"),
+    SALES_MANAGER: (
+        "customers.reveal_sensitive",
+        "customers.export_records",
+        "pipeline.reveal_sensitive",
+        "pipeline.export_records",
+    ),
     SUPPORT_MANAGER: ("customers.reveal_sensitive",),
-    AUDITOR: ("customers.reveal_sensitive", "customers.export_records", "pipeline.reveal_sensitive"),
+    AUDITOR: (
+        "customers.reveal_sensitive",
+        "customers.export_records",
+        "pipeline.reveal_sensitive",
+        "pipeline.export_records",
+    ),
 }
 
 

@@ -142,11 +142,12 @@ def test_export_needs_the_export_permission_and_is_audited(client, cast, deal):
 
     client.force_login(cast.owner)
     assert client.get(reverse("pipeline:opportunity_export")).status_code == 403
-    client.force_login(cast.admin)
+    hidden = make_opportunity(owner=cast.outsider, team=cast.other_team, name="Annual hidden")
+    client.force_login(cast.manager)
     response = client.get(reverse("pipeline:opportunity_export") + "?q=Annual")
     body = b"".join(response.streaming_content).decode("utf-8-sig")
-    assert response.status_code == 200 and deal.name in body
-    entry = LogEntry.objects.filter(actor=cast.admin, additional_data__event="export").latest("timestamp")
+    assert response.status_code == 200 and deal.name in body and hidden.name not in body
+    entry = LogEntry.objects.filter(actor=cast.manager, additional_data__event="export").latest("timestamp")
     assert entry.additional_data["export"] == "opportunities" and entry.additional_data["rows"] == 1
 
 
