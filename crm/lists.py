@@ -72,6 +72,7 @@ class ListSpec:
     row_template: str = "crm/_list_row.html"
     create_url: str | None = None
     export_url: str | None = None
+    export_permission: str | None = None  # "app_label.codename" the export link needs
 
     def sorts(self) -> dict[str, tuple[str, ...]]:
         return {c.key: c.sort for c in self.columns if c.sort}
@@ -158,6 +159,9 @@ def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
         "bulk_actions": actions,
         "bulk_forms": [(a, a.form(user=request.user)) for a in actions if a.form],
         "columns": spec.columns,
+        "can_export": bool(spec.export_url)
+        and (spec.export_permission is None or request.user.has_perm(spec.export_permission)),
+        "can_create": _role_allows(request.user, spec.model, "add"),
     }
     template = f"{spec.template}#rows" if request.htmx and request.htmx.target == "list-rows" else spec.template
     response = render(request, template, context)

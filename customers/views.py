@@ -67,6 +67,8 @@ COMPANY_LIST = ListSpec(
     bulk_actions=BULK_ACTIONS,
     row_template="customers/_company_row.html",
     create_url=reverse_lazy("customers:company_create"),
+    export_url=reverse_lazy("customers:export_page", args=["companies"]),
+    export_permission="customers.export_records",
 )
 
 CONTACT_LIST = ListSpec(
@@ -88,6 +90,8 @@ CONTACT_LIST = ListSpec(
     bulk_actions=BULK_ACTIONS,
     row_template="customers/_contact_row.html",
     create_url=reverse_lazy("customers:contact_create"),
+    export_url=reverse_lazy("customers:export_page", args=["contacts"]),
+    export_permission="customers.export_records",
 )
 
 company_list_view = list_view(COMPANY_LIST)
