@@ -283,6 +283,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "django.request": {"level": "WARNING", "propagate": True},
+        # axes announces its configuration at every start of every process.
+        "axes.apps": {"level": "WARNING"},
     },
 }
 
