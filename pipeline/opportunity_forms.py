@@ -34,12 +34,16 @@ class OpportunityFilterForm(FilterForm):
     close_to = forms.DateField(label=_("Closes by"), required=False, widget=DateInput)
     amount_min = forms.DecimalField(label=_("Amount from"), required=False, min_value=0, decimal_places=2)
     amount_max = forms.DecimalField(label=_("Amount up to"), required=False, min_value=0, decimal_places=2)
-    company = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    contact = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    company = forms.IntegerField(label=_("Company number"), required=False, min_value=1)
+    contact = forms.IntegerField(label=_("Contact number"), required=False, min_value=1)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = _active_users()
+        # Reached from a company or contact page; otherwise these filters only clutter the form.
+        for name in ("company", "contact"):
+            if not self.data.get(name):
+                del self.fields[name]
         _style(self, small=True)
 
     def clean(self):
