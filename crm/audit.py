@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.db.models.signals import pre_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 logger = logging.getLogger(__name__)
 
@@ -229,10 +229,10 @@ def audit_purge(
 
 # What the audit page's "action" filter offers: the four auditlog actions and the sign-in events.
 ACTION_CHOICES = (
-    ("create", gettext_lazy("Created")),
-    ("update", gettext_lazy("Changed")),
-    ("delete", gettext_lazy("Deleted")),
-    ("access", gettext_lazy("Accessed")),
+    ("create", pgettext_lazy("audit action", "Created")),
+    ("update", pgettext_lazy("audit action", "Changed")),
+    ("delete", pgettext_lazy("audit action", "Deleted")),
+    ("access", pgettext_lazy("audit action", "Accessed")),
     (EVENT_LOGIN, gettext_lazy("Signed in")),
     (EVENT_LOGOUT, gettext_lazy("Signed out")),
     (EVENT_LOGIN_FAILED, gettext_lazy("Sign-in failed")),
@@ -252,10 +252,10 @@ EVENT_LABELS = {
     "merge": gettext_lazy("Merged"),
 }
 ACTION_LABELS = {
-    LogEntry.Action.CREATE: gettext_lazy("Created"),
-    LogEntry.Action.UPDATE: gettext_lazy("Changed"),
-    LogEntry.Action.DELETE: gettext_lazy("Deleted"),
-    LogEntry.Action.ACCESS: gettext_lazy("Accessed"),
+    LogEntry.Action.CREATE: pgettext_lazy("audit action", "Created"),
+    LogEntry.Action.UPDATE: pgettext_lazy("audit action", "Changed"),
+    LogEntry.Action.DELETE: pgettext_lazy("audit action", "Deleted"),
+    LogEntry.Action.ACCESS: pgettext_lazy("audit action", "Accessed"),
 }
 # Changes logged by our helpers under names that are not model fields.
 PSEUDO_FIELD_LABELS = {"shared_with": gettext_lazy("shared with"), "merged_with": gettext_lazy("merged with")}
