@@ -389,6 +389,17 @@ class Opportunity(OwnedModel):
                 include=["amount", "probability", "owner", "team", "expected_close_date"],
                 name="opp_board_totals",
             ),
+            # One rep's or one team's board: totals from a short index-only range, each column's first cards in order.
+            models.Index(
+                fields=["owner", "pipeline", "stage", "-amount", "-id"],
+                include=["probability", "team", "expected_close_date"],
+                name="opp_board_owner",
+            ),
+            models.Index(
+                fields=["team", "pipeline", "stage", "-amount", "-id"],
+                include=["probability", "owner", "expected_close_date"],
+                name="opp_board_team",
+            ),
             models.Index(fields=["last_activity_at", "id"], name="opp_activity_id"),
             models.Index(fields=["stage", "stage_changed_at"], name="opp_stage_since"),
             # The forecast's "won in period": only won deals carry a date.
