@@ -55,3 +55,25 @@ def test_lists_sort_by_score(client, cast, rules):
     assert [r.pk for r in rows] == [high.pk, low.pk]
     rows = client.get("/pipeline/leads/?sort=-score").context["rows"]
     assert [r.pk for r in rows] == [low.pk, high.pk]
+
+
+def test_admin_action_recomputes_the_selected_leads(client, cast, rules):
+    lead = make_lead(owner=cast.owner, industry="Software")
+    ScoringRule.objects.filter(name="Software").update(points=70)
+    cast.admin.is_staff = True
+    cast.admin.save()
+    client.force_login(cast.admin)
+    response = client.post(
+        "/admin/pipeline/lead/", {"action": "rescore_selected", "_selected_action": [lead.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert Lead.objects.get(pk=lead.pk).score == 70
+
+
+def test_admin_screens_for_lead_configuration_open(client, cast, rules):
+    cast.admin.is_staff = True
+    cast.admin.save()
+    client.force_login(cast.admin)
+    for url in ("leadsource", "scoringrule", "assignmentrule", "webform", "lead"):
+        assert client.get(f"/admin/pipeline/{url}/").status_code == 200
+        assert client.get(f"/admin/pipeline/{url}/add/").status_code == 200
