@@ -7,9 +7,9 @@ the transaction rolls back, the keys disappear, and the next run (or the Celery 
 again; nothing is marked sent that was not handed to the mail server. The one window for a
 duplicate is a commit failing after the server accepted the message.
 
-Only items that fell due or went stale within REMINDER_LOOKBACK_DAYS are considered, so the
-first run after an outage does not mail out years of history, and each run is a bounded
-index range scan.
+Only items that fell due or went stale within REMINDER_LOOKBACK_DAYS (default 1) are
+considered, so the first run after an outage does not mail out years of history, and each run
+is a bounded index range scan; keys already sent are skipped with one lookup per owner.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ DUE_SOON = timedelta(hours=1)
 
 
 def lookback() -> timedelta:
-    return timedelta(days=int(getattr(settings, "REMINDER_LOOKBACK_DAYS", 7)))
+    return timedelta(days=int(getattr(settings, "REMINDER_LOOKBACK_DAYS", 1)))
 
 
 @dataclass
@@ -119,7 +119,9 @@ def _claim(key: str, user: User) -> bool:
 
 
 def _keep_claimed(digest: Digest) -> Digest:
-    claimed = {key for key in digest.keys if _claim(key, digest.user)}
+    # One indexed lookup skips what earlier runs sent, so a run inserts only new keys.
+    sent = set(ReminderDelivery.objects.filter(key__in=digest.keys).values_list("key", flat=True))
+    claimed = {key for key in digest.keys if key not in sent and _claim(key, digest.user)}
     fresh = Digest(user=digest.user, keys=sorted(claimed))
     fresh.due_soon = [t for t in digest.due_soon if _task_key(t, "due") in claimed]
     fresh.overdue = [t for t in digest.overdue if _task_key(t, "overdue") in claimed]
