@@ -59,7 +59,7 @@ def test_a_moved_due_date_or_a_task_turning_overdue_reminds_again(smtp_inbox, pe
 def test_stale_deals_are_reminded_once(smtp_inbox, people, settings):
     settings.STALE_DEAL_DAYS = 10
     deal = make_opportunity(owner=people.owner, team=people.team, name="Quiet deal")
-    Opportunity.objects.filter(pk=deal.pk).update(last_activity_at=timezone.now() - timedelta(days=11))
+    Opportunity.objects.filter(pk=deal.pk).update(last_activity_at=timezone.now() - timedelta(days=10, hours=12))
     make_opportunity(owner=people.owner, team=people.team, name="Busy deal")
     send_reminders()
     send_reminders()
