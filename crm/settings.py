@@ -317,3 +317,10 @@ WEB_FORM_FRAME_ANCESTORS = env.list("WEB_FORM_FRAME_ANCESTORS", default=["'self'
 WEB_FORM_RATE_LIMIT = env.int("WEB_FORM_RATE_LIMIT", default=10)
 WEB_FORM_RATE_WINDOW = env.int("WEB_FORM_RATE_WINDOW", default=3600)
 WEB_FORM_MAX_BODY_BYTES = env.int("WEB_FORM_MAX_BODY_BYTES", default=16 * 1024)
+
+# Sales tasks, reminders and forecast.
+FORECAST_COMMIT_THRESHOLD = env.int("FORECAST_COMMIT_THRESHOLD", default=75)  # percent
+REMINDER_LOOKBACK_DAYS = env.int("REMINDER_LOOKBACK_DAYS", default=1)
+SITE_URL = env.str("SITE_URL", default="")  # absolute links in reminder emails, e.g. https://crm.example.com
+if not 0 <= FORECAST_COMMIT_THRESHOLD <= 100:
+    raise ValueError("FORECAST_COMMIT_THRESHOLD must be a percentage between 0 and 100.")
