@@ -254,9 +254,11 @@ def forecast_teams(user):
 
 
 def may_set_quota(actor, target: User) -> bool:
-    """Administrators for anyone; sales managers for members of the teams they manage."""
+    """Administrators for anyone; sales managers for the other members of the teams they manage."""
     if is_administrator(actor):
         return True
+    if target.pk == actor.pk:
+        return False  # a manager's own target is set by their own manager or an administrator
     if not has_role_permission(actor, Quota, "change") or not has_role_permission(actor, Quota, "add"):
         return False
     managed = managed_team_ids(actor)
@@ -308,7 +310,8 @@ def quota_rows(*, viewer, year: int) -> list[dict]:
     return [
         {
             "user": person,
-            "editable": administrator or (may_edit and bool(member_teams.get(person.pk, set()) & managed)),
+            "editable": administrator
+            or (may_edit and person.pk != viewer.pk and bool(member_teams.get(person.pk, set()) & managed)),
             "months": [(m, amounts.get((person.pk, m))) for m in range(1, 13)],
             "total": sum((a for (uid, _m), a in amounts.items() if uid == person.pk), ZERO),
         }
