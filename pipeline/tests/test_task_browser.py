@@ -25,7 +25,7 @@ from pipeline.tests.opportunity_helpers import make_company, stage
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
