@@ -119,7 +119,8 @@ def task_update(*, task: Task, actor: User, **data) -> Task:
 @transaction.atomic
 def task_complete(*, task: Task, actor: User, note: str = "") -> Task:
     """Mark done; a call, meeting or task on a customer goes into that customer's timeline."""
-    task = Task.objects.select_for_update(of=("self",)).select_related("company", "contact", "opportunity").get(pk=task.pk)
+    locked = Task.objects.select_for_update(of=("self",)).select_related("company", "contact", "opportunity")
+    task = locked.get(pk=task.pk)
     if not can(actor, task, "change"):
         raise PermissionDenied(_("You may not change this task."))
     if task.status != Task.Status.OPEN:
