@@ -23,6 +23,9 @@ class CustomersConfig(AppConfig):
             )
         )
         search_providers.register()
+        from customers.importing.service import register_customer_kinds
+
+        register_customer_kinds()
         from crm.defaults import register_defaults
         from customers.defaults import ensure_grade_levels
 

@@ -5,9 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Team
 from customers.importing.columns import fields_for
+from customers.importing.kinds import all_kinds, get_kind
 from customers.importing.reading import ENCODING_CHOICES
 from customers.importing.service import MAX_UPLOAD_BYTES, may_import, teams_for, visible_mappings
-from customers.models import ImportBatch, ImportTarget
+from customers.models import ImportBatch
 
 DELIMITER_CHOICES = (("", _("Detect")), (",", _("Comma")), (";", _("Semicolon")), ("\t", _("Tab")))
 ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.ods,.vcf,.vcard"
@@ -25,7 +26,7 @@ def _style(form):
 
 
 class UploadForm(forms.Form):
-    target = forms.ChoiceField(label=_("Import"), choices=ImportTarget.choices)
+    target = forms.ChoiceField(label=_("Import"), choices=())
     file = forms.FileField(
         label=_("File"),
         help_text=_("CSV (any encoding, comma, semicolon or tab), Excel (XLSX) or vCard (contacts); up to 20 MB."),
@@ -37,7 +38,8 @@ class UploadForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["target"].choices = [(v, label) for v, label in ImportTarget.choices if may_import(user, v)]
+        # The kinds come from the registry (other apps add theirs), so the model field keeps no list.
+        self.fields["target"].choices = [(k.name, k.label) for k in all_kinds() if may_import(user, k.name)]
         teams = teams_for(user)
         self.fields["team"].queryset = Team.objects.filter(pk__in=[t.pk for t in teams])
         if teams:
@@ -104,7 +106,10 @@ class MappingForm(forms.Form):
             self.fields[name] = forms.ChoiceField(label=header, choices=choices, required=False)
             self.column_fields.append(name)
         self.fields["team"].queryset = Team.objects.filter(pk__in=[t.pk for t in teams_for(user)])
-        if batch.target != ImportTarget.CONTACTS:
+        kind = get_kind(batch.target)
+        if kind.match_help:
+            self.fields["duplicates"].help_text = kind.match_help
+        if not kind.company_column:
             del self.fields["company_policy"]
         _style(self)
 

@@ -512,6 +512,13 @@ class ImportBatch(Job):
     def get_absolute_url(self):
         return reverse("customers:import_detail", args=[self.pk])
 
+    @property
+    def import_kind(self):
+        """The registered kind of import (other apps add theirs; see customers.importing.kinds)."""
+        from customers.importing.kinds import find_kind
+
+        return find_kind(self.target)
+
 
 class ImportMapping(models.Model):
     """A saved column mapping ({header: field}), the user's own or shared with everyone."""

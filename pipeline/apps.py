@@ -28,6 +28,9 @@ class PipelineConfig(AppConfig):
             )
         )
         lead_search.register()
+        from pipeline import lead_import
+
+        lead_import.register()
         from crm.defaults import register_defaults
         from pipeline.defaults import ensure_pipeline_defaults
 

@@ -197,11 +197,15 @@ def normalize_header(header: str) -> str:
 
 
 def fields_for(target: str) -> dict:
-    return CONTACT_FIELDS if target == "contacts" else COMPANY_FIELDS
+    from customers.importing.kinds import get_kind
+
+    return get_kind(target).fields
 
 
 def _alias_table(target: str) -> dict[str, str]:
-    aliases = CONTACT_ALIASES if target == "contacts" else COMPANY_ALIASES
+    from customers.importing.kinds import get_kind
+
+    aliases = get_kind(target).aliases
     table = {}
     for field, names in aliases.items():
         for name in (field, *names):

@@ -24,7 +24,9 @@ from crm.fields import blind_index_for, normalize_email, normalize_phone, normal
 from crm.models import Job, Team, User
 from crm.permissions import can, has_role_permission, is_administrator, managed_team_ids, restrict
 from customers import services
+from customers.importing import columns
 from customers.importing.columns import auto_mapping, fields_for, split_full_name
+from customers.importing.kinds import ImportKind, get_kind, kind_for_model, kind_names, register_kind
 from customers.importing.reading import Table, UnreadableFile, file_format, read_table
 from customers.models import Company, Contact, ImportBatch, ImportedRecord, ImportMapping, ImportTarget, Tag
 
@@ -35,7 +37,6 @@ MAX_STORED_ERRORS = 5000
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 JOB_KIND = "customers.import"
-MODELS = {"company": Company, "contact": Contact}
 _TAG_SPLIT = re.compile(r"[,;，；、|]+")
 COUNTRIES = {
     "中国": "CN",
@@ -63,7 +64,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d",
 
 
 def model_for(target: str):
-    return Contact if target == ImportTarget.CONTACTS else Company
+    return get_kind(target).model
 
 
 def may_import(user, target: str) -> bool:
@@ -106,14 +107,14 @@ def import_create(
     encoding: str = "",
 ) -> ImportBatch:
     """Store an uploaded file as a new import, read its header and guess the column mapping."""
-    if target not in ImportTarget.values or not may_import(actor, target):
+    if target not in kind_names() or not may_import(actor, target):
         raise PermissionDenied
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValidationError(_("The file is larger than 20 MB. Split it into smaller files."))
     if team is not None and team not in teams_for(actor):
         raise ValidationError(_("You can only import into your own teams."))
     fmt = file_format(filename)
-    if fmt == "vcard" and target != ImportTarget.CONTACTS:
+    if fmt == "vcard" and not get_kind(target).vcard:
         raise ValidationError(_("vCard files hold contacts: import them as contacts."))
     try:
         table = read_table(data, file_format=fmt, encoding=encoding)
@@ -192,18 +193,7 @@ def import_configure(
         if name in cleaned.values():
             raise ValidationError(_("“%(field)s” is chosen for more than one column.") % {"field": valid[name]})
         cleaned[index] = name
-    required = {"name"} if batch.target == ImportTarget.COMPANIES else set()
-    if required - set(cleaned.values()):
-        raise ValidationError(_("Choose the column that holds the company name."))
-    if batch.target == ImportTarget.CONTACTS and not {
-        "full_name",
-        "family_name",
-        "given_name",
-        "email",
-        "mobile",
-        "phone",
-    } & set(cleaned.values()):
-        raise ValidationError(_("Choose at least a name, email or phone column."))
+    get_kind(batch.target).check_mapping(set(cleaned.values()))
     batch.mapping = cleaned
     batch.duplicates = duplicates
     batch.company_policy = company_policy
@@ -385,8 +375,8 @@ def _snapshot(obj, names) -> dict:
     for name in names:
         if name == "tags":
             previous["tags"] = sorted(obj.tags.values_list("pk", flat=True))
-        elif name == "company":
-            previous["company"] = obj.company_id
+        elif obj._meta.get_field(name).is_relation:
+            previous[name] = getattr(obj, obj._meta.get_field(name).attname)
         else:
             value = getattr(obj, name)
             previous[name] = value.isoformat() if isinstance(value, datetime.date) else value
@@ -418,24 +408,20 @@ def _company_for_contact(batch: ImportBatch, actor: User, chunk: _Chunk, name: s
 
 def _import_row(batch: ImportBatch, actor: User, chunk: _Chunk, row: int, values: list[str]) -> str:
     """Write one row; returns "created", "updated" or "skipped", or raises ValidationError."""
+    kind = get_kind(batch.target)
     data = _clean_values(batch, values)
     owner = _owner_for(batch, actor, data.get("owner"))
     team = batch.import_team
-    model = model_for(batch.target)
-    if model is Company:
-        if not data.get("name"):
-            raise ValidationError(_("The company name is empty."))
-        fields = _company_data(data)
-    else:
-        fields = _contact_data(data)
+    model = kind.model
+    fields = kind.prepare(data)
     tags = _tags(data.get("tags"))
     visible = restrict(model.objects.all(), actor, "view")
     existing = None
     if batch.duplicates != ImportBatch.Duplicates.CREATE:
-        existing = _find_company(visible, fields) if model is Company else _find_contact(visible, fields)
+        existing = kind.find(visible, fields)
     if existing is not None and batch.duplicates == ImportBatch.Duplicates.SKIP:
         return "skipped"
-    if model is Contact and data.get("company"):
+    if kind.company_column and data.get("company"):
         fields["company"] = _company_for_contact(batch, actor, chunk, data["company"], row, team)
         if fields["company"] is None:
             del fields["company"]
@@ -449,17 +435,14 @@ def _import_row(batch: ImportBatch, actor: User, chunk: _Chunk, row: int, values
         if not can(actor, existing, "change"):
             raise ValidationError(_("It matches %(record)s, which you may not change.") % {"record": existing})
         previous = _snapshot(existing, changes)
-        update = services.company_update if model is Company else services.contact_update
-        obj = update(**{model._meta.model_name: existing}, actor=actor, **changes)
+        obj = kind.update(obj=existing, actor=actor, changes=changes)
         _tag_record(batch, obj, action=ImportedRecord.Action.UPDATED, row=row, previous=previous)
         outcome = "updated"
     else:
-        create = services.company_create if model is Company else services.contact_create
-        extra = {"source": "import"} if model is Company else {}
-        obj = create(actor=actor, owner=owner, team=team, tags=tags, **extra, **fields)
+        obj = kind.create(actor=actor, owner=owner, team=team, tags=tags, fields=fields)
         _tag_record(batch, obj, action=ImportedRecord.Action.CREATED, row=row)
         outcome = "created"
-    if data.get("notes"):
+    if kind.notes_to_timeline and data.get("notes"):
         services.record_interaction(
             kind="note",
             summary=data["notes"][:200],
@@ -600,7 +583,7 @@ class RevertOutcome:
     kept: list = field(default_factory=list)  # (record, reason)
 
 
-def _restore(obj, previous: dict, actor: User) -> None:
+def _restore(*, obj, previous: dict, actor: User) -> None:
     data = dict(previous)
     if "tags" in data:
         data["tags"] = list(Tag.objects.filter(pk__in=data["tags"]))
@@ -614,6 +597,11 @@ def _restore(obj, previous: dict, actor: User) -> None:
         services.contact_update(contact=obj, actor=actor, **data)
 
 
+def _revert_order(model_name: str) -> int:
+    kind = kind_for_model(model_name)
+    return kind.revert_order if kind else 1000
+
+
 @transaction.atomic
 def import_revert(*, batch: ImportBatch, actor: User) -> RevertOutcome:
     """Delete what the import created and restore what it updated, except records changed since
@@ -625,11 +613,11 @@ def import_revert(*, batch: ImportBatch, actor: User) -> RevertOutcome:
         raise ValidationError(_("Only a finished import can be reverted."))
     outcome = RevertOutcome()
     # Contacts before companies, later rows first: undo in the reverse order of doing.
-    records = sorted(batch.records.all(), key=lambda r: (r.model != "contact", -r.row, -r.pk))
+    records = sorted(batch.records.all(), key=lambda r: (_revert_order(r.model), -r.row, -r.pk))
     with set_actor(actor):
         for record in records:
-            model = MODELS[record.model]
-            obj = model.objects.filter(pk=record.object_id).first()
+            kind = kind_for_model(record.model)
+            obj = kind.model.objects.filter(pk=record.object_id).first() if kind else None
             if obj is None:
                 continue
             if obj.updated_at != record.stamp:
@@ -642,7 +630,7 @@ def import_revert(*, batch: ImportBatch, actor: User) -> RevertOutcome:
                 obj.delete()
                 outcome.deleted += 1
             else:
-                _restore(obj, record.previous, actor)
+                kind.restore(obj=obj, previous=record.previous, actor=actor)
                 outcome.restored += 1
     batch.stage = ImportBatch.Stage.REVERTED
     batch.reverted_at = timezone.now()
@@ -663,3 +651,78 @@ def error_report_rows(batch: ImportBatch):
     yield [_("Row"), _("Problem"), *batch.headers]
     for error in batch.row_errors:
         yield [error["row"], error["message"], *error["values"]]
+
+
+# --- the customers' own kinds ------------------------------------------------------------------
+
+
+def _check_company_mapping(fields: set[str]) -> None:
+    if "name" not in fields:
+        raise ValidationError(_("Choose the column that holds the company name."))
+
+
+def _check_contact_mapping(fields: set[str]) -> None:
+    if not {"full_name", "family_name", "given_name", "email", "mobile", "phone"} & fields:
+        raise ValidationError(_("Choose at least a name, email or phone column."))
+
+
+def _prepare_company(data: dict) -> dict:
+    if not data.get("name"):
+        raise ValidationError(_("The company name is empty."))
+    return _company_data(data)
+
+
+def _create_company(*, actor, owner, team, tags, fields) -> Company:
+    return services.company_create(actor=actor, owner=owner, team=team, tags=tags, source="import", **fields)
+
+
+def _create_contact(*, actor, owner, team, tags, fields) -> Contact:
+    return services.contact_create(actor=actor, owner=owner, team=team, tags=tags, **fields)
+
+
+def register_customer_kinds() -> None:
+    """Called from CustomersConfig.ready()."""
+    from django.utils.translation import gettext_lazy
+
+    register_kind(
+        ImportKind(
+            name=ImportTarget.COMPANIES,
+            label=ImportTarget.COMPANIES.label,
+            model=Company,
+            fields=columns.COMPANY_FIELDS,
+            aliases=columns.COMPANY_ALIASES,
+            prepare=_prepare_company,
+            find=_find_company,
+            create=_create_company,
+            update=lambda *, obj, actor, changes: services.company_update(company=obj, actor=actor, **changes),
+            restore=_restore,
+            check_mapping=_check_company_mapping,
+            list_url="customers:company_list",
+            list_label=gettext_lazy("Go to companies"),
+            order=10,
+            revert_order=20,
+            notes_to_timeline=True,
+        )
+    )
+    register_kind(
+        ImportKind(
+            name=ImportTarget.CONTACTS,
+            label=ImportTarget.CONTACTS.label,
+            model=Contact,
+            fields=columns.CONTACT_FIELDS,
+            aliases=columns.CONTACT_ALIASES,
+            prepare=_contact_data,
+            find=_find_contact,
+            create=_create_contact,
+            update=lambda *, obj, actor, changes: services.contact_update(contact=obj, actor=actor, **changes),
+            restore=_restore,
+            check_mapping=_check_contact_mapping,
+            list_url="customers:contact_list",
+            list_label=gettext_lazy("Go to contacts"),
+            order=20,
+            revert_order=10,
+            vcard=True,
+            company_column=True,
+            notes_to_timeline=True,
+        )
+    )

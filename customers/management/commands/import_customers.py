@@ -1,4 +1,4 @@
-"""manage.py import_customers FILE --kind companies|contacts [--mapping NAME] [--dry-run] [--user USERNAME]"""
+"""manage.py import_customers FILE --kind companies|contacts|leads [--mapping NAME] [--dry-run] [--user USERNAME]"""
 
 from pathlib import Path
 
@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from crm.models import Team, User
 from customers.importing import service
+from customers.importing.kinds import kind_names
 from customers.models import ImportBatch, ImportTarget
 
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        parser.add_argument("--kind", choices=ImportTarget.values, default=ImportTarget.COMPANIES)
+        parser.add_argument("--kind", choices=kind_names(), default=ImportTarget.COMPANIES)
         parser.add_argument("--user", required=True, help="Username the records are imported as (their owner).")
         parser.add_argument("--team", help="Team name; defaults to the user's first team.")
         parser.add_argument("--mapping", help="Name of a saved column mapping the user may use.")
