@@ -136,9 +136,13 @@ def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
     for column in spec.columns:
         header = {"column": column, "sorted": None, "url": None}
         if column.sort:
-            descending = sort == column.key
-            header["sorted"] = "asc" if sort == column.key else "desc" if sort == f"-{column.key}" else None
-            header["url"] = "?" + _querystring(request, sort=f"-{column.key}" if descending else column.key)
+            active = sort.lstrip("-") == column.key
+            if active:
+                # The arrow shows the order rows really come in: a column declared newest-first
+                # (("-created_at", "-id")) is descending under its plain key.
+                header["sorted"] = "desc" if ordering[0].startswith("-") else "asc"
+            flip = f"-{column.key}" if sort == column.key else column.key
+            header["url"] = "?" + _querystring(request, sort=flip if active else column.key)
         headers.append(header)
     from crm.selectors import saved_views
 

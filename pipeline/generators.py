@@ -8,9 +8,10 @@ from datetime import timedelta
 from django.db.models import Max, Min
 
 from crm.datagen import EPOCH, GenerationContext, register, weighted
+from crm.fields import blind_index_for, normalize_email
 from crm.search import search_tokens
 from customers.models import Company
-from pipeline.models import LostReason, Opportunity, Pipeline, Stage, StageChange
+from pipeline.models import Lead, LeadSource, LostReason, Opportunity, Pipeline, Stage, StageChange, Task
 
 _PRODUCTS = [
     "数据中心扩容",
@@ -128,3 +129,62 @@ def stage_changes(ctx: GenerationContext, count: int) -> Iterator[dict]:
                 "changed_at": when,
             }
             previous = step.pk
+
+
+_LEAD_STATUSES = [("new", 5), ("contacted", 3), ("qualified", 2), ("disqualified", 1)]
+_FAMILY = "王李张刘陈杨黄赵吴周"
+_GIVEN = ["伟", "芳", "敏", "静", "强", "磊", "洋", "杰", "涛", "明"]
+
+
+@register(model=Lead, per_company=1)
+def leads(ctx: GenerationContext, count: int) -> Iterator[dict]:
+    rng = ctx.rng
+    sources = list(LeadSource.objects.values_list("pk", flat=True)) or [None]
+    statuses = weighted(rng, _LEAD_STATUSES)
+    for n in range(count):
+        owner = ctx.owner()
+        created = ctx.timestamp()
+        family, given = rng.choice(_FAMILY), rng.choice(_GIVEN)
+        company = f"{rng.choice(['华信', '宏达', '新锐', '博远'])}{rng.choice(['科技', '贸易', '制造'])}有限公司"
+        email = f"lead{n}.{rng.randrange(10**6)}@example.cn"
+        name = f"{family}{given}"
+        yield {
+            "family_name": family,
+            "given_name": given,
+            "display_name": name,
+            "company_name": company,
+            "email": email,
+            "email_bidx": blind_index_for(normalize_email, email),
+            "source_id": rng.choice(sources),
+            "status": next(statuses),
+            "score": rng.randrange(0, 100),
+            "search_text": search_tokens(name, company, email),
+            "owner_id": owner.user_id,
+            "team_id": owner.team_id,
+            "created_at": created,
+            "updated_at": created,
+        }
+
+
+@register(model=Task, per_company=1)
+def tasks(ctx: GenerationContext, count: int) -> Iterator[dict]:
+    """Tasks spread from a month before to a month after the generation epoch, mostly open."""
+    rng = ctx.rng
+    first, last = _company_ids(ctx)
+    for _ in range(count):
+        owner = ctx.owner()
+        due = EPOCH + timedelta(minutes=rng.randrange(-30 * 24 * 60, 30 * 24 * 60))
+        done = due < EPOCH and rng.random() < 0.7
+        yield {
+            "kind": rng.choice(["task", "call", "meeting"]),
+            "title": rng.choice(["回访客户", "发送报价", "Follow up", "Demo", "合同确认"]),
+            "due_at": due,
+            "duration_minutes": 30,
+            "status": "done" if done else "open",
+            "completed_at": due if done else None,
+            "company_id": rng.randint(first, last),
+            "owner_id": owner.user_id,
+            "team_id": owner.team_id,
+            "created_at": due - timedelta(days=3),
+            "updated_at": due - timedelta(days=3),
+        }

@@ -80,3 +80,16 @@ def test_customer_tables_grow_in_proportion_and_stay_consistent():
     assert set(Interaction.objects.values_list("company_id", flat=True)) <= set(
         Company.objects.values_list("pk", flat=True)
     )
+
+
+@pytest.mark.django_db
+def test_sales_tables_grow_in_proportion():
+    from pipeline.models import Lead, Opportunity, Task
+
+    generate(companies=100, seed=9, batch_size=500)
+
+    assert Lead.objects.count() == 100
+    assert Opportunity.objects.count() == 100
+    assert Task.objects.count() == 100
+    lead = Lead.objects.order_by("id").first()
+    assert "lead" in lead.email and lead.search_text

@@ -91,3 +91,14 @@ def test_role_without_view_permission_gets_403(client, db):
 
     client.force_login(make_user(role=None))
     assert client.get(URL).status_code == 403
+
+
+def test_sort_arrow_follows_the_real_order(client, cast, companies):
+    client.force_login(cast.owner)
+    headers = {h["column"].key: h for h in client.get(URL + "?sort=created_at").context["headers"]}
+    assert headers["created_at"]["sorted"] == "desc"  # declared newest first
+    assert headers["name"]["sorted"] is None
+    headers = {h["column"].key: h for h in client.get(URL + "?sort=-created_at").context["headers"]}
+    assert headers["created_at"]["sorted"] == "asc"
+    headers = {h["column"].key: h for h in client.get(URL + "?sort=name").context["headers"]}
+    assert headers["name"]["sorted"] == "asc" and "sort=-name" in headers["name"]["url"]
