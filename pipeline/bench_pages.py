@@ -32,6 +32,12 @@ register_page(
 )
 register_page("needs attention (rep)", role="rep", url=lambda client: reverse("pipeline:attention"))
 register_page("opportunity detail (rep)", role="rep", url=_first_opportunity)
+for role in ("rep", "manager", "admin"):
+    register_page(f"forecast this quarter ({role})", role=role, url=lambda client: reverse("pipeline:forecast"))
+    register_page(f"my tasks ({role})", role=role, url=lambda client: reverse("pipeline:my_tasks"))
+    register_page(
+        f"lead list by score ({role})", role=role, url=lambda client: f"{reverse('pipeline:lead_list')}?sort=score"
+    )
 
 
 def _totals(user):
