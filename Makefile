@@ -47,8 +47,8 @@ format: install ## Format the code with ruff
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install ## Load generated data and measure the main pages; writes docs/benchmarks.md
-	$(MANAGE) bench $(BENCH_ARGS)
+bench: install ## Load generated data and measure the main pages on PostgreSQL; writes docs/benchmarks.md
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(MANAGE) bench $(BENCH_ARGS)
 
 vendor: ## Refresh the vendored front-end libraries under static/vendor/ from npm
 	$(PYTHON) static/vendor/vendor.py
