@@ -37,9 +37,9 @@ def assignable_owners(user: User):
     """Owners a user may hand records to: themselves, or members of teams they manage."""
     if is_administrator(user):
         return User.objects.filter(is_active=True).order_by("username")
-    return User.objects.filter(
-        is_active=True
-    ).filter(pk=user.pk) | User.objects.filter(is_active=True, memberships__team_id__in=managed_team_ids(user))
+    return User.objects.filter(is_active=True).filter(pk=user.pk) | User.objects.filter(
+        is_active=True, memberships__team_id__in=managed_team_ids(user)
+    )
 
 
 class DateInput(forms.DateInput):

@@ -28,8 +28,11 @@ def find_contacts(*, user, query: str, limit: int) -> list[SearchHit]:
         .only("pk", "display_name", "title", "company__name")[:limit]
     )
     return [
-        SearchHit(c.display_name, " · ".join(p for p in (c.title, c.company.name if c.company else "") if p),
-                  c.get_absolute_url())
+        SearchHit(
+            c.display_name,
+            " · ".join(p for p in (c.title, c.company.name if c.company else "") if p),
+            c.get_absolute_url(),
+        )
         for c in rows
     ]
 

@@ -23,4 +23,5 @@ def grade_all_companies() -> int:
     """
     return grade_companies()
 
+
 from customers.import_tasks import run_export, run_import  # noqa: E402,F401  (registered with Celery here)

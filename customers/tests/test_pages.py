@@ -134,13 +134,15 @@ def test_company_list_filters_and_bulk_tag(client, cast, company):
 def test_company_edit_keeps_reach_rules(client, cast, company):
     client.force_login(cast.owner)
     url = reverse("customers:company_edit", args=[company.pk])
-    response = client.post(url, {"name": "新名字", "lifecycle": "active", "country": "CN", "owner": cast.owner.pk,
-                                 "team": cast.team.pk})
+    response = client.post(
+        url, {"name": "新名字", "lifecycle": "active", "country": "CN", "owner": cast.owner.pk, "team": cast.team.pk}
+    )
     assert response.status_code == 302
     company.refresh_from_db()
     assert company.name == "新名字"
-    response = client.post(url, {"name": "X", "lifecycle": "active", "country": "CN", "owner": cast.owner.pk,
-                                 "team": cast.other_team.pk})
+    response = client.post(
+        url, {"name": "X", "lifecycle": "active", "country": "CN", "owner": cast.owner.pk, "team": cast.other_team.pk}
+    )
     assert response.status_code == 400
     company.refresh_from_db()
     assert company.name == "新名字" and company.team == cast.team
