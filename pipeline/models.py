@@ -383,6 +383,7 @@ class Opportunity(OwnedModel):
             models.Index(fields=["contact", "id"], name="opp_contact_id"),
             models.Index(fields=["expected_close_date", "id"], name="opp_close_id"),
             models.Index(fields=["amount", "id"], name="opp_amount_id"),
+            models.Index(fields=["next_step_date"], name="opp_next_step_date"),
             # The board's per-stage totals read only this index (an index-only scan), whatever the filters.
             models.Index(
                 fields=["pipeline", "stage"],

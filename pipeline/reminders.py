@@ -1,4 +1,5 @@
-"""Reminder emails: tasks due within the hour, overdue tasks, and stale deals, each sent once.
+"""Reminder emails: tasks due within the hour, overdue tasks, deals whose next step falls due,
+and stale deals, each sent once.
 
 Once-only delivery: for each owner, the reminder keys are inserted into `ReminderDelivery`
 (unique) and the email is sent inside the same transaction. A key another run already holds
@@ -46,6 +47,7 @@ class Digest:
     due_soon: list[Task] = field(default_factory=list)
     overdue: list[Task] = field(default_factory=list)
     stale: list[Opportunity] = field(default_factory=list)
+    next_steps: list[Opportunity] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
 
 
@@ -58,6 +60,23 @@ def _stale_key(opportunity: Opportunity) -> str:
     return (
         f"stale-deal:{opportunity.pk}:{opportunity.stage_id}:"
         f"{int(opportunity.stage_changed_at.timestamp())}:{int(opportunity.last_activity_at.timestamp())}"
+    )
+
+
+def _next_step_key(opportunity: Opportunity) -> str:
+    # A new next-step date is a new reminder.
+    return f"next-step:{opportunity.pk}:{opportunity.next_step_date.isoformat()}"
+
+
+def next_steps_due(now: datetime):
+    """Open deals whose next step falls due today (or did within the look-back window)."""
+    today = timezone.localdate(now)
+    since = today - lookback()
+    open_stages = list(Stage.objects.filter(kind=Stage.Kind.OPEN).values_list("pk", flat=True))
+    return (
+        Opportunity.objects.filter(next_step_date__gt=since, next_step_date__lte=today, stage_id__in=open_stages)
+        .select_related("owner", "stage", "company")
+        .order_by("next_step_date", "id")
     )
 
 
@@ -105,6 +124,10 @@ def collect(now: datetime) -> dict[int, Digest]:
         digest = digest_for(deal.owner)
         digest.stale.append(deal)
         digest.keys.append(_stale_key(deal))
+    for deal in next_steps_due(now):
+        digest = digest_for(deal.owner)
+        digest.next_steps.append(deal)
+        digest.keys.append(_next_step_key(deal))
     return digests
 
 
@@ -126,6 +149,7 @@ def _keep_claimed(digest: Digest) -> Digest:
     fresh.due_soon = [t for t in digest.due_soon if _task_key(t, "due") in claimed]
     fresh.overdue = [t for t in digest.overdue if _task_key(t, "overdue") in claimed]
     fresh.stale = [d for d in digest.stale if _stale_key(d) in claimed]
+    fresh.next_steps = [d for d in digest.next_steps if _next_step_key(d) in claimed]
     return fresh
 
 
@@ -138,10 +162,11 @@ def _send(digest: Digest) -> None:
             "due_soon": digest.due_soon,
             "overdue": digest.overdue,
             "stale": digest.stale,
+            "next_steps": digest.next_steps,
             "base_url": getattr(settings, "SITE_URL", "").rstrip("/"),
             "stale_days": stale_days(),
         }
-        count = len(digest.due_soon) + len(digest.overdue) + len(digest.stale)
+        count = len(digest.due_soon) + len(digest.overdue) + len(digest.stale) + len(digest.next_steps)
         subject = ngettext(
             "CRM reminder: %(count)d item needs you", "CRM reminder: %(count)d items need you", count
         ) % {"count": count}

@@ -67,6 +67,22 @@ def test_stale_deals_are_reminded_once(smtp_inbox, people, settings):
     assert "Quiet deal" in Inbox.body(message) and "Busy deal" not in Inbox.body(message)
 
 
+def test_a_deal_s_next_step_is_reminded_once_on_its_day(smtp_inbox, people):
+    today = timezone.localdate()
+    due = make_opportunity(owner=people.owner, team=people.team, name="Renewal 华信")
+    Opportunity.objects.filter(pk=due.pk).update(next_step="Send the contract", next_step_date=today)
+    later = make_opportunity(owner=people.owner, team=people.team, name="Later deal")
+    Opportunity.objects.filter(pk=later.pk).update(next_step="Call", next_step_date=today + timedelta(days=3))
+    send_reminders()
+    send_reminders()
+    [message] = smtp_inbox.messages
+    body = Inbox.body(message)
+    assert "Send the contract" in body and "Renewal 华信" in body and "Later deal" not in body
+    Opportunity.objects.filter(pk=due.pk).update(next_step_date=today + timedelta(days=1))
+    send_reminders(now=timezone.now() + timedelta(days=1))
+    assert len(smtp_inbox.messages) == 2  # a new date is a new reminder
+
+
 def test_a_failed_send_is_not_marked_sent_and_goes_out_on_the_next_run(smtp_inbox, people, settings):
     make_task(owner=people.owner, team=people.team, due_in=timedelta(minutes=30))
     port = settings.EMAIL_PORT
