@@ -55,3 +55,27 @@ def register_merge_handler(target: str, label: str, handler: Callable) -> None:
 
 def merge_handlers(target: str) -> list[tuple[str, Callable]]:
     return list(_merge_handlers[target])
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A filter another module adds to a customer list ("has an open opportunity").
+
+    `field()` makes the form field; `apply(queryset, value, user)` narrows the visible rows and
+    must itself count only what the user may see, so the filter reveals nothing hidden.
+    """
+
+    name: str
+    field: Callable[[], object]
+    apply: Callable[..., object]
+
+
+_list_filters: dict[str, list[ListFilter]] = {"company": [], "contact": []}
+
+
+def register_list_filter(target: str, list_filter: ListFilter) -> None:
+    _list_filters[target] = [f for f in _list_filters[target] if f.name != list_filter.name] + [list_filter]
+
+
+def list_filters(target: str) -> list[ListFilter]:
+    return list(_list_filters[target])

@@ -8,6 +8,7 @@ from crm.lists import FilterForm
 from crm.models import Team, User
 from crm.permissions import is_administrator, managed_team_ids
 from crm.services import ShareLevel
+from customers.extensions import list_filters
 from customers.models import Company, Contact, GradeLevel, Interaction, Tag, Transaction
 from customers.selectors import visible_companies
 
@@ -64,6 +65,8 @@ class CompanyFilterForm(FilterForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
         self.fields["grade"].choices = [("", "—"), *GradeLevel.objects.order_by("code").values_list("code", "label")]
+        for extra in list_filters("company"):
+            self.fields[extra.name] = extra.field()
         _style(self, small=True)
 
 

@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from crm.fields import blind_index_for, normalize_email, normalize_phone, normalize_tax_id
 from crm.search import query_terms, text_search
+from customers.extensions import list_filters
 from customers.models import Company, Contact, Interaction, Transaction, website_domain
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -83,6 +84,9 @@ def company_list(*, user, filters: dict | None = None) -> QuerySet[Company]:
         qs = qs.filter(created_at__date__gte=filters["created_from"])
     if filters.get("created_to"):
         qs = qs.filter(created_at__date__lte=filters["created_to"])
+    for extra in list_filters("company"):
+        if filters.get(extra.name):
+            qs = extra.apply(qs, filters[extra.name], user)
     return qs
 
 

@@ -47,7 +47,7 @@ class PipelineConfig(AppConfig):
 
     def _register_opportunities(self):
         from crm.search import register_search_provider
-        from customers.extensions import Panel, register_merge_handler, register_panel
+        from customers.extensions import Panel, register_list_filter, register_merge_handler, register_panel
         from pipeline import opportunities, opportunity_selectors
 
         register_search_provider(opportunity_selectors.search_provider())
@@ -60,3 +60,4 @@ class PipelineConfig(AppConfig):
             )
         register_merge_handler("company", "opportunities", opportunities.move_company_opportunities)
         register_merge_handler("contact", "opportunities", opportunities.move_contact_opportunities)
+        register_list_filter("company", opportunity_selectors.open_opportunity_filter())

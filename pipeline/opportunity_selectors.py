@@ -6,7 +6,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -170,3 +170,26 @@ def search_provider() -> SearchProvider:
         more_url=lambda q: f"{reverse('pipeline:opportunity_list')}?{urlencode({'q': q})}",
         order=30,
     )
+
+
+def _open_opportunity_field():
+    from django import forms
+
+    return forms.ChoiceField(
+        label=_("Open opportunity"),
+        choices=[("", "—"), ("yes", _("Has one")), ("no", _("Has none"))],
+        required=False,
+    )
+
+
+def _filter_by_open_opportunity(queryset, value, user):
+    """Companies with (or without) an open opportunity the user may see; hidden deals don't count."""
+    visible_open = Opportunity.objects.visible_to(user).filter(company=OuterRef("pk"), stage__kind=Stage.Kind.OPEN)
+    condition = Exists(visible_open)
+    return queryset.filter(condition if value == "yes" else ~condition)
+
+
+def open_opportunity_filter():
+    from customers.extensions import ListFilter
+
+    return ListFilter("open_opportunity", _open_opportunity_field, _filter_by_open_opportunity)

@@ -170,3 +170,21 @@ def test_merging_companies_moves_their_opportunities(cast):
     deal = make_opportunity(owner=cast.owner, team=cast.team, company=gone)
     company_merge(survivor=keep, merged=gone, field_choices={}, actor=cast.owner)
     assert Opportunity.objects.get(pk=deal.pk).company == keep
+
+
+def test_company_list_filters_by_open_opportunity_the_user_may_see(client, cast):
+    from customers.tests.factories import CompanyFactory
+    from pipeline.tests.opportunity_helpers import make_opportunity
+
+    with_deal = CompanyFactory(name="有商机公司", owner=cast.owner, team=cast.team)
+    CompanyFactory(name="无商机公司", owner=cast.owner, team=cast.team)
+    make_opportunity(owner=cast.owner, team=cast.team, company=with_deal)
+    hidden_deal_company = CompanyFactory(name="别人的商机", owner=cast.owner, team=cast.team)
+    hidden = make_opportunity(owner=cast.owner, team=cast.team, company=hidden_deal_company)
+    type(hidden).objects.filter(pk=hidden.pk).update(owner=cast.outsider, team=cast.other_team)
+    client.force_login(cast.owner)
+    names = {c.name for c in client.get("/customers/companies/?open_opportunity=yes").context["rows"]}
+    assert names == {"有商机公司"}  # another team's deal on a visible company does not count
+    names = {c.name for c in client.get("/customers/companies/?open_opportunity=no").context["rows"]}
+    assert names == {"无商机公司", "别人的商机"}
+    assert "open_opportunity" in client.get("/customers/companies/").context["filter_form"].fields
