@@ -89,3 +89,16 @@ class AuditFilterForm(forms.Form):
         if start and end and start > end:
             raise forms.ValidationError(_("The start date is after the end date."))
         return cleaned
+
+
+def add_service_errors(form: forms.Form, error) -> None:
+    """Show a service's refusal on the form: field errors on their fields, the rest on top."""
+    from django.core.exceptions import PermissionDenied
+
+    if isinstance(error, PermissionDenied):
+        form.add_error(None, str(error) or _("You may not make this change."))
+    elif hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from crm.forms import add_service_errors
 from crm.lists import BulkAction, Column, ListSpec, list_view
 from crm.pagination import keyset_page
 from crm.permissions import can, get_object_for_user, has_role_permission
@@ -171,14 +172,8 @@ def _edit(request, *, form_class, service, template, instance=None, model=None, 
                 record = service(actor=request.user, **data)
             else:
                 record = service(**{model._meta.model_name: instance}, actor=request.user, **data)
-        except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error)
-        except PermissionDenied as error:
-            form.add_error(None, str(error) or _("You may not make this change."))
+        except (ValidationError, PermissionDenied) as error:
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Saved."))
             return redirect(record)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from crm.forms import add_service_errors
 from crm.lists import BulkAction, Column, ListSpec, list_view
 from crm.permissions import can, get_object_for_user, has_role_permission
 from crm.selectors import object_history
@@ -87,14 +88,6 @@ def lead_detail(request, pk):
     return render(request, "pipeline/lead_detail.html", context)
 
 
-def _form_errors(form, error) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 def _edit(request, *, instance: Lead | None = None):
     # The form validates on its own copy: the service compares against the stored values.
     form = LeadForm(request.POST or None, instance=copy.copy(instance), user=request.user)
@@ -106,7 +99,7 @@ def _edit(request, *, instance: Lead | None = None):
             else:
                 lead = leads.lead_update(lead=instance, actor=request.user, **data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         except PermissionDenied as error:
             form.add_error(None, str(error) or _("You may not make this change."))
         else:
@@ -242,7 +235,7 @@ def lead_convert(request, pk):
         try:
             lead = leads.lead_convert(lead=lead, actor=request.user, **form.service_data())
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         except PermissionDenied as error:
             form.add_error(None, str(error) or _("You may not make this change."))
         else:

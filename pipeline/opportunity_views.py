@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.audit import remote_addr_of
 from crm.exports import csv_response, log_export
+from crm.forms import add_service_errors
 from crm.lists import BulkAction, Column, ListSpec, filtered_queryset, list_view, render_list, run_bulk_action
 from crm.permissions import can, get_object_for_user, has_role_permission
 from crm.selectors import object_history
@@ -134,14 +135,6 @@ def opportunity_detail(request, pk):
     )
 
 
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 def _edit(request, *, instance=None, initial=None):
     form = OpportunityForm(request.POST or None, instance=instance, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -152,7 +145,7 @@ def _edit(request, *, instance=None, initial=None):
             else:
                 record = services.opportunity_update(opportunity=instance, actor=request.user, **data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         except PermissionDenied as error:
             form.add_error(None, str(error) or _("You may not make this change."))
         else:
@@ -256,7 +249,7 @@ def opportunity_win(request, pk):
                 reference=form.cleaned_data["reference"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         except PermissionDenied as error:
             form.add_error(None, str(error) or _("You may not make this change."))
         else:
@@ -281,7 +274,7 @@ def opportunity_lose(request, pk):
                 opportunity=opportunity, actor=request.user, lost_reason=form.cleaned_data["lost_reason"]
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         except PermissionDenied as error:
             form.add_error(None, str(error) or _("You may not make this change."))
         else:

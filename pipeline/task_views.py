@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.forms import add_service_errors
 from crm.permissions import can, get_object_for_user, has_role_permission, restrict
 from crm.selectors import object_history
 from pipeline import tasks_services as services
@@ -23,16 +24,6 @@ RELATED_LABELS = {"company", "contact", "lead", "opportunity"}
 def _require(user, action: str) -> None:
     if not has_role_permission(user, Task, action):
         raise PermissionDenied
-
-
-def _form_errors(form, error: ValidationError | PermissionDenied) -> None:
-    if isinstance(error, PermissionDenied):
-        form.add_error(None, str(error) or _("You may not make this change."))
-    elif hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -85,7 +76,7 @@ def task_create(request):
         try:
             task = services.task_create(actor=request.user, **form.service_data())
         except (ValidationError, PermissionDenied) as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Task added."))
             return redirect(_safe_next(request, task.get_absolute_url()))
@@ -129,7 +120,7 @@ def task_edit(request, pk):
         try:
             services.task_update(task=task, actor=request.user, **form.service_data())
         except (ValidationError, PermissionDenied) as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Saved."))
             return redirect(task)
@@ -211,7 +202,7 @@ def task_quick_add(request):
         try:
             services.task_create(actor=request.user, **form.service_data())
         except (ValidationError, PermissionDenied) as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
             status = 422
         else:
             if not request.htmx:
