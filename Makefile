@@ -37,9 +37,11 @@ test: install ## Run the whole test suite on PostgreSQL and Redis (narrow it wit
 		if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 		exit $$status
 
-lint: install ## Lint (ruff) and check that migrations match the models
+lint: install ## Lint (ruff), check the import layers (import-linter) and that migrations match the models
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@# The contracts are in pyproject.toml ([tool.importlinter]); a run takes well under a second.
+	$(VENV)/bin/lint-imports --no-cache
 	@# An in-memory database: the check compares models with migration files, not with any data.
 	DEBUG=true DATABASE_URL=sqlite:// $(MANAGE) makemigrations --check --dry-run
 

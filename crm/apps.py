@@ -24,6 +24,14 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM core")
 
     def ready(self):
-        from crm import signals  # noqa: F401
+        from auditlog.models import LogEntry
+        from django.db.models.signals import pre_save
 
+        from crm import signals  # noqa: F401
+        from crm.audit import fill_acting_user
+        from crm.permissions import restrict
+        from crm.querysets import register_scope
+
+        pre_save.connect(fill_acting_user, sender=LogEntry, dispatch_uid="crm_fill_acting_user")
         post_migrate.connect(_after_migrate, dispatch_uid="crm_after_migrate")
+        register_scope(restrict)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from itertools import islice
 
@@ -294,3 +296,28 @@ def audit_register(model: type[models.Model], **options) -> None:
     reverse = [f.name for f in model._meta.get_fields() if f.auto_created and not f.concrete]
     options["exclude_fields"] = sorted({*options.get("exclude_fields", []), *reverse})
     auditlog.register(model, **encrypted_audit_options(model, **options))
+
+
+# --- The acting user of a service call --------------------------------------------------------
+
+_acting_user: ContextVar = ContextVar("crm_acting_user", default=None)
+
+
+@contextmanager
+def acting_as(actor):
+    """Entries auditlog writes inside this block name `actor`, also outside a request (tasks,
+    imports, commands). Unlike auditlog's `set_actor`, it restores the previous value on exit."""
+    token = _acting_user.set(actor if getattr(actor, "pk", None) else None)
+    try:
+        yield
+    finally:
+        _acting_user.reset(token)
+
+
+def fill_acting_user(sender, instance, **kwargs) -> None:
+    """pre_save of LogEntry: the service's actor wins over the request's (connected in crm.apps,
+    before any request context, so it runs first)."""
+    actor = _acting_user.get()
+    if actor is not None and instance.actor_id is None:
+        instance.actor = actor
+        instance.actor_email = getattr(actor, "email", None) or None

@@ -5,6 +5,7 @@ Each app lists its pages in `bench_pages.py`:
     register_page("company list", role="rep", url="/customers/companies/")
     register_page("company detail", role="rep", url=first_company_link)  # url(client) -> path
     register_query("company list", role="manager", queryset=lambda user: ...)  # EXPLAIN ANALYZE
+    register_size(lambda: Company.objects.count())  # the app whose rows `--companies` counts
 
 A page's url may be a callable that browses the running server first (to follow a cursor or
 open the first row), called once per run. The load generator is plain threads with one
@@ -46,6 +47,7 @@ class Query:
 
 _pages: list[Page] = []
 _queries: list[Query] = []
+_size: list[Callable[[], int]] = []
 
 
 def register_page(name: str, *, role: str | None, url: str | Callable[[Client], str]) -> None:
@@ -56,6 +58,18 @@ def register_page(name: str, *, role: str | None, url: str | Callable[[Client], 
 def register_query(name: str, *, role: str, queryset: Callable) -> None:
     _queries[:] = [q for q in _queries if (q.name, q.role) != (name, role)]
     _queries.append(Query(name=name, role=role, queryset=queryset))
+
+
+def register_size(count: Callable[[], int]) -> None:
+    """Declare how the bench database's size is counted: the companies already loaded, in the
+    unit of `bench --companies` and `generate_data --companies`."""
+    _size[:] = [count]
+
+
+def loaded_size() -> int:
+    """How many companies the database holds (0 when no app registered a count)."""
+    autodiscover_modules("bench_pages")
+    return _size[0]() if _size else 0
 
 
 def pages() -> list[Page]:

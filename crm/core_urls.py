@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import views
+from crm import picker_views, views
 
 app_name = "crm"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("share/<str:model>/<int:pk>/", views.share_dialog, name="share"),
     path("share/<str:model>/<int:pk>/add/", views.share_add, name="share_add"),
     path("share/<str:model>/<int:pk>/remove/", views.share_remove, name="share_remove"),
+    path("pick/<str:source>/", picker_views.pick, name="pick"),
 ]

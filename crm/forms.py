@@ -1,13 +1,16 @@
 from django import forms
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from crm import roles
 from crm.audit import ACTION_CHOICES
-from crm.models import Team, User
-from crm.selectors import audited_content_types
+from crm.fields import EncryptedTextField
+from crm.models import OwnedModel, Team, User
+from crm.permissions import can, restrict
+from crm.selectors import assignable_owners, assignable_teams, audited_content_types
 from crm.services import ShareLevel
 
 
@@ -22,6 +25,12 @@ class ShareForm(forms.Form):
         label=_("Role"), queryset=Group.objects.filter(name__in=roles.ROLES).order_by("name"), required=False
     )
     level = forms.ChoiceField(label=_("Access"), choices=ShareLevel.choices, initial=ShareLevel.VIEW)
+
+    assignment_choices = False  # any active user may receive a share, found through the picker
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        scope_form_fields(self, user)
 
     def clean(self):
         cleaned = super().clean()
@@ -102,3 +111,190 @@ def add_service_errors(form: forms.Form, error) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+# --- The form kit: record forms scope their own choices -----------------------------------------
+
+
+def style_form(form: forms.Form, *, small: bool = False) -> None:
+    """Bootstrap classes on every widget, so templates render fields without per-field markup."""
+    size = "-sm" if small else ""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.HiddenInput | forms.MultipleHiddenInput):
+            continue
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+            continue
+        elif isinstance(widget, forms.Select | forms.SelectMultiple):
+            css = f"form-select form-select{size}" if size else "form-select"
+        else:
+            css = f"form-control form-control{size}" if size else "form-control"
+        widget.attrs.setdefault("class", css)
+
+
+def _picker(field: forms.ModelChoiceField, source: str):
+    from crm.pickers import RecordPicker, has_source
+
+    if has_source(source) and not isinstance(field, forms.ModelMultipleChoiceField):
+        return RecordPicker(source=source, attrs=field.widget.attrs)
+    return field.widget
+
+
+def scope_form_fields(form: forms.Form, user, *, keep: dict | None = None) -> None:
+    """Restrict every field that chooses a business record to what `user` may see (NetBox's
+    `restrict_form_fields`) and render it as a scoped picker; owner and team fields offer whom
+    the user may assign. `keep` maps field names to a current value that stays valid even when
+    the user could not choose it (saving a record unchanged must not fail)."""
+    keep = keep or {}
+    assigning = getattr(form, "assignment_choices", True)
+    for name, field in form.fields.items():
+        if not isinstance(field, forms.ModelChoiceField):
+            continue
+        model = field.queryset.model
+        current = keep.get(name)
+        if issubclass(model, OwnedModel):
+            queryset = restrict(field.queryset, user, "view")
+            source = model._meta.label_lower
+        elif model is User:
+            if assigning and name in ("owner", "assignee"):
+                queryset, source = assignable_owners(user), "crm.assignable_owner"
+            else:
+                queryset, source = User.objects.filter(is_active=True), "crm.user"
+        elif model is Team:
+            # Team names are no secret (the share dialog lists them all); filters offer every team.
+            queryset = assignable_teams(user) if assigning else Team.objects.all()
+            source = ""
+        else:
+            continue
+        if current is not None:
+            queryset = queryset | model._default_manager.filter(pk=current)
+        field.queryset = queryset.distinct() if model in (User, Team) else queryset
+        if source:
+            field.widget = _picker(field, source)
+
+
+class SecretInput(forms.TextInput):
+    """An encrypted field's input: never renders a value, stored or typed; says whether one is stored."""
+
+    def __init__(self, *, stored: bool = False, attrs=None):
+        super().__init__(attrs)
+        self.stored = stored
+
+    def format_value(self, value):
+        return None
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, None, attrs)
+        if self.stored:
+            context["widget"]["attrs"].setdefault("placeholder", _("•••••• stored — type a new value to replace it"))
+        context["widget"]["attrs"]["autocomplete"] = "off"
+        return context
+
+
+class RecordForm(forms.ModelForm):
+    """Base of every form that creates or edits an owned record.
+
+    - Record-choosing fields are scoped and rendered as pickers (`scope_form_fields`).
+    - Owner and team appear on a new record, and on an existing one only for a user who may
+      assign it (its owner, their team's manager, an administrator): a share never grants that.
+    - Encrypted fields never carry their decrypted value into the page: they show that a value is
+      stored; left empty they keep it, a typed value replaces it, "remove" clears it. Revealing
+      stays a separate, audited action.
+    """
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        instance = self.instance
+        editing = instance.pk is not None
+        if editing and not can(user, instance, "assign"):
+            for name in ("owner", "team"):
+                self.fields.pop(name, None)
+        self.secret_fields = []
+        for name in list(self.fields):
+            model_field = _model_field_or_none(instance, name)
+            if isinstance(model_field, EncryptedTextField):
+                self._make_secret(name, stored=bool(editing and getattr(instance, name)))
+        keep = {}
+        if editing:
+            for name, field in self.fields.items():
+                if isinstance(field, forms.ModelChoiceField) and not isinstance(field, forms.ModelMultipleChoiceField):
+                    keep[name] = getattr(instance, f"{name}_id", None)
+        scope_form_fields(self, user, keep={k: v for k, v in keep.items() if v is not None})
+        if not editing:
+            if "owner" in self.fields:
+                self.fields["owner"].initial = user.pk
+                self.fields["owner"].required = False
+            if "team" in self.fields and not self.initial.get("team"):
+                first_team = self.fields["team"].queryset.order_by("name").first()
+                self.fields["team"].initial = first_team.pk if first_team else None
+        elif "owner" in self.fields:
+            self.fields["owner"].required = False
+        style_form(self)
+
+    def _make_secret(self, name: str, *, stored: bool) -> None:
+        field = self.fields[name]
+        self.fields[name] = forms.CharField(
+            label=field.label,
+            required=False,
+            max_length=getattr(field, "max_length", None),
+            help_text=field.help_text,
+            widget=SecretInput(stored=stored),
+        )
+        self.secret_fields.append(name)
+        if stored:
+            self.fields[f"{name}__clear"] = forms.BooleanField(
+                label=_("Remove the stored %(field)s") % {"field": field.label.lower() if field.label else name},
+                required=False,
+            )
+        self.initial.pop(name, None)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.secret_fields:
+            typed = (cleaned.get(name) or "").strip()
+            if typed:
+                cleaned[name] = typed
+            elif cleaned.pop(f"{name}__clear", False):
+                cleaned[name] = ""
+            else:
+                cleaned.pop(name, None)  # keep the stored value
+            cleaned.pop(f"{name}__clear", None)
+        return cleaned
+
+    def service_data(self) -> dict:
+        """What the service receives: the cleaned fields, without fields the form left out; an
+        empty owner means "keep" (or "me", on a new record)."""
+        data = dict(self.cleaned_data)
+        if data.get("owner", False) is None:
+            data.pop("owner")
+        return data
+
+
+def _model_field_or_none(instance, name: str):
+    try:
+        return instance._meta.get_field(name)
+    except FieldDoesNotExist:  # a form-only field
+        return None
+
+
+class DateInput(forms.DateInput):
+    """A browser date picker; values always ISO, whatever the language."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class AssignOwnerForm(forms.Form):
+    """The bulk "assign owner" action of every list."""
+
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        scope_form_fields(self, user)
+        style_form(self, small=True)

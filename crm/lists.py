@@ -34,6 +34,16 @@ from django.utils.translation import ngettext
 
 from crm.pagination import capped_count, keyset_page
 from crm.permissions import restrict
+from crm.writes import BulkResult
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The `next` the request names (POST, then GET) if it is a path on this site, else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
 
 MAX_BULK_SELECTION = 1000
 
@@ -48,7 +58,8 @@ class Column:
 @dataclass(frozen=True)
 class BulkAction:
     """An action on the selected rows. `handler(queryset=, actor=, data=)` is a service that
-    returns how many rows it changed; it receives only rows the user may `permission` them."""
+    returns how many rows it changed (or a `crm.writes.BulkResult` with refusals); it receives
+    only rows the user may `permission` ("view", "change", "assign" or "delete")."""
 
     name: str
     label: str
@@ -90,7 +101,10 @@ class ListSpec:
 
 
 class FilterForm(forms.Form):
-    """Base for list filter forms: knows the user, so choice fields list only what they may see."""
+    """Base for list filter forms: knows the user, so choice fields list only what they may see
+    (`crm.forms.scope_form_fields`); an owner filter offers any active user through a picker."""
+
+    assignment_choices = False
 
     def __init__(self, *args, user=None, **kwargs):
         self.user = user
@@ -198,9 +212,7 @@ class BulkSelectionForm(forms.Form):
 
 def run_bulk_action(request: HttpRequest, spec: ListSpec) -> HttpResponse:
     """Apply a bulk action to the selected rows the user may act on; report what was skipped."""
-    back = request.POST.get("next") or request.path
-    if not back.startswith("/") or back.startswith("//"):
-        back = request.path
+    back = safe_next(request, request.path)
     selection = BulkSelectionForm(request.POST)
     if not selection.is_valid():
         messages.error(request, _("Select at least one row and an action."))
@@ -219,11 +231,15 @@ def run_bulk_action(request: HttpRequest, spec: ListSpec) -> HttpResponse:
         return redirect(back)
     allowed = restrict(spec.model._default_manager.filter(pk__in=ids), request.user, action.permission)
     try:
-        changed = action.handler(queryset=allowed, actor=request.user, data=extra.cleaned_data if extra else {})
+        result = action.handler(queryset=allowed, actor=request.user, data=extra.cleaned_data if extra else {})
     except (PermissionDenied, ValidationError) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         return redirect(back)
-    skipped = len(ids) - changed
+    changed = result.changed if isinstance(result, BulkResult) else result
+    refused = result.refused if isinstance(result, BulkResult) else []
+    for message in refused[:10]:
+        messages.error(request, message)
+    skipped = len(ids) - changed - len(refused)
     messages.success(
         request,
         ngettext("%(action)s: %(count)d record.", "%(action)s: %(count)d records.", changed)

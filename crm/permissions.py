@@ -21,7 +21,12 @@ from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from crm import roles
 
-ACTIONS = ("view", "change", "delete")
+ACTIONS = ("view", "change", "delete", "assign")
+# What a share can grant. Deleting, and "assign" (changing owner or team, sharing), belong to
+# the owner, the managers of the record's team and administrators alone.
+SHAREABLE_ACTIONS = ("view", "change")
+# The role permission an action needs: assigning is a kind of change.
+_ROLE_ACTION = {"view": "view", "change": "change", "delete": "delete", "assign": "change"}
 
 _permission_ids: dict[tuple[str, str], int] = {}
 
@@ -97,6 +102,7 @@ def object_permission_models(model: type[models.Model]) -> tuple[type, type]:
 
 
 def has_role_permission(user, model: type[models.Model], action: str) -> bool:
+    action = _ROLE_ACTION.get(action, action)
     return user.has_perm(f"{model._meta.app_label}.{perm_codename(model, action)}")
 
 
@@ -138,7 +144,8 @@ def restrict(queryset: QuerySet, user, action: str = "view") -> QuerySet:
         condition |= Q(owner_id=user.pk)
         if facts["managed_team_ids"]:
             condition |= Q(team_id__in=facts["managed_team_ids"])
-    condition |= _shared_condition(user, model, action, facts)
+    if action in SHAREABLE_ACTIONS:
+        condition |= _shared_condition(user, model, action, facts)
     return queryset.filter(condition)
 
 
@@ -154,6 +161,8 @@ def can(user, obj: models.Model, action: str = "view") -> bool:
         obj.owner_id == user.pk or (obj.team_id is not None and obj.team_id in facts["managed_team_ids"])
     ):
         return True
+    if action not in SHAREABLE_ACTIONS:
+        return False
     return restrict(model._default_manager.filter(pk=obj.pk), user, action).exists()
 
 
@@ -169,3 +178,25 @@ def get_object_for_user(user, model_or_queryset, pk, perm: str = "view"):
     if perm != "view" and not can(user, obj, perm):
         raise PermissionDenied
     return obj
+
+
+def may_assign_owner(actor, owner) -> bool:
+    """Whether `actor` may hand a record to `owner`: themselves, a member of a team they manage,
+    anyone active for administrators."""
+    if owner is None or not owner.is_active:
+        return False
+    if is_administrator(actor) or owner.pk == actor.pk:
+        return True
+    from crm.models import TeamMembership
+
+    managed = managed_team_ids(actor)
+    return bool(managed) and TeamMembership.objects.filter(user_id=owner.pk, team_id__in=managed).exists()
+
+
+def may_assign_team(actor, team) -> bool:
+    """Whether `actor` may put a record in `team`: one they belong to or manage (any, for administrators)."""
+    if team is None or is_administrator(actor) or team.pk in managed_team_ids(actor):
+        return True
+    from crm.models import TeamMembership
+
+    return TeamMembership.objects.filter(user_id=actor.pk, team_id=team.pk).exists()

@@ -13,15 +13,15 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm.audit import EVENT_LABELS, PSEUDO_FIELD_LABELS, action_filter, entry_event, entry_label
-from crm.models import OwnedModel, Team, User
-from crm.permissions import object_permission_models, restrict
+from crm.models import OwnedModel, Team, TeamMembership, User
+from crm.permissions import is_administrator, managed_team_ids, object_permission_models, restrict
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,15 @@ def record_shares(obj: models.Model) -> list[Share]:
         kind, label = ("team", team.name) if team else ("role", group.name)
         shares.append(Share(kind, group, label, "change" if "change" in actions else "view"))
     return sorted(shares, key=lambda s: (s.kind, s.label))
+
+
+def visible_teams(user) -> QuerySet[Team]:
+    """Teams whose records a user meets: all for those who see everything, else their own and managed teams."""
+    from crm.permissions import managed_team_ids, sees_everything
+
+    if sees_everything(user):
+        return Team.objects.all()
+    return Team.objects.filter(Q(memberships__user_id=user.pk) | Q(pk__in=managed_team_ids(user))).distinct()
 
 
 def saved_views(*, user, list_key: str):
@@ -259,3 +268,31 @@ def _display_value(field, value, related: dict) -> str:
             moment = moment.replace(tzinfo=UTC)
         return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
     return str(value)
+
+
+# --- Assignment: whom a user may hand a record to -------------------------------------------
+
+
+def assignable_teams(user) -> QuerySet[Team]:
+    """Teams a user may put records in: their own and the ones they manage (all, for administrators)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return Team.objects.none()
+    if is_administrator(user):
+        return Team.objects.order_by("name")
+    own = TeamMembership.objects.filter(user_id=user.pk).values("team_id")
+    return Team.objects.filter(Q(pk__in=own) | Q(pk__in=managed_team_ids(user))).order_by("name")
+
+
+def assignable_owners(user) -> QuerySet[User]:
+    """Active users a user may hand records to: themselves and the members of the teams they
+    manage (every active user, for administrators). One row per user, no DISTINCT needed."""
+    if not (user and user.is_authenticated and user.is_active):
+        return User.objects.none()
+    active = User.objects.filter(is_active=True).order_by("username")
+    if is_administrator(user):
+        return active
+    managed = managed_team_ids(user)
+    if not managed:
+        return active.filter(pk=user.pk)
+    members = TeamMembership.objects.filter(team_id__in=managed).values("user_id")
+    return active.filter(Q(pk=user.pk) | Q(pk__in=members))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from auditlog.models import LogEntry
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -60,8 +60,8 @@ def record_share(*, obj: models.Model, recipient: User | Group, level: str, acto
     Only someone who may change the record may share it. Sharing again at another level
     replaces the earlier grant.
     """
-    if not can(actor, obj, "change"):
-        raise PermissionDenied(_("You may not share this record."))
+    if not can(actor, obj, "assign"):
+        raise PermissionDenied(_("Only the owner, the manager of its team or an administrator may share this record."))
     if level not in ShareLevel.values:
         raise ValidationError(_("Unknown access level."))
     model = type(obj)
@@ -82,7 +82,7 @@ def record_share(*, obj: models.Model, recipient: User | Group, level: str, acto
 
 @transaction.atomic
 def record_unshare(*, obj: models.Model, recipient: User | Group, actor: User) -> None:
-    if not can(actor, obj, "change"):
+    if not can(actor, obj, "assign"):
         raise PermissionDenied(_("You may not change who can see this record."))
     model = type(obj)
     for action in ("view", "change", "delete"):
@@ -94,6 +94,23 @@ def record_unshare(*, obj: models.Model, recipient: User | Group, actor: User) -
         changes={"shared_with": [_recipient_label(recipient), None]},
         event="unshare",
     )
+
+
+def record_reveal(*, obj: models.Model, field: str, actor: User, permission: str) -> str:
+    """The plaintext of one encrypted field for a user whose role may reveal it; audited as an
+    access that names the field."""
+    from crm.fields import EncryptedTextField
+
+    try:
+        model_field = obj._meta.get_field(field)
+    except FieldDoesNotExist:
+        raise ValidationError(_("Unknown field.")) from None
+    if not isinstance(model_field, EncryptedTextField):
+        raise ValidationError(_("Unknown field."))
+    if not (can(actor, obj, "view") and permission and actor.has_perm(permission)):
+        raise PermissionDenied(_("You may not reveal this field."))
+    log_event(obj, actor=actor, action=LogEntry.Action.ACCESS, changes={field: ["***", "revealed"]}, event="reveal")
+    return getattr(obj, field)
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from crm.forms import AuditFilterForm, ProfileForm, ShareForm, UnshareForm
 from crm.health import health_report
+from crm.lists import safe_next
 from crm.pagination import keyset_page
 from crm.permissions import can, get_object_for_user
 from crm.selectors import audit_entries, audit_rows, can_view_audit_log, record_shares, shareable_model
@@ -74,7 +75,7 @@ def _share_context(request, obj, form):
         "model_label": obj._meta.label_lower,
         "shares": record_shares(obj),
         "form": form,
-        "can_share": can(request.user, obj, "change"),
+        "can_share": can(request.user, obj, "assign"),
     }
 
 
@@ -82,14 +83,14 @@ def _share_context(request, obj, form):
 def share_dialog(request, model, pk):
     obj = get_object_for_user(request.user, shareable_model(model), pk, "view")
     template = "crm/share.html#dialog" if request.htmx else "crm/share.html"
-    return render(request, template, _share_context(request, obj, ShareForm()))
+    return render(request, template, _share_context(request, obj, ShareForm(user=request.user)))
 
 
 @login_required
 @require_POST
 def share_add(request, model, pk):
-    obj = get_object_for_user(request.user, shareable_model(model), pk, "change")
-    form = ShareForm(request.POST)
+    obj = get_object_for_user(request.user, shareable_model(model), pk, "assign")
+    form = ShareForm(request.POST, user=request.user)
     if form.is_valid():
         try:
             record_share(obj=obj, recipient=form.recipient(), level=form.cleaned_data["level"], actor=request.user)
@@ -98,7 +99,9 @@ def share_add(request, model, pk):
         else:
             messages.success(request, _("Sharing updated."))
             if request.htmx:
-                return render(request, "crm/share.html#dialog", _share_context(request, obj, ShareForm()))
+                return render(
+                    request, "crm/share.html#dialog", _share_context(request, obj, ShareForm(user=request.user))
+                )
             return redirect("crm:share", model=model, pk=pk)
     template = "crm/share.html#dialog" if request.htmx else "crm/share.html"
     return render(request, template, _share_context(request, obj, form), status=400)
@@ -107,7 +110,7 @@ def share_add(request, model, pk):
 @login_required
 @require_POST
 def share_remove(request, model, pk):
-    obj = get_object_for_user(request.user, shareable_model(model), pk, "change")
+    obj = get_object_for_user(request.user, shareable_model(model), pk, "assign")
     form = UnshareForm(request.POST)
     recipient = form.recipient() if form.is_valid() else None
     if recipient is None:
@@ -116,7 +119,7 @@ def share_remove(request, model, pk):
         record_unshare(obj=obj, recipient=recipient, actor=request.user)
         messages.success(request, _("Sharing updated."))
     if request.htmx:
-        return render(request, "crm/share.html#dialog", _share_context(request, obj, ShareForm()))
+        return render(request, "crm/share.html#dialog", _share_context(request, obj, ShareForm(user=request.user)))
     return redirect(reverse("crm:share", kwargs={"model": model, "pk": pk}))
 
 
@@ -163,11 +166,6 @@ def server_error(request):
     return HttpResponse(body, status=500)
 
 
-def _safe_next(request, default="/"):
-    target = request.POST.get("next") or default
-    return target if target.startswith("/") and not target.startswith("//") else default
-
-
 @login_required
 @require_POST
 def saved_view_create(request):
@@ -184,7 +182,7 @@ def saved_view_create(request):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("View saved."))
-    return redirect(_safe_next(request))
+    return redirect(safe_next(request, "/"))
 
 
 @login_required
@@ -194,7 +192,7 @@ def saved_view_remove(request, pk):
 
     if saved_view_delete(user=request.user, pk=pk):
         messages.success(request, _("View deleted."))
-    return redirect(_safe_next(request))
+    return redirect(safe_next(request, "/"))
 
 
 @login_required

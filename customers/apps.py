@@ -23,10 +23,29 @@ class CustomersConfig(AppConfig):
             )
         )
         search_providers.register()
-        from customers.importing.service import register_customer_kinds
+        self._register_pickers()
+        # Background imports and exports: Celery tasks, and the runners of their kinds of job.
+        from customers import import_tasks  # noqa: F401
+        from customers.importing.customer_kinds import register_customer_kinds
 
         register_customer_kinds()
         from crm.defaults import register_defaults
         from customers.defaults import ensure_grade_levels
 
         register_defaults(ensure_grade_levels)
+
+    def _register_pickers(self):
+        # Company and contact fields in every form become scoped pickers searched like the top bar.
+        from crm.pickers import register_record_source
+        from customers.models import Company, Contact
+        from customers.selectors import company_search_q, contact_search_q
+
+        register_record_source(
+            Company, search=lambda qs, q: qs.filter(company_search_q(q)), order=("name", "pk"), only=("name",)
+        )
+        register_record_source(
+            Contact,
+            search=lambda qs, q: qs.filter(contact_search_q(q)),
+            order=("display_name", "pk"),
+            only=("display_name",),
+        )

@@ -5,10 +5,13 @@ from urllib.parse import quote
 from django.conf import settings
 from django.urls import reverse
 
-from crm.benchmark import Client, first_link, register_page, register_query
+from crm.benchmark import Client, first_link, register_page, register_query, register_size
+from customers.models import Company
 from customers.selectors import company_list
 
 SEARCH_TERMS = {"short Chinese": "科技", "English": "Harbor"}
+
+register_size(lambda: Company.objects.count())
 
 
 def _list_url() -> str:
@@ -46,8 +49,6 @@ register_page("company detail (manager)", role="manager", url=_first_company)
 
 def _phone_search(client: Client) -> str:
     """Search for a stored phone number (exact match through the blind index)."""
-    from customers.models import Company
-
     phone = Company.objects.exclude(phone_bidx="").order_by("pk").values_list("phone", flat=True).first()
     if not phone:
         raise RuntimeError("no company with a phone number to search for")

@@ -16,8 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.exports import log_export, write_csv, write_xlsx
+from crm.jobs import job_queue
 from crm.models import Job
 from crm.permissions import restrict
+from customers.importing.vcard import write_vcards
+from customers.lists import COMPANY_LIST, CONTACT_LIST
 from customers.models import Contact
 
 INLINE_LIMIT = 5000
@@ -33,9 +36,7 @@ def may_export(user) -> bool:
 
 
 def list_spec(what: str):
-    from customers import views
-
-    return views.CONTACT_LIST if what == "contacts" else views.COMPANY_LIST
+    return CONTACT_LIST if what == "contacts" else COMPANY_LIST
 
 
 def export_queryset(*, what: str, user, query: str):
@@ -162,9 +163,7 @@ def export_start(*, user, what: str, fmt: str, query: str, version: str = "3.0")
     job = Job.objects.create(
         kind=JOB_KIND, owner=user, params={"what": what, "format": fmt, "query": query, "version": version}
     )
-    from customers.import_tasks import run_export
-
-    transaction.on_commit(lambda: run_export.delay(job.pk))
+    job_queue(job)
     return job
 
 
@@ -187,8 +186,6 @@ def export_run(*, job_id: int) -> None:
 
     with tempfile.TemporaryFile() as handle:
         if fmt == "vcf":
-            from customers.importing.vcard import write_vcards
-
             version = job.params.get("version", "3.0")
             count = write_vcards(handle, counted(queryset.iterator(chunk_size=2000)), version=version, reveal=reveal)
         elif fmt == "xlsx":

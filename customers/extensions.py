@@ -19,8 +19,9 @@ from django.db import models
 class Panel:
     """A detail-page section: `context(record, user)` returns the template's context or None to hide it.
 
-    The context function must read through the module's visibility selectors and in a fixed
-    number of queries.
+    The context function must read through the module's visibility selectors (`restrict`) and in
+    a fixed number of queries, and return None for a role without the view permission on the
+    records it lists: such a role sees none of them, not even one shared with it.
     """
 
     key: str

@@ -4,47 +4,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import roles
+from crm.forms import AssignOwnerForm, DateInput, RecordForm, scope_form_fields, style_form
 from crm.lists import FilterForm
 from crm.models import Team, User
-from crm.permissions import is_administrator, managed_team_ids
 from crm.services import ShareLevel
 from customers.extensions import list_filters
 from customers.models import Company, Contact, GradeLevel, Interaction, Tag, Transaction
-from customers.selectors import visible_companies
 
-
-def _style(form: forms.Form, small: bool = False) -> None:
-    """Bootstrap classes on every widget, so templates render fields without per-field markup."""
-    size = "-sm" if small else ""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select | forms.SelectMultiple):
-            css = f"form-select form-select{size}" if size else "form-select"
-        else:
-            css = f"form-control form-control{size}" if size else "form-control"
-        widget.attrs.setdefault("class", css)
-
-
-def assignable_teams(user: User):
-    """Teams a user may put records in: their own and the ones they manage (all, for administrators)."""
-    if is_administrator(user):
-        return Team.objects.all()
-    return Team.objects.filter(pk__in=[*user.memberships.values_list("team_id", flat=True), *managed_team_ids(user)])
-
-
-def assignable_owners(user: User):
-    """Owners a user may hand records to: themselves, or members of teams they manage."""
-    if is_administrator(user):
-        return User.objects.filter(is_active=True).order_by("username")
-    return User.objects.filter(is_active=True).filter(pk=user.pk) | User.objects.filter(
-        is_active=True, memberships__team_id__in=managed_team_ids(user)
-    )
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
+__all__ = ["AssignOwnerForm", "DateInput"]  # re-exported for the list declarations
 
 
 class CompanyFilterForm(FilterForm):
@@ -63,11 +30,11 @@ class CompanyFilterForm(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
         self.fields["grade"].choices = [("", "—"), *GradeLevel.objects.order_by("code").values_list("code", "label")]
         for extra in list_filters("company"):
             self.fields[extra.name] = extra.field()
-        _style(self, small=True)
+        scope_form_fields(self, self.user)
+        style_form(self, small=True)
 
 
 class ContactFilterForm(FilterForm):
@@ -83,33 +50,11 @@ class ContactFilterForm(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
-        _style(self, small=True)
+        scope_form_fields(self, self.user)
+        style_form(self, small=True)
 
 
-class OwnedRecordForm(forms.ModelForm):
-    """Owner and team choices limited to what the editing user may assign."""
-
-    def __init__(self, *args, user: User, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self.fields["owner"].queryset = assignable_owners(user).distinct()
-        self.fields["owner"].required = False
-        self.fields["team"].queryset = assignable_teams(user)
-        if self.instance.pk is None:
-            self.fields["owner"].initial = user.pk
-            first_team = self.fields["team"].queryset.first()
-            self.fields["team"].initial = first_team.pk if first_team else None
-        _style(self)
-
-    def service_data(self) -> dict:
-        data = dict(self.cleaned_data)
-        if not data.get("owner"):
-            data["owner"] = self.instance.owner if self.instance.pk else self.user
-        return data
-
-
-class CompanyForm(OwnedRecordForm):
+class CompanyForm(RecordForm):
     class Meta:
         model = Company
         fields = [
@@ -133,7 +78,7 @@ class CompanyForm(OwnedRecordForm):
         ]
 
 
-class ContactForm(OwnedRecordForm):
+class ContactForm(RecordForm):
     class Meta:
         model = Contact
         fields = [
@@ -148,7 +93,10 @@ class ContactForm(OwnedRecordForm):
             "preferred_language",
             "email_opt_in",
             "email_opt_in_source",
+            "sms_opt_in",
+            "sms_opt_in_source",
             "unsubscribed",
+            "do_not_contact",
             "tags",
             "owner",
             "team",
@@ -157,10 +105,6 @@ class ContactForm(OwnedRecordForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        # A contact can only be attached to a company the user may see (STYLE rule 15).
-        self.fields["company"].queryset = visible_companies(user).order_by("name", "id")
-        self.fields["company"].widget = forms.NumberInput(attrs={"class": "form-control"})
-        self.fields["company"].help_text = _("The company's number, shown in its page address.")
         self.fields["company"].error_messages["invalid_choice"] = _("No company you can see has that number.")
 
     def clean(self):
@@ -189,7 +133,7 @@ class InteractionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _style(self)
+        style_form(self)
 
     def clean_occurred_at(self):
         return self.cleaned_data.get("occurred_at") or timezone.now()
@@ -204,16 +148,7 @@ class TransactionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["date"].initial = timezone.localdate
-        _style(self)
-
-
-class AssignOwnerForm(forms.Form):
-    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
-
-    def __init__(self, *args, user: User, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = assignable_owners(user).distinct()
-        _style(self, small=True)
+        style_form(self)
 
 
 class TagActionForm(forms.Form):
@@ -221,7 +156,7 @@ class TagActionForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        _style(self, small=True)
+        style_form(self, small=True)
 
 
 class BulkShareForm(forms.Form):
@@ -233,7 +168,7 @@ class BulkShareForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        _style(self, small=True)
+        style_form(self, small=True)
 
     def clean(self):
         cleaned = super().clean()

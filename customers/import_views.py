@@ -14,8 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.exports import csv_response
 from customers.import_forms import MappingForm, RereadForm, UploadForm
 from customers.importing import service
-from customers.importing.kinds import kind_names
+from customers.importing.kinds import find_kind, kind_names
 from customers.importing.reading import UnreadableFile
+from customers.importing.source import read_batch_table
 from customers.models import ImportBatch
 
 PREVIEW_ROWS = 5
@@ -42,7 +43,9 @@ def _messages_from(request, error: ValidationError) -> None:
 
 def _render_list(request, form, status=200):
     batches = ImportBatch.objects.filter(owner=request.user).order_by("-created_at")[:30]
-    return render(request, "customers/import_list.html", {"form": form, "batches": batches}, status=status)
+    # The kind is looked up here, not by the model: other apps register theirs (pipeline's leads).
+    rows = [(batch, find_kind(batch.target)) for batch in batches]
+    return render(request, "customers/import_list.html", {"form": form, "rows": rows}, status=status)
 
 
 @login_required
@@ -77,7 +80,7 @@ def import_upload(request):
 
 def _preview(batch: ImportBatch) -> tuple[list, str]:
     try:
-        table = service.read_batch_table(batch)
+        table = read_batch_table(batch)
     except UnreadableFile as error:
         return [], str(error)
     return [values for _row, values in table.rows[:PREVIEW_ROWS]], ""
@@ -96,6 +99,7 @@ def _detail_context(request, batch: ImportBatch, mapping_form=None) -> dict:
         columns.append({"field": bound, "samples": [row[index] for row in preview if index < len(row)]})
     return {
         "batch": batch,
+        "kind": find_kind(batch.target),
         "editable": editable,
         "mapping_form": mapping_form,
         "columns": columns,

@@ -8,6 +8,8 @@ created by a PostgreSQL-only migration.
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
@@ -19,12 +21,11 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from crm.fields import (
     BlindIndexField,
     EncryptedCharField,
-    blind_index_for,
-    normalize_email,
     normalize_phone,
     normalize_tax_id,
 )
 from crm.models import Job, OwnedModel
+from crm.people import Person, display_name  # noqa: F401  (display_name: re-exported for callers)
 from crm.search import search_tokens
 
 
@@ -151,41 +152,20 @@ class Company(OwnedModel):
         return reverse("customers:company_detail", args=[self.pk])
 
 
-class Contact(OwnedModel):
-    """A person: at a customer company, or an individual customer."""
+class Contact(OwnedModel, Person):
+    """A person: at a customer company, or an individual customer (names, e-mail, phones, consent: Person)."""
 
-    family_name = models.CharField(_("family name"), max_length=100, blank=True)
-    given_name = models.CharField(_("given name"), max_length=100, blank=True)
-    display_name = models.CharField(_("name"), max_length=200, editable=False)
     title = models.CharField(_("job title"), max_length=100, blank=True)
     company = models.ForeignKey(
         Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts", verbose_name=_("company")
     )
-    email = models.EmailField(_("email"), blank=True)
-    email_bidx = BlindIndexField()
-    phone = EncryptedCharField(
-        _("phone"), max_length=40, blank=True, blind_index="phone_bidx", normalizer=normalize_phone
-    )
-    mobile = EncryptedCharField(
-        _("mobile"), max_length=40, blank=True, blind_index="mobile_bidx", normalizer=normalize_phone
-    )
-    phone_bidx = BlindIndexField()
-    mobile_bidx = BlindIndexField()
     birthday = models.DateField(_("birthday"), null=True, blank=True)
-    preferred_language = models.CharField(
-        _("preferred language"), max_length=10, blank=True, choices=settings.LANGUAGES
-    )
-    email_opt_in = models.BooleanField(_("agreed to marketing email"), default=False, db_default=False)
-    email_opt_in_at = models.DateTimeField(_("agreed on"), null=True, blank=True)
-    email_opt_in_source = models.CharField(_("consent source"), max_length=100, blank=True)
-    unsubscribed = models.BooleanField(_("unsubscribed"), default=False, db_default=False)
-    unsubscribed_at = models.DateTimeField(_("unsubscribed on"), null=True, blank=True)
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now, db_default=Now(), editable=False)
     external_id = models.CharField(_("external ID"), max_length=100, blank=True, db_default="", default="")
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
     search_text = models.TextField(blank=True, editable=False, db_default="", default="")
 
-    class Meta:
+    class Meta(Person.Meta):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         permissions = [
@@ -202,18 +182,10 @@ class Contact(OwnedModel):
             models.Index(fields=["external_id"], name="contact_external_id"),
         ]
 
-    def __str__(self):
-        return self.display_name
-
-    def save(self, *args, **kwargs):
-        self.display_name = display_name(self.family_name, self.given_name) or self.email or "—"
+    def refresh_derived_fields(self) -> tuple[str, ...]:
+        derived = super().refresh_derived_fields()
         self.search_text = search_tokens(self.display_name, self.email)
-        # The email is kept readable (campaigns send to it); its index is keyed like the others.
-        self.email_bidx = blind_index_for(normalize_email, self.email)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "display_name", "search_text", "email_bidx"}
-        super().save(*args, **kwargs)
+        return (*derived, "search_text")
 
     def get_absolute_url(self):
         return reverse("customers:contact_detail", args=[self.pk])
@@ -264,6 +236,20 @@ class Interaction(models.Model):
     )
     # Where an entry written by another module came from, e.g. "pipeline.opportunity:42".
     source_ref = models.CharField(max_length=100, blank=True, editable=False)
+    # The record the entry is about when it is not the customer itself (a deal, a task, an order).
+    # A timeline shows the entry only to those who may see it, when it is an owned record.
+    subject_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,  # led by the (subject_type, subject_id) index
+        related_name="+",
+        verbose_name=_("related record type"),
+    )
+    subject_id = models.BigIntegerField(_("related record ID"), null=True, blank=True, editable=False)
+    subject = GenericForeignKey("subject_type", "subject_id")
     link = models.CharField(_("link"), max_length=300, blank=True, editable=False)
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
@@ -274,12 +260,18 @@ class Interaction(models.Model):
             models.Index(fields=["company", "-occurred_at", "-id"], name="interaction_company_time"),
             models.Index(fields=["contact", "-occurred_at", "-id"], name="interaction_contact_time"),
             models.Index(fields=["source_ref"], name="interaction_source"),
+            models.Index(fields=["subject_type", "subject_id"], name="interaction_subject"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(company__isnull=False) | models.Q(contact__isnull=False),
                 name="interaction_has_customer",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(subject_type__isnull=True, subject_id__isnull=True)
+                | models.Q(subject_type__isnull=False, subject_id__isnull=False),
+                name="interaction_subject_whole",
+            ),
         ]
 
     def __str__(self):
@@ -439,14 +431,6 @@ def website_domain(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def display_name(family: str, given: str) -> str:
-    """Chinese names read family name first without a space (王小明); others given name first."""
-    family, given = (family or "").strip(), (given or "").strip()
-    if any("\u3400" <= ch <= "\u9fff" for ch in family + given):
-        return f"{family}{given}"
-    return " ".join(part for part in (given, family) if part)
-
-
 # --- Imports --------------------------------------------------------------------------------
 
 
@@ -511,13 +495,6 @@ class ImportBatch(Job):
 
     def get_absolute_url(self):
         return reverse("customers:import_detail", args=[self.pk])
-
-    @property
-    def import_kind(self):
-        """The registered kind of import (other apps add theirs; see customers.importing.kinds)."""
-        from customers.importing.kinds import find_kind
-
-        return find_kind(self.target)
 
 
 class ImportMapping(models.Model):

@@ -6,9 +6,14 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.lookups import Exact
 
 from crm.fields import blind_index_for, normalize_email, normalize_phone, normalize_tax_id
+from crm.models import OwnedModel
+from crm.permissions import has_role_permission, restrict, sees_everything
 from crm.search import query_terms, text_search
 from customers.extensions import list_filters
 from customers.models import Company, Contact, Interaction, Transaction, website_domain
@@ -116,13 +121,59 @@ def company_contacts(*, company: Company, user, limit: int = 50) -> list[Contact
     return list(visible_contacts(user).filter(company=company).order_by("display_name", "id")[:limit])
 
 
-def timeline(*, company: Company | None = None, contact: Contact | None = None, kind: str = "") -> QuerySet:
-    """A customer's history, newest first; the caller has checked the customer is visible."""
+def timeline(
+    *, user, company: Company | None = None, contact: Contact | None = None, kind: str = ""
+) -> QuerySet[Interaction]:
+    """A customer's history as `user` may read it; the caller has checked the customer is visible.
+
+    Unordered: pages sort it by (-occurred_at, -id), which the (company|contact, -occurred_at, -id)
+    indexes serve; the visibility conditions filter the rows of that index scan.
+    """
     qs = Interaction.objects.select_related("actor", "contact")
     qs = qs.filter(company=company) if company is not None else qs.filter(contact=contact)
     if kind:
         qs = qs.filter(kind=kind)
-    return qs
+    return qs.filter(visible_entries_q(user, on_contact_page=company is None))
+
+
+def _owned_models() -> list[type[OwnedModel]]:
+    return [m for m in apps.get_models() if issubclass(m, OwnedModel) and not m._meta.proxy]
+
+
+def visible_entries_q(user, *, on_contact_page: bool = False) -> Q:
+    """The history entries `user` may read: none on a contact they may not see, none about an
+    owned record (a deal, a task, a lead...) they may not see.
+
+    A role without the view permission on a kind of record reads no entry about one, even one
+    shared with them, as its panels show none. Each condition probes one primary key per entry,
+    so a timeline page stays a walk of its index; one `restrict` per owned model (a query for its
+    shares, at most) keeps the number of queries fixed.
+    """
+    if not (user and user.is_authenticated and user.is_active):
+        return Q(pk__in=[])
+    if sees_everything(user):
+        return Q()
+    owned = _owned_models()
+    content_types = ContentType.objects.get_for_models(*owned)
+    scopes: dict[type[OwnedModel], QuerySet] = {}
+
+    def visible(model: type[OwnedModel], column: str) -> Q:
+        if model not in scopes:
+            scopes[model] = restrict(model._default_manager.all(), user, "view")
+        # `column = (SELECT pk ... WHERE pk = column AND <restrict> LIMIT 1)`: a scalar sub-query,
+        # probed through the primary key for each entry the page reads. PostgreSQL would turn
+        # EXISTS or IN into a hash of every record the user may see, built on every page view.
+        probe = Subquery(scopes[model].filter(pk=OuterRef(column)).values("pk")[:1])
+        return Q(Exact(F(column), probe))
+
+    condition = Q()
+    if not on_contact_page:  # on its own page the contact is visible already
+        condition &= Q(contact__isnull=True) | visible(Contact, "contact_id")
+    about = ~Q(subject_type__in=[ct.pk for ct in content_types.values()])  # nothing owned, or not owned
+    for model in owned:
+        if has_role_permission(user, model, "view"):
+            about |= Q(subject_type=content_types[model].pk) & visible(model, "subject_id")
+    return condition & about
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
-from django.db.models import F, Sum
+from django.db import transaction
+from django.db.models import F, Model, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import log_bulk_change, log_event
-from crm.models import Team, User
-from crm.permissions import can, has_role_permission
+from crm.audit import log_bulk_change
+from crm.models import User
+from crm.permissions import can
+from crm.services import record_reveal
+from crm.writes import bulk_delete, record_create, record_delete, record_update  # noqa: F401  (bulk_delete: list action)
 from customers.models import Company, Contact, Interaction, Tag, Transaction
 
 COMPANY_FIELDS = [
@@ -51,103 +52,59 @@ CONTACT_FIELDS = [
     "preferred_language",
     "email_opt_in",
     "email_opt_in_source",
+    "sms_opt_in",
+    "sms_opt_in_source",
     "unsubscribed",
+    "do_not_contact",
     "external_id",
 ]
 
 
-def _check_still_visible(obj, actor: User) -> None:
-    """After an edit, the actor must still be able to see the record (STYLE 15)."""
-    if not can(actor, type(obj).objects.get(pk=obj.pk), "view"):
-        raise PermissionDenied(_("That change would move the record out of your reach."))
-
-
-def _check_team(team: Team | None, actor: User) -> None:
-    from crm.permissions import is_administrator, managed_team_ids
-
-    if team is None or is_administrator(actor):
-        return
-    if team.pk not in managed_team_ids(actor) and not actor.memberships.filter(team=team).exists():
-        raise ValidationError({"team": _("You can only assign records to your own teams.")})
-
-
-def _apply(obj: models.Model, fields: tuple[str, ...] | list[str], data: dict) -> list[str]:
-    changed = []
-    for name in fields:
-        if name in data and getattr(obj, name) != data[name]:
-            setattr(obj, name, data[name])
-            changed.append(name)
-    return changed
-
-
 @transaction.atomic
-def company_create(*, actor: User, owner: User | None = None, team: Team | None = None, tags=(), **data) -> Company:
-    if not has_role_permission(actor, Company, "add"):
-        raise PermissionDenied
-    _check_team(team, actor)
-    company = Company(owner=owner or actor, team=team)
-    _apply(company, COMPANY_FIELDS, data)
-    company.full_clean()
-    company.save()
-    if tags:
-        company.tags.set(tags)
-    _check_still_visible(company, actor)
-    return company
+def company_create(*, actor: User, **data) -> Company:
+    return record_create(model=Company, actor=actor, data=data, fields=COMPANY_FIELDS, m2m=("tags",))
 
 
 @transaction.atomic
 def company_update(*, company: Company, actor: User, **data) -> Company:
-    if not can(actor, company, "change"):
-        raise PermissionDenied
-    if "team" in data:
-        _check_team(data["team"], actor)
-    _apply(company, (*COMPANY_FIELDS, "owner", "team"), data)
-    company.full_clean()
-    company.save()
-    if "tags" in data:
-        company.tags.set(data["tags"])
-    _check_still_visible(company, actor)
-    return company
+    return record_update(record=company, actor=actor, data=data, fields=COMPANY_FIELDS, m2m=("tags",))
 
 
 @transaction.atomic
 def company_delete(*, company: Company, actor: User) -> None:
-    if not can(actor, company, "delete"):
-        raise PermissionDenied
-    company.delete()
+    record_delete(record=company, actor=actor)
 
 
 @transaction.atomic
-def contact_create(*, actor: User, owner: User | None = None, team: Team | None = None, tags=(), **data) -> Contact:
-    if not has_role_permission(actor, Contact, "add"):
-        raise PermissionDenied
-    _check_team(team, actor)
-    contact = Contact(owner=owner or actor, team=team)
-    _apply(contact, CONTACT_FIELDS, data)
-    _stamp_consent(contact, data)
-    contact.full_clean()
-    contact.save()
-    if tags:
-        contact.tags.set(tags)
-    _check_still_visible(contact, actor)
-    return contact
+def contact_create(*, actor: User, **data) -> Contact:
+    _check_company_visible(data.get("company"), Contact(), actor)
+    return record_create(
+        model=Contact,
+        actor=actor,
+        data=data,
+        fields=CONTACT_FIELDS,
+        m2m=("tags",),
+        before_save=lambda contact: _stamp_consent(contact, data),
+    )
 
 
 @transaction.atomic
 def contact_update(*, contact: Contact, actor: User, **data) -> Contact:
-    if not can(actor, contact, "change"):
-        raise PermissionDenied
-    if "team" in data:
-        _check_team(data["team"], actor)
     before = (contact.email_opt_in, contact.unsubscribed)
-    _apply(contact, (*CONTACT_FIELDS, "owner", "team"), data)
-    _stamp_consent(contact, data, before=before)
-    contact.full_clean()
-    contact.save()
-    if "tags" in data:
-        contact.tags.set(data["tags"])
-    _check_still_visible(contact, actor)
-    return contact
+
+    def stamp(stored: Contact, _given: Contact) -> None:
+        _stamp_consent(stored, data, before=before)
+
+    _check_company_visible(data.get("company"), contact, actor)
+    return record_update(
+        record=contact, actor=actor, data=data, fields=CONTACT_FIELDS, m2m=("tags",), before_save=stamp
+    )
+
+
+def _check_company_visible(company: Company | None, contact: Contact, actor: User) -> None:
+    """A contact may be moved only to a company the actor can see (STYLE 15)."""
+    if company is not None and company.pk != contact.company_id and not can(actor, company, "view"):
+        raise ValidationError({"company": _("No company you can see has that number.")})
 
 
 def _stamp_consent(contact: Contact, data: dict, before: tuple[bool, bool] = (False, False)) -> None:
@@ -156,6 +113,10 @@ def _stamp_consent(contact: Contact, data: dict, before: tuple[bool, bool] = (Fa
         contact.email_opt_in_at = data.get("email_opt_in_at") or now
     if not contact.email_opt_in:
         contact.email_opt_in_at = None
+    if contact.sms_opt_in and not contact.sms_opt_in_at:
+        contact.sms_opt_in_at = data.get("sms_opt_in_at") or now
+    if not contact.sms_opt_in:
+        contact.sms_opt_in_at = None
     if contact.unsubscribed and not before[1]:
         contact.unsubscribed_at = now
     if not contact.unsubscribed:
@@ -164,9 +125,7 @@ def _stamp_consent(contact: Contact, data: dict, before: tuple[bool, bool] = (Fa
 
 @transaction.atomic
 def contact_delete(*, contact: Contact, actor: User) -> None:
-    if not can(actor, contact, "delete"):
-        raise PermissionDenied
-    contact.delete()
+    record_delete(record=contact, actor=actor)
 
 
 def record_interaction(
@@ -180,9 +139,12 @@ def record_interaction(
     body: str = "",
     source_ref: str = "",
     link: str = "",
+    subject: Model | None = None,
 ) -> Interaction:
     """Add an entry to a customer's history; the one door for every module.
 
+    `subject` is the record the entry is about when it is not the customer itself (the deal,
+    the task, the order): timelines show the entry only to those who may see that record.
     The caller has already decided the actor may act on the related record; this checks
     only that the entry is coherent. A contact's company gets the entry on its timeline too.
     """
@@ -190,8 +152,12 @@ def record_interaction(
         raise ValidationError(_("An interaction needs a company or a contact."))
     if kind not in Interaction.Kind.values:
         raise ValidationError(_("Unknown interaction type."))
+    if subject is not None and subject.pk is None:
+        raise ValidationError(_("An interaction can only be about a saved record."))
     if company is None and contact is not None:
         company = contact.company
+    if subject is not None and not source_ref:
+        source_ref = f"{subject._meta.label_lower}:{subject.pk}"
     with transaction.atomic():
         interaction = Interaction(
             kind=kind,
@@ -203,6 +169,7 @@ def record_interaction(
             occurred_at=occurred_at or timezone.now(),
             source_ref=source_ref,
             link=link,
+            subject=subject,
         )
         interaction.full_clean()
         interaction.save()
@@ -270,6 +237,7 @@ def transaction_record(
         if not isinstance(date, datetime)
         else date,
         source_ref=f"customers.transaction:{record.pk}",
+        subject=record,
     )
     from customers.tasks import grade_company
 
@@ -335,20 +303,6 @@ def bulk_share(*, queryset, actor: User, data: dict) -> int:
     return count
 
 
-@transaction.atomic
-def bulk_delete(*, queryset, actor: User, data: dict) -> int:
-    count = 0
-    for obj in queryset.select_for_update():
-        obj.delete()  # one by one, so each deletion is audited with its values
-        count += 1
-    return count
-
-
 def reveal_sensitive(*, obj: Company | Contact, field: str, actor: User) -> str:
-    """The plaintext of one encrypted field, for a user allowed to see it; audited as an access."""
-    if field not in {"phone", "tax_id", "mobile"} or not hasattr(obj, field):
-        raise ValidationError(_("Unknown field."))
-    if not can(actor, obj, "view") or not actor.has_perm("customers.reveal_sensitive"):
-        raise PermissionDenied(_("You may not reveal this field."))
-    log_event(obj, actor=actor, action=LogEntry.Action.ACCESS, changes={field: ["***", "revealed"]}, event="reveal")
-    return getattr(obj, field)
+    """The plaintext of one encrypted field, audited as an access naming the field."""
+    return record_reveal(obj=obj, field=field, actor=actor, permission=f"{obj._meta.app_label}.reveal_sensitive")

@@ -22,6 +22,3 @@ def grade_all_companies() -> int:
     Idempotent: a retry or a second run recomputes the same grades and writes nothing new.
     """
     return grade_companies()
-
-
-from customers.import_tasks import run_export, run_import  # noqa: E402,F401  (registered with Celery here)

@@ -37,6 +37,7 @@ class PipelineConfig(AppConfig):
         register_defaults(ensure_pipeline_defaults)
         self._register_opportunities()
         self._register_tasks()
+        self._register_pickers()
 
     def _register_tasks(self):
         from customers.extensions import Panel, register_panel
@@ -61,3 +62,20 @@ class PipelineConfig(AppConfig):
         register_merge_handler("company", "opportunities", opportunities.move_company_opportunities)
         register_merge_handler("contact", "opportunities", opportunities.move_contact_opportunities)
         register_list_filter("company", opportunity_selectors.open_opportunity_filter())
+
+    def _register_pickers(self):
+        # Lead and opportunity fields in every form become scoped pickers searched like the top bar.
+        from crm.pickers import register_record_source
+        from pipeline.lead_selectors import lead_search_q
+        from pipeline.models import Lead, Opportunity
+        from pipeline.opportunity_selectors import opportunity_search_q
+
+        register_record_source(
+            Lead, search=lambda qs, q: qs.filter(lead_search_q(q)), order=("display_name", "pk"), only=("display_name",)
+        )
+        register_record_source(
+            Opportunity,
+            search=lambda qs, q: qs.filter(opportunity_search_q(q)),
+            order=("name", "pk"),
+            only=("name",),
+        )

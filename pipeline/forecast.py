@@ -1,12 +1,11 @@
-"""The sales forecast by month or quarter, by user and team, over the deals the viewer may see,
-and the quotas managers set for their team members.
+"""The sales forecast by month or quarter, by user and team, over the deals the viewer may see.
 
 Numbers come from one GROUP BY (owner, team) query with conditional sums:
 - open pipeline: open deals expected to close in the period;
 - weighted: Σ amount × probability (the deal's own, else its stage's);
 - commit: open deals at or above FORECAST_COMMIT_THRESHOLD percent;
 - won: deals won (won_at) in the period; best case: open + won.
-Quotas are per user per month; a quarter adds up its months.
+Quotas (`pipeline.quotas`) are per user per month; a quarter adds up its months.
 """
 
 from __future__ import annotations
@@ -14,25 +13,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import Coalesce
-from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Team, TeamMembership, User
-from crm.permissions import has_role_permission, is_administrator, managed_team_ids, restrict, sees_everything
+from crm.models import Team, User
+from crm.permissions import managed_team_ids, restrict, sees_everything
 from pipeline.models import Opportunity, Quota, Stage
+from pipeline.quotas import quota_users
 
 ZERO = Decimal("0")
-QUOTA_USERS_LIMIT = 300
 
 
 def commit_threshold() -> int:
@@ -156,17 +150,6 @@ class Forecast:
         }
 
 
-def quota_users(viewer) -> list[User] | None:
-    """Whose quotas the viewer may see: None means everyone's (administrators, auditors)."""
-    if sees_everything(viewer):
-        return None
-    ids = {viewer.pk}
-    managed = managed_team_ids(viewer)
-    if managed:
-        ids |= set(TeamMembership.objects.filter(team_id__in=managed).values_list("user_id", flat=True))
-    return ids
-
-
 def forecast(*, user, period: Period, team: Team | None = None) -> Forecast:
     threshold = commit_threshold()
     start, end = period.start, period.end
@@ -248,170 +231,3 @@ def forecast_teams(user):
         return Team.objects.order_by("name")
     ids = {*user.memberships.values_list("team_id", flat=True), *managed_team_ids(user)}
     return Team.objects.filter(pk__in=ids).order_by("name")
-
-
-# --- Quotas: who may set them, and the service ------------------------------------------------
-
-
-def may_set_quota(actor, target: User) -> bool:
-    """Administrators for anyone; sales managers for the other members of the teams they manage."""
-    if is_administrator(actor):
-        return True
-    if target.pk == actor.pk:
-        return False  # a manager's own target is set by their own manager or an administrator
-    if not has_role_permission(actor, Quota, "change") or not has_role_permission(actor, Quota, "add"):
-        return False
-    managed = managed_team_ids(actor)
-    return bool(managed) and TeamMembership.objects.filter(user=target, team_id__in=managed).exists()
-
-
-@transaction.atomic
-def quota_set(*, actor: User, user: User, month: date, amount: Decimal | None, currency: str = "CNY") -> Quota | None:
-    """Set (or, with no amount, clear) one user's quota for one month."""
-    if not may_set_quota(actor, user):
-        raise PermissionDenied(_("You may not set this person's quota."))
-    month = month.replace(day=1)
-    if amount is None:
-        for quota in Quota.objects.filter(user=user, month=month):
-            quota.delete()  # one by one, so the audit log records each
-        return None
-    if amount < 0:
-        raise ValidationError(_("A quota cannot be negative."))
-    quota = Quota.objects.filter(user=user, month=month).first() or Quota(user=user, month=month)
-    if quota.pk and quota.amount == amount and quota.currency == currency:
-        return quota
-    quota.amount, quota.currency = amount, currency
-    quota.full_clean()
-    quota.save()
-    return quota
-
-
-def quota_rows(*, viewer, year: int) -> list[dict]:
-    """One row per person whose quotas the viewer may see: the twelve months and whether they may edit."""
-    scope = quota_users(viewer)
-    people = User.objects.filter(is_active=True)
-    if scope is None:
-        people = people.filter(memberships__isnull=False).distinct()
-    else:
-        people = people.filter(pk__in=scope)
-    people = list(people.order_by("username")[:QUOTA_USERS_LIMIT])
-    amounts = {
-        (q.user_id, q.month.month): q.amount
-        for q in Quota.objects.filter(user__in=people, month__year=year).only("user_id", "month", "amount")
-    }
-    administrator = is_administrator(viewer)
-    managed = set(managed_team_ids(viewer))
-    member_teams: dict[int, set[int]] = {}
-    for user_id, team_id in TeamMembership.objects.filter(user__in=people).values_list("user_id", "team_id"):
-        member_teams.setdefault(user_id, set()).add(team_id)
-    may_edit = administrator or (
-        has_role_permission(viewer, Quota, "change") and has_role_permission(viewer, Quota, "add")
-    )
-    return [
-        {
-            "user": person,
-            "editable": administrator
-            or (may_edit and person.pk != viewer.pk and bool(member_teams.get(person.pk, set()) & managed)),
-            "months": [(m, amounts.get((person.pk, m))) for m in range(1, 13)],
-            "total": sum((a for (uid, _m), a in amounts.items() if uid == person.pk), ZERO),
-        }
-        for person in people
-    ]
-
-
-# --- Views -------------------------------------------------------------------------------------
-
-
-@login_required
-def forecast_view(request):
-    if not has_role_permission(request.user, Opportunity, "view"):
-        raise PermissionDenied
-    period = parse_period(request.GET.get("period"))
-    teams = forecast_teams(request.user)
-    team = None
-    team_param = request.GET.get("team", "")
-    if team_param.isdigit():
-        team = teams.filter(pk=team_param).first()
-    result = forecast(user=request.user, period=period, team=team)
-    return render(
-        request,
-        "pipeline/forecast.html",
-        {
-            "forecast": result,
-            "period": period,
-            "previous": period.shift(-1),
-            "next": period.shift(1),
-            "as_month": period.as_kind("month"),
-            "as_quarter": period.as_kind("quarter"),
-            "teams": teams,
-            "team": team,
-            "chart_data": result.chart_data(),
-            "can_view_quotas": has_role_permission(request.user, Quota, "view"),
-        },
-    )
-
-
-def _parse_amount(raw: str) -> Decimal | None:
-    raw = raw.strip().replace(",", "")
-    if not raw:
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationError(_("“%(value)s” is not an amount.") % {"value": raw[:20]}) from None
-    if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
-        raise ValidationError(_("“%(value)s” is not an amount.") % {"value": raw[:20]})
-    return value.quantize(Decimal("0.01"))
-
-
-@login_required
-def quota_view(request):
-    """Quotas for a year: a grid of people × months; managers edit their team members' rows."""
-    if not has_role_permission(request.user, Quota, "view"):
-        raise PermissionDenied
-    try:
-        year = int(request.GET.get("year") or request.POST.get("year") or timezone.localdate().year)
-    except ValueError:
-        year = timezone.localdate().year
-    year = min(max(year, 2000), 2100)
-    rows = quota_rows(viewer=request.user, year=year)
-    errors: list[str] = []
-    if request.method == "POST":
-        editable = {row["user"].pk: row for row in rows if row["editable"]}
-        if not editable:
-            raise PermissionDenied
-        changes = []
-        for key, raw in request.POST.items():
-            match = re.fullmatch(r"q-(\d+)-(\d{1,2})", key)
-            if not match:
-                continue
-            user_id, month = int(match[1]), int(match[2])
-            row = editable.get(user_id)
-            if row is None or not 1 <= month <= 12:
-                raise PermissionDenied  # a person the viewer may not set quotas for
-            try:
-                amount = _parse_amount(raw)
-            except ValidationError as error:
-                errors.append(f"{row['user']} {year}-{month:02d}: {' '.join(error.messages)}")
-                continue
-            if amount != row["months"][month - 1][1]:
-                changes.append((row["user"], date(year, month, 1), amount))
-        if not errors:
-            with transaction.atomic():
-                for person, month, amount in changes:
-                    quota_set(actor=request.user, user=person, month=month, amount=amount)
-            messages.success(request, _("Quotas saved."))
-            return redirect(f"{request.path}?year={year}")
-    months = [date(year, m, 1) for m in range(1, 13)]
-    return render(
-        request,
-        "pipeline/quota_list.html",
-        {
-            "rows": rows,
-            "year": year,
-            "months": months,
-            "errors": errors,
-            "any_editable": any(row["editable"] for row in rows),
-        },
-        status=400 if errors else 200,
-    )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import DateInput, RecordForm, scope_form_fields, style_form
 from crm.lists import FilterForm
 from crm.models import Team, User
-from customers.forms import DateInput, OwnedRecordForm, _style, assignable_owners, assignable_teams
 from pipeline.models import Lead, LeadSource, WebForm
 
 # Longest free text a public form accepts; the model's max_length bounds every other field.
@@ -27,11 +27,11 @@ class LeadFilterForm(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
-        _style(self, small=True)
+        scope_form_fields(self, self.user)
+        style_form(self, small=True)
 
 
-class LeadForm(OwnedRecordForm):
+class LeadForm(RecordForm):
     class Meta:
         model = Lead
         fields = [
@@ -56,14 +56,6 @@ class LeadForm(OwnedRecordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["source"].queryset = LeadSource.objects.filter(active=True)
-        # Validation writes the posted (possibly empty) owner onto the instance; keep the real one.
-        self.current_owner = self.instance.owner if self.instance.pk else None
-
-    def service_data(self) -> dict:
-        data = dict(self.cleaned_data)
-        if not data.get("owner"):
-            data["owner"] = self.current_owner or self.user
-        return data
 
     def clean(self):
         cleaned = super().clean()
@@ -77,7 +69,7 @@ class DisqualifyForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _style(self, small=True)
+        style_form(self, small=True)
 
 
 class ReassignForm(forms.Form):
@@ -86,9 +78,8 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = assignable_owners(user).distinct().order_by("username")
-        self.fields["team"].queryset = assignable_teams(user)
-        _style(self, small=True)
+        scope_form_fields(self, user)
+        style_form(self, small=True)
 
 
 NEW = "new"
@@ -161,7 +152,7 @@ class PublicLeadForm(forms.ModelForm):
                 self.fields[name].label = labels[name]
         self.fields["website_url"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
         self.order_fields([*wanted, "website_url"])
-        _style(self)
+        style_form(self)
 
     def clean_notes(self):
         notes = self.cleaned_data.get("notes", "")

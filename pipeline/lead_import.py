@@ -7,12 +7,11 @@ Registered from PipelineConfig.ready(); customers never imports pipeline.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.fields import blind_index_for, normalize_email, normalize_phone
 from crm.models import Team, User
+from crm.people import find_people
 from customers.importing.columns import split_full_name
 from customers.importing.kinds import ImportKind, register_kind
 from pipeline.leads import lead_create, lead_update, matching_rule
@@ -86,17 +85,11 @@ def prepare_lead(data: dict) -> dict:
 
 
 def find_lead(visible, fields: dict) -> Lead | None:
-    """The visible lead with the row's email, else its phone or mobile (either column)."""
-    if fields.get("email"):
-        found = visible.filter(email_bidx=blind_index_for(normalize_email, fields["email"])).order_by("id").first()
+    """The visible lead with the row's email, else its mobile, else its phone (in either column)."""
+    for lookup in ({"email": fields.get("email")}, {"phone": fields.get("mobile")}, {"phone": fields.get("phone")}):
+        found = find_people(visible, **lookup).order_by("id").first()
         if found:
             return found
-    for key in ("mobile", "phone"):
-        index = blind_index_for(normalize_phone, fields.get(key))
-        if index:
-            found = visible.filter(Q(mobile_bidx=index) | Q(phone_bidx=index)).order_by("id").first()
-            if found:
-                return found
     return None
 
 

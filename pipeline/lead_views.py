@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -16,12 +13,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crm.forms import add_service_errors
-from crm.lists import BulkAction, Column, ListSpec, list_view
-from crm.permissions import can, get_object_for_user, has_role_permission
-from crm.selectors import object_history
+from crm.forms import AssignOwnerForm, add_service_errors
+from crm.lists import BulkAction, Column, ListSpec
+from crm.permissions import can, get_object_for_user
+from crm.screens import Screens, form_errors_text
 from customers.duplicates import duplicate_warnings
-from customers.forms import AssignOwnerForm
 from customers.models import Company, Contact
 from pipeline import leads
 from pipeline.lead_forms import ConvertForm, DisqualifyForm, LeadFilterForm, LeadForm, ReassignForm
@@ -47,14 +43,12 @@ LEAD_LIST = ListSpec(
     ],
     default_sort="score",
     bulk_actions=[
-        BulkAction("assign_owner", gettext_lazy("Assign owner"), "change", leads.bulk_assign_owner, AssignOwnerForm),
+        BulkAction("assign_owner", gettext_lazy("Assign owner"), "assign", leads.bulk_assign_owner, AssignOwnerForm),
         BulkAction("delete", gettext_lazy("Delete"), "delete", leads.bulk_delete),
     ],
     row_template="pipeline/lead_list_row.html",
     create_url=reverse_lazy("pipeline:lead_create"),
 )
-
-lead_list_view = list_view(LEAD_LIST)
 
 
 def _tasks_panel() -> str | None:
@@ -66,72 +60,38 @@ def _tasks_panel() -> str | None:
     return TASKS_PANEL
 
 
-@login_required
-def lead_detail(request, pk):
-    lead = get_object_for_user(request.user, lead_for_detail(request.user), pk)
-    can_change = can(request.user, lead, "change")
-    context = {
-        "lead": lead,
-        "record": lead,
-        "can_change": can_change and lead.status != Lead.Status.CONVERTED,
-        "can_delete": can(request.user, lead, "delete"),
-        "can_reveal": request.user.has_perm("pipeline.reveal_sensitive"),
+def lead_context(request, lead: Lead) -> dict:
+    can_assign = can(request.user, lead, "assign")
+    return {
         "score_lines": leads.score_breakdown(lead),
         "disqualify_form": DisqualifyForm(),
         "reassign_form": ReassignForm(user=request.user, initial={"owner": lead.owner_id, "team": lead.team_id})
-        if can_change
+        if can_assign
         else None,
         "tasks_panel": _tasks_panel(),
-        "history": object_history(lead, viewer=request.user),
         "statuses": Lead.Status,
     }
-    return render(request, "pipeline/lead_detail.html", context)
 
 
-def _edit(request, *, instance: Lead | None = None):
-    # The form validates on its own copy: the service compares against the stored values.
-    form = LeadForm(request.POST or None, instance=copy.copy(instance), user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = form.service_data()
-        try:
-            if instance is None:
-                lead = leads.lead_create(actor=request.user, **data)
-            else:
-                lead = leads.lead_update(lead=instance, actor=request.user, **data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        except PermissionDenied as error:
-            form.add_error(None, str(error) or _("You may not make this change."))
-        else:
-            messages.success(request, _("Saved."))
-            return redirect(lead)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "pipeline/lead_form.html", {"form": form, "record": instance}, status=status)
+def _converted(lead: Lead) -> str:
+    return _("A converted lead can no longer be edited.") if lead.status == Lead.Status.CONVERTED else ""
 
 
-@login_required
-def lead_create(request):
-    if not has_role_permission(request.user, Lead, "add"):
-        raise PermissionDenied
-    return _edit(request)
-
-
-@login_required
-def lead_edit(request, pk):
-    lead = get_object_for_user(request.user, Lead, pk, "change")
-    if lead.status == Lead.Status.CONVERTED:
-        messages.error(request, _("A converted lead can no longer be edited."))
-        return redirect(lead)
-    return _edit(request, instance=lead)
-
-
-@login_required
-@require_POST
-def lead_delete(request, pk):
-    lead = get_object_for_user(request.user, Lead, pk, "delete")
-    leads.lead_delete(lead=lead, actor=request.user)
-    messages.success(request, _("Lead deleted."))
-    return redirect("pipeline:lead_list")
+LEAD_SCREENS = Screens(
+    model=Lead,
+    path="leads",
+    list=LEAD_LIST,
+    form=LeadForm,
+    create=leads.lead_create,
+    update=leads.lead_update,
+    delete=leads.lead_delete,
+    detail_template="pipeline/lead_detail.html",
+    detail_queryset=lead_for_detail,
+    detail_context=lead_context,
+    edit_refusal=_converted,
+    reveal=("phone", "mobile"),
+    reveal_permission="pipeline.reveal_sensitive",
+)
 
 
 def _set_status(request, pk, status: str, reason: str = ""):
@@ -168,35 +128,19 @@ def lead_disqualify(request, pk):
 @login_required
 @require_POST
 def lead_reassign(request, pk):
-    lead = get_object_for_user(request.user, Lead, pk, "change")
+    lead = get_object_for_user(request.user, Lead, pk, "assign")
     form = ReassignForm(request.POST, user=request.user)
     if not form.is_valid():
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        messages.error(request, form_errors_text(form))
         return redirect(lead)
     try:
         leads.lead_assign(lead=lead, actor=request.user, **form.cleaned_data)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         return redirect(lead)
     messages.success(request, _("Lead assigned to %(owner)s.") % {"owner": lead.owner})
     if not can(request.user, lead, "view"):
         return redirect("pipeline:lead_list")
-    return redirect(lead)
-
-
-@login_required
-@require_POST
-def lead_reveal(request, pk, field):
-    lead = get_object_for_user(request.user, Lead, pk)
-    try:
-        value = leads.lead_reveal(lead=lead, field=field, actor=request.user)
-    except ValidationError:
-        return HttpResponse(status=404)
-    if request.htmx:
-        return render(request, "customers/_revealed.html", {"value": value})
-    messages.info(
-        request, _("%(field)s: %(value)s") % {"field": Lead._meta.get_field(field).verbose_name, "value": value}
-    )
     return redirect(lead)
 
 
@@ -234,10 +178,8 @@ def lead_convert(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             lead = leads.lead_convert(lead=lead, actor=request.user, **form.service_data())
-        except ValidationError as error:
+        except (ValidationError, PermissionDenied) as error:
             add_service_errors(form, error)
-        except PermissionDenied as error:
-            form.add_error(None, str(error) or _("You may not make this change."))
         else:
             messages.success(request, _("Lead converted."))
             return redirect(_landing_after_convert(lead))

@@ -19,7 +19,6 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -28,10 +27,12 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import roles
-from crm.audit import log_event
+from crm import roles, writes
+from crm.audit import acting_as
 from crm.models import Team, User
-from crm.permissions import can, has_role_permission, is_administrator, managed_team_ids
+from crm.permissions import can, has_role_permission
+from crm.services import record_reveal
+from crm.writes import apply_fields, check_assignment, ensure_still_visible, record_delete, record_update
 from customers import services as customer_services
 from customers.models import Company, Contact, Interaction
 from pipeline.models import (
@@ -248,25 +249,8 @@ def assignment_for(lead: Lead, *, fallback_team: Team | None = None) -> tuple[Us
 # --- Create, edit, status ------------------------------------------------------------------------
 
 
-def _check_team(team: Team | None, actor: User) -> None:
-    if team is None or is_administrator(actor):
-        return
-    if team.pk not in managed_team_ids(actor) and not actor.memberships.filter(team=team).exists():
-        raise ValidationError({"team": _("You can only assign records to your own teams.")})
-
-
-def _check_still_visible(lead: Lead, actor: User) -> None:
-    if not can(actor, Lead.objects.get(pk=lead.pk), "view"):
-        raise PermissionDenied(_("That change would move the record out of your reach."))
-
-
 def _apply(lead: Lead, data: dict, fields=LEAD_FIELDS) -> list[str]:
-    changed = []
-    for name in fields:
-        if name in data and getattr(lead, name, None) != data[name]:
-            setattr(lead, name, data[name])
-            changed.append(name)
-    return changed
+    return apply_fields(lead, fields, data)
 
 
 @transaction.atomic
@@ -283,7 +267,7 @@ def lead_create(
     if actor is not None:
         if not has_role_permission(actor, Lead, "add"):
             raise PermissionDenied
-        _check_team(team, actor)
+        check_assignment(actor, owner=owner if owner is not None and owner != actor else None, team=team)
     lead = Lead(web_form=web_form)
     _apply(lead, data)
     if auto_assign or (owner is None and actor is None):
@@ -291,27 +275,23 @@ def lead_create(
     else:
         lead.owner, lead.team = owner or actor, team
     lead.score = lead_compute_score(lead, events={})
-    lead.full_clean()
-    lead.save()
+    with acting_as(actor):
+        lead.full_clean()
+        lead.save()
     if actor is not None and not auto_assign:
-        _check_still_visible(lead, actor)
+        ensure_still_visible(lead, actor)
     return lead
 
 
 @transaction.atomic
 def lead_update(*, lead: Lead, actor: User, **data) -> Lead:
-    if not can(actor, lead, "change"):
-        raise PermissionDenied
     if lead.status == Lead.Status.CONVERTED:
         raise ValidationError(_("A converted lead can no longer be edited."))
-    if "team" in data:
-        _check_team(data["team"], actor)
-    _apply(lead, data, [*LEAD_FIELDS, "owner", "team"])
-    lead.score = lead_compute_score(lead)
-    lead.full_clean()
-    lead.save()
-    _check_still_visible(lead, actor)
-    return lead
+
+    def rescore(stored: Lead, _given: Lead) -> None:
+        stored.score = lead_compute_score(stored)
+
+    return record_update(record=lead, actor=actor, data=data, fields=LEAD_FIELDS, before_save=rescore)
 
 
 @transaction.atomic
@@ -334,42 +314,28 @@ def lead_set_status(*, lead: Lead, actor: User, status: str, reason: str = "") -
 
 @transaction.atomic
 def lead_assign(*, lead: Lead, actor: User, owner: User, team: Team | None = None) -> Lead:
-    """Hand a lead to someone else (manual reassignment); the team follows if given."""
-    if not can(actor, lead, "change"):
-        raise PermissionDenied
+    """Hand a lead to someone else (manual reassignment); the team follows if given. Owner, team
+    manager or administrator only (crm.writes); the new owner may leave the actor's reach."""
     if not owner.is_active:
         raise ValidationError({"owner": _("That user is not active.")})
-    lead.owner = owner
-    fields = ["owner", "updated_at"]
-    if team is not None:
-        _check_team(team, actor)
-        lead.team = team
-        fields.append("team")
-    lead.save(update_fields=fields)
-    return lead
+    data = {"owner": owner, **({"team": team} if team is not None else {})}
+    return record_update(record=lead, actor=actor, data=data, fields=(), recheck_visible=False)
 
 
 @transaction.atomic
 def lead_delete(*, lead: Lead, actor: User) -> None:
-    if not can(actor, lead, "delete"):
-        raise PermissionDenied
-    lead.delete()
+    record_delete(record=lead, actor=actor)
 
 
 def lead_reveal(*, lead: Lead, field: str, actor: User) -> str:
     """The plaintext of a lead's phone or mobile for someone allowed; audited as an access."""
-    if field not in ("phone", "mobile"):
-        raise ValidationError(_("Unknown field."))
-    if not can(actor, lead, "view") or not actor.has_perm("pipeline.reveal_sensitive"):
-        raise PermissionDenied(_("You may not reveal this field."))
-    log_event(lead, actor=actor, action=LogEntry.Action.ACCESS, changes={field: ["***", "revealed"]}, event="reveal")
-    return getattr(lead, field)
+    return record_reveal(obj=lead, field=field, actor=actor, permission="pipeline.reveal_sensitive")
 
 
 # Bulk actions get only the rows the user may act on (crm.lists); the customer helpers are
 # model-agnostic and write one audit entry per record.
 bulk_assign_owner = customer_services.bulk_assign_owner
-bulk_delete = customer_services.bulk_delete
+bulk_delete = writes.bulk_delete
 
 
 # --- Conversion ----------------------------------------------------------------------------------
@@ -460,6 +426,7 @@ def lead_convert(
         contact=contact,
         source_ref=f"pipeline.lead:{lead.pk}",
         link=opportunity.get_absolute_url(),
+        subject=opportunity,
     )
     lead.status = Lead.Status.CONVERTED
     lead.converted_company, lead.converted_contact, lead.converted_opportunity = company, contact, opportunity

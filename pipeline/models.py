@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from crm.fields import BlindIndexField, EncryptedCharField, blind_index_for, normalize_email, normalize_phone
 from crm.models import OwnedModel, Team
+from crm.people import Person
 from crm.search import search_tokens
-from customers.models import Company, Contact, display_name
+from customers.models import Company, Contact
 
 CURRENCY = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter currency code such as CNY."))
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
@@ -41,8 +41,8 @@ class LeadSource(models.Model):
         return self.name
 
 
-class Lead(OwnedModel):
-    """A prospective customer not yet qualified: a person, their company, how they reached us."""
+class Lead(OwnedModel, Person):
+    """A prospective customer not yet qualified: a person (see Person), their company, how they reached us."""
 
     class Status(models.TextChoices):
         NEW = "new", _("New")
@@ -51,21 +51,8 @@ class Lead(OwnedModel):
         DISQUALIFIED = "disqualified", _("Disqualified")
         CONVERTED = "converted", _("Converted")
 
-    family_name = models.CharField(_("family name"), max_length=100, blank=True)
-    given_name = models.CharField(_("given name"), max_length=100, blank=True)
-    display_name = models.CharField(_("name"), max_length=200, editable=False)
     company_name = models.CharField(_("company"), max_length=200, blank=True)
     title = models.CharField(_("job title"), max_length=100, blank=True)
-    email = models.EmailField(_("email"), blank=True)
-    email_bidx = BlindIndexField()
-    phone = EncryptedCharField(
-        _("phone"), max_length=40, blank=True, blind_index="phone_bidx", normalizer=normalize_phone
-    )
-    mobile = EncryptedCharField(
-        _("mobile"), max_length=40, blank=True, blind_index="mobile_bidx", normalizer=normalize_phone
-    )
-    phone_bidx = BlindIndexField()
-    mobile_bidx = BlindIndexField()
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     province = models.CharField(_("province / state"), max_length=100, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
@@ -97,7 +84,7 @@ class Lead(OwnedModel):
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
     search_text = models.TextField(blank=True, editable=False, db_default="", default="")
 
-    class Meta:
+    class Meta(Person.Meta):
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
         permissions = [("reveal_sensitive", _("Can reveal sensitive fields"))]
@@ -110,17 +97,13 @@ class Lead(OwnedModel):
             models.Index(fields=["status", "id"], name="lead_status_id"),
         ]
 
-    def __str__(self):
-        return self.display_name
+    def name_fallback(self) -> str:
+        return self.company_name
 
-    def save(self, *args, **kwargs):
-        self.display_name = display_name(self.family_name, self.given_name) or self.company_name or self.email or "—"
+    def refresh_derived_fields(self) -> tuple[str, ...]:
+        derived = super().refresh_derived_fields()
         self.search_text = search_tokens(self.display_name, self.company_name, self.email)
-        self.email_bidx = blind_index_for(normalize_email, self.email)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "display_name", "search_text", "email_bidx"}
-        super().save(*args, **kwargs)
+        return (*derived, "search_text")
 
     def get_absolute_url(self):
         return reverse("pipeline:lead_detail", args=[self.pk])

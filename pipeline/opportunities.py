@@ -15,9 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import log_bulk_change
+from crm import writes
+from crm.audit import acting_as, log_bulk_change
 from crm.models import Team, User
-from crm.permissions import can, has_role_permission, is_administrator, managed_team_ids
+from crm.permissions import can, has_role_permission
+from crm.writes import check_assignment, ensure_may, ensure_still_visible, record_delete, record_update
 from customers import services as customer_services
 from customers.models import Company, Contact, Interaction, Transaction
 from pipeline.models import LostReason, Opportunity, Pipeline, Stage, StageChange
@@ -33,18 +35,6 @@ OPPORTUNITY_FIELDS = [
     "next_step",
     "next_step_date",
 ]
-
-
-def _check_still_visible(opportunity: Opportunity, actor: User) -> None:
-    if not can(actor, Opportunity.objects.get(pk=opportunity.pk), "view"):
-        raise PermissionDenied(_("That change would move the opportunity out of your reach."))
-
-
-def _check_team(team: Team | None, actor: User) -> None:
-    if team is None or is_administrator(actor):
-        return
-    if team.pk not in managed_team_ids(actor) and not actor.memberships.filter(team=team).exists():
-        raise ValidationError({"team": _("You can only assign records to your own teams.")})
 
 
 def _check_customer(company: Company, contact: Contact | None, actor: User) -> None:
@@ -80,6 +70,7 @@ def _timeline(opportunity: Opportunity, actor: User | None, summary: str) -> Non
         contact=opportunity.contact,
         source_ref=_ref(opportunity),
         link=opportunity.get_absolute_url(),
+        subject=opportunity,
     )
 
 
@@ -120,7 +111,7 @@ def opportunity_create(
 ) -> Opportunity:
     if not has_role_permission(actor, Opportunity, "add"):
         raise PermissionDenied
-    _check_team(team, actor)
+    check_assignment(actor, owner=owner if owner is not None and owner != actor else None, team=team)
     _check_customer(company, contact, actor)
     pipeline = pipeline or (stage.pipeline if stage else default_pipeline())
     if pipeline is None:
@@ -139,10 +130,11 @@ def opportunity_create(
         if field in data:
             setattr(opportunity, field, data[field])
     _enter_stage(opportunity, stage, data.get("lost_reason"))
-    opportunity.full_clean()
-    opportunity.save()
+    with acting_as(actor):
+        opportunity.full_clean()
+        opportunity.save()
     StageChange.objects.create(opportunity=opportunity, from_stage=None, to_stage=stage, actor=actor)
-    _check_still_visible(opportunity, actor)
+    ensure_still_visible(opportunity, actor)
     _timeline(opportunity, actor, _("Opportunity opened: %(name)s") % {"name": opportunity.name})
     return opportunity
 
@@ -150,24 +142,21 @@ def opportunity_create(
 @transaction.atomic
 def opportunity_update(*, opportunity: Opportunity, actor: User, **data) -> Opportunity:
     """Edit a deal's fields; a different stage goes through `opportunity_move`."""
-    if not can(actor, opportunity, "change"):
-        raise PermissionDenied
-    if "team" in data:
-        _check_team(data["team"], actor)
-    company = data.get("company", opportunity.company)
-    contact = data.get("contact", opportunity.contact)
-    if company.pk != opportunity.company_id or (contact and contact.pk != opportunity.contact_id):
+    ensure_may(actor, opportunity, "change", _("You may not change this opportunity."))
+    stored = Opportunity.objects.only("company_id", "contact_id").get(pk=opportunity.pk)
+    company = data.get("company") or Company.objects.get(pk=stored.company_id)
+    contact = data.get("contact") if "contact" in data else None
+    if company.pk != stored.company_id or (contact is not None and contact.pk != stored.contact_id):
         _check_customer(company, contact, actor)
-    for field in (*OPPORTUNITY_FIELDS, "owner", "team"):
-        if field in data:
-            setattr(opportunity, field, data[field])
-    opportunity.last_activity_at = timezone.now()
-    opportunity.full_clean()
-    opportunity.save()
+
+    def touch(saved: Opportunity, _given: Opportunity) -> None:
+        saved.last_activity_at = timezone.now()
+
+    record_update(record=opportunity, actor=actor, data=data, fields=OPPORTUNITY_FIELDS, before_save=touch)
     stage = data.get("stage")
     if stage is not None and stage.pk != opportunity.stage_id:
         opportunity_move(opportunity=opportunity, stage=stage, actor=actor, lost_reason=data.get("lost_reason"))
-    _check_still_visible(opportunity, actor)
+        ensure_still_visible(opportunity, actor)
     return opportunity
 
 
@@ -187,19 +176,20 @@ def opportunity_move(
     from_stage = Stage.objects.get(pk=locked.stage_id)
     _enter_stage(opportunity, stage, lost_reason)
     opportunity.full_clean()
-    opportunity.save(
-        update_fields=[
-            "stage",
-            "stage_changed_at",
-            "last_activity_at",
-            "won_at",
-            "lost_at",
-            "lost_reason",
-            "updated_at",
-        ]
-    )
+    with acting_as(actor):
+        opportunity.save(
+            update_fields=[
+                "stage",
+                "stage_changed_at",
+                "last_activity_at",
+                "won_at",
+                "lost_at",
+                "lost_reason",
+                "updated_at",
+            ]
+        )
     StageChange.objects.create(opportunity=opportunity, from_stage=from_stage, to_stage=stage, actor=actor)
-    _check_still_visible(opportunity, actor)
+    ensure_still_visible(opportunity, actor)
     if stage.kind == Stage.Kind.WON:
         summary = _("Opportunity won: %(name)s (%(amount)s %(currency)s)") % {
             "name": opportunity.name,
@@ -268,9 +258,7 @@ def record_won_transaction(*, opportunity: Opportunity, actor: User, reference: 
 
 @transaction.atomic
 def opportunity_delete(*, opportunity: Opportunity, actor: User) -> None:
-    if not can(actor, opportunity, "delete"):
-        raise PermissionDenied
-    opportunity.delete()
+    record_delete(record=opportunity, actor=actor)
 
 
 # --- Bulk actions (crm.lists): each receives only the rows the user may act on. --------------
@@ -298,13 +286,7 @@ def bulk_assign_owner(*, queryset, actor: User, data: dict) -> int:
     return len(pks)
 
 
-@transaction.atomic
-def bulk_delete(*, queryset, actor: User, data: dict) -> int:
-    count = 0
-    for opportunity in queryset.select_for_update():
-        opportunity.delete()  # one by one, so each deletion is audited with its values
-        count += 1
-    return count
+bulk_delete = writes.bulk_delete
 
 
 # --- Customer merges (customers.extensions) -------------------------------------------------

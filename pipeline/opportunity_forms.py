@@ -3,10 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import DateInput, RecordForm, scope_form_fields, style_form
 from crm.lists import FilterForm
 from crm.models import Team, User
-from customers.forms import DateInput, OwnedRecordForm, _style
-from customers.selectors import visible_companies, visible_contacts
 from pipeline.models import LostReason, Opportunity, Pipeline, Stage
 
 CLOSE_PERIODS = [
@@ -18,10 +17,6 @@ CLOSE_PERIODS = [
     ("next_quarter", _("Next quarter")),
     ("this_year", _("This year")),
 ]
-
-
-def _active_users():
-    return User.objects.filter(is_active=True).order_by("username")
 
 
 class OpportunityFilterForm(FilterForm):
@@ -39,12 +34,12 @@ class OpportunityFilterForm(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = _active_users()
+        scope_form_fields(self, self.user)
         # Reached from a company or contact page; otherwise these filters only clutter the form.
         for name in ("company", "contact"):
             if not self.data.get(name):
                 del self.fields[name]
-        _style(self, small=True)
+        style_form(self, small=True)
 
     def clean(self):
         cleaned = super().clean()
@@ -53,15 +48,16 @@ class OpportunityFilterForm(FilterForm):
         return cleaned
 
 
-class BoardFilterForm(forms.Form):
+class BoardFilterForm(FilterForm):
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
     close = forms.ChoiceField(label=_("Closes"), choices=CLOSE_PERIODS, required=False)
+    assignment_choices = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = _active_users()
-        _style(self, small=True)
+        scope_form_fields(self, self.user)
+        style_form(self, small=True)
 
     def filters(self) -> dict:
         if not self.is_bound or not self.is_valid():
@@ -69,7 +65,7 @@ class BoardFilterForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
 
-class OpportunityForm(OwnedRecordForm):
+class OpportunityForm(RecordForm):
     lost_reason = forms.ModelChoiceField(
         label=_("Lost reason"), queryset=LostReason.objects.filter(active=True), required=False
     )
@@ -95,22 +91,13 @@ class OpportunityForm(OwnedRecordForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        # Only customers the user may see can be attached to a deal (STYLE rule 15).
-        company = self.fields["company"]
-        company.queryset = visible_companies(user)
-        company.widget = forms.NumberInput(attrs={"class": "form-control"})
-        company.help_text = _("The company's number, shown in its page address.")
-        company.error_messages["invalid_choice"] = _("No company you can see has that number.")
-        contact = self.fields["contact"]
-        contact.queryset = visible_contacts(user)
-        contact.widget = forms.NumberInput(attrs={"class": "form-control"})
-        contact.help_text = _("Optional: the contact's number, a person at that company.")
-        contact.error_messages["invalid_choice"] = _("No contact you can see has that number.")
+        # Company and contact are scoped pickers (RecordForm): only customers the user may see.
+        self.fields["company"].error_messages["invalid_choice"] = _("No company you can see has that number.")
+        self.fields["contact"].error_messages["invalid_choice"] = _("No contact you can see has that number.")
         self.fields["pipeline"].queryset = Pipeline.objects.filter(active=True)
         self.fields["stage"].queryset = Stage.objects.select_related("pipeline").order_by("pipeline", "order", "pk")
         self.fields["stage"].required = False
         self.fields["stage"].help_text = _("Empty: the pipeline's first stage.")
-        self._owner_before = self.instance.owner if self.instance.pk else None
         if self.instance.pk:
             self.fields["pipeline"].disabled = True
             self.fields["lost_reason"].initial = self.instance.lost_reason_id
@@ -129,8 +116,7 @@ class OpportunityForm(OwnedRecordForm):
         return cleaned
 
     def service_data(self) -> dict:
-        data = dict(self.cleaned_data)
-        data["owner"] = data.get("owner") or self._owner_before or self.user
+        data = super().service_data()
         if self.instance.pk:
             data.pop("pipeline", None)
             if not data.get("stage"):
@@ -153,7 +139,7 @@ class WinForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _style(self)
+        style_form(self)
 
 
 class LoseForm(forms.Form):
@@ -161,7 +147,7 @@ class LoseForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _style(self)
+        style_form(self)
 
 
 class BulkMoveForm(forms.Form):
@@ -172,7 +158,7 @@ class BulkMoveForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        _style(self, small=True)
+        style_form(self, small=True)
 
     def clean(self):
         cleaned = super().clean()

@@ -15,11 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.audit import remote_addr_of
 from crm.exports import csv_response, log_export
-from crm.forms import add_service_errors
-from crm.lists import BulkAction, Column, ListSpec, filtered_queryset, list_view, render_list, run_bulk_action
+from crm.forms import AssignOwnerForm, add_service_errors
+from crm.lists import BulkAction, Column, ListSpec, filtered_queryset, render_list, run_bulk_action, safe_next
 from crm.permissions import can, get_object_for_user, has_role_permission
+from crm.screens import Screens
 from crm.selectors import object_history
-from customers.forms import AssignOwnerForm
 from pipeline import board as board_selectors
 from pipeline import opportunities as services
 from pipeline.models import LostReason, Opportunity, Pipeline, Stage
@@ -46,7 +46,7 @@ EXPORT_LIMIT = 50_000
 EXPORT_PERMISSION = "pipeline.export_records"
 
 BULK_ACTIONS = [
-    BulkAction("assign_owner", gettext_lazy("Assign owner"), "change", services.bulk_assign_owner, AssignOwnerForm),
+    BulkAction("assign_owner", gettext_lazy("Assign owner"), "assign", services.bulk_assign_owner, AssignOwnerForm),
     BulkAction("move_stage", gettext_lazy("Move to stage"), "change", services.bulk_move_stage, BulkMoveForm),
     BulkAction("delete", gettext_lazy("Delete"), "delete", services.bulk_delete),
 ]
@@ -96,8 +96,6 @@ ATTENTION_LIST = ListSpec(
     row_template="pipeline/attention_row.html",
 )
 
-opportunity_list_view = list_view(OPPORTUNITY_LIST)
-
 
 @login_required
 def attention(request):
@@ -108,77 +106,43 @@ def attention(request):
     return render_list(request, ATTENTION_LIST)
 
 
-@login_required
-def opportunity_detail(request, pk):
-    opportunity = get_object_for_user(request.user, opportunity_for_detail(), pk)
-    stages = board_selectors.pipeline_stages(opportunity.pipeline)
+def opportunity_context(request, opportunity: Opportunity) -> dict:
     stale = is_stale(opportunity)
-    return render(
-        request,
-        "pipeline/opportunity_detail.html",
-        {
-            "opportunity": opportunity,
-            "record": opportunity,
-            "stages": stages,
-            "history": stage_history(opportunity=opportunity),
-            "audit_history": object_history(opportunity, viewer=request.user),
-            "can_change": can(request.user, opportunity, "change"),
-            "can_delete": can(request.user, opportunity, "delete"),
-            "move_form": MoveForm(initial={"stage": opportunity.stage_id}),
-            "lost_reasons": LostReason.objects.filter(active=True),
-            "win_form": WinForm(),
-            "lose_form": LoseForm(),
-            "stale": stale,
-            "stale_reason": stale_reason(opportunity) if stale else "",
-            "tasks_panel": tasks_panel_context(opportunity, request.user),
-        },
-    )
+    return {
+        "stages": board_selectors.pipeline_stages(opportunity.pipeline),
+        "history": stage_history(opportunity=opportunity),
+        "audit_history": object_history(opportunity, viewer=request.user),
+        "move_form": MoveForm(initial={"stage": opportunity.stage_id}),
+        "lost_reasons": LostReason.objects.filter(active=True),
+        "win_form": WinForm(),
+        "lose_form": LoseForm(),
+        "stale": stale,
+        "stale_reason": stale_reason(opportunity) if stale else "",
+        "tasks_panel": tasks_panel_context(opportunity, request.user),
+    }
 
 
-def _edit(request, *, instance=None, initial=None):
-    form = OpportunityForm(request.POST or None, instance=instance, user=request.user, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.service_data()
-        try:
-            if instance is None:
-                record = services.opportunity_create(actor=request.user, **data)
-            else:
-                record = services.opportunity_update(opportunity=instance, actor=request.user, **data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        except PermissionDenied as error:
-            form.add_error(None, str(error) or _("You may not make this change."))
-        else:
-            messages.success(request, _("Saved."))
-            return redirect(record)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "pipeline/opportunity_form.html", {"form": form, "record": instance}, status=status)
-
-
-@login_required
-def opportunity_create(request):
-    if not has_role_permission(request.user, Opportunity, "add"):
-        raise PermissionDenied
+def _create_initial(request) -> dict:
     initial = {"company": request.GET.get("company", "")[:20]}
     pipeline = services.default_pipeline()
     if pipeline:
         initial["pipeline"] = pipeline.pk
-    return _edit(request, initial=initial)
+    return initial
 
 
-@login_required
-def opportunity_edit(request, pk):
-    opportunity = get_object_for_user(request.user, Opportunity, pk, "change")
-    return _edit(request, instance=opportunity)
-
-
-@login_required
-@require_POST
-def opportunity_delete(request, pk):
-    opportunity = get_object_for_user(request.user, Opportunity, pk, "delete")
-    services.opportunity_delete(opportunity=opportunity, actor=request.user)
-    messages.success(request, _("Opportunity deleted."))
-    return redirect("pipeline:opportunity_list")
+OPPORTUNITY_SCREENS = Screens(
+    model=Opportunity,
+    path="opportunities",
+    list=OPPORTUNITY_LIST,
+    form=OpportunityForm,
+    create=services.opportunity_create,
+    update=services.opportunity_update,
+    delete=services.opportunity_delete,
+    detail_template="pipeline/opportunity_detail.html",
+    detail_queryset=lambda user: opportunity_for_detail(),
+    detail_context=opportunity_context,
+    create_initial=_create_initial,
+)
 
 
 def _refusal(request, message: str, status: int, back: str):
@@ -191,17 +155,12 @@ def _refusal(request, message: str, status: int, back: str):
     return redirect(back)
 
 
-def _safe_back(request, default: str) -> str:
-    back = request.POST.get("next") or ""
-    return back if back.startswith("/") and not back.startswith("//") else default
-
-
 @login_required
 @require_POST
 def opportunity_move(request, pk):
     """One endpoint for the board's drag and drop, the card's stage menu and the detail page."""
     opportunity = get_object_for_user(request.user, opportunity_for_detail(), pk)
-    back = _safe_back(request, opportunity.get_absolute_url())
+    back = safe_next(request, opportunity.get_absolute_url())
     if not can(request.user, opportunity, "change"):
         return _refusal(request, _("You may not change this opportunity."), 403, back)
     form = MoveForm(request.POST)
@@ -224,7 +183,7 @@ def opportunity_move(request, pk):
         return _refusal(request, str(error) or _("You may not change this opportunity."), 403, back)
     if request.htmx:
         # The board asks for fresh column headers (counts and totals) with its own filters.
-        filter_form = BoardFilterForm(request.GET or None)
+        filter_form = BoardFilterForm(request.GET or None, user=request.user)
         columns = board_selectors.column_totals(
             user=request.user,
             pipeline=opportunity.pipeline,
@@ -248,10 +207,8 @@ def opportunity_win(request, pk):
                 record_transaction=form.cleaned_data["record_transaction"],
                 reference=form.cleaned_data["reference"],
             )
-        except ValidationError as error:
+        except (ValidationError, PermissionDenied) as error:
             add_service_errors(form, error)
-        except PermissionDenied as error:
-            form.add_error(None, str(error) or _("You may not make this change."))
         else:
             messages.success(request, _("Marked as won."))
             return redirect(opportunity)
@@ -273,10 +230,8 @@ def opportunity_lose(request, pk):
             services.opportunity_lose(
                 opportunity=opportunity, actor=request.user, lost_reason=form.cleaned_data["lost_reason"]
             )
-        except ValidationError as error:
+        except (ValidationError, PermissionDenied) as error:
             add_service_errors(form, error)
-        except PermissionDenied as error:
-            form.add_error(None, str(error) or _("You may not make this change."))
         else:
             messages.success(request, _("Marked as lost."))
             return redirect(opportunity)
@@ -314,7 +269,7 @@ def board_default(request):
 @require_GET
 def board(request, pipeline_id):
     pipeline = _board_pipeline(request, pipeline_id)
-    filter_form = BoardFilterForm(request.GET or None)
+    filter_form = BoardFilterForm(request.GET or None, user=request.user)
     filters = filter_form.filters()
     columns = board_selectors.board(user=request.user, pipeline=pipeline, filters=filters)
     query = urlencode({k: request.GET[k] for k in ("owner", "team", "close") if request.GET.get(k)})
@@ -346,7 +301,7 @@ def board_more(request, pipeline_id, stage_id):
         after = (Decimal(request.GET["amount"]), int(request.GET["id"]))
     except (KeyError, ValueError, InvalidOperation):
         return redirect("pipeline:board", pipeline.pk)
-    filters = BoardFilterForm(request.GET or None).filters()
+    filters = BoardFilterForm(request.GET or None, user=request.user).filters()
     cards, more = board_selectors.more_cards(
         user=request.user, pipeline=pipeline, stage=stage, filters=filters, after=after
     )

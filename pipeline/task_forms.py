@@ -7,22 +7,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import style_form
 from crm.permissions import restrict
-from customers.forms import assignable_owners
+from crm.selectors import assignable_owners
 from customers.models import Company, Contact
 from pipeline.models import Lead, Opportunity, Task
-
-
-def _style(form: forms.Form, small: bool = False) -> None:
-    size = " form-select-sm" if small else ""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.HiddenInput):
-            continue
-        if isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", f"form-select{size}")
-        else:
-            widget.attrs.setdefault("class", "form-control form-control-sm" if small else "form-control")
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -55,14 +44,14 @@ class TaskForm(forms.Form):
     def __init__(self, *args, user, small: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["owner"].queryset = assignable_owners(user).distinct().order_by("username")
+        self.fields["owner"].queryset = assignable_owners(user)
         self.fields["owner"].empty_label = _("Me")
         for name, model in self.RELATED.items():
             self.fields[name].queryset = restrict(model.objects.all(), user)
             self.fields[name].error_messages["invalid_choice"] = _("Choose a record you can see.")
         if not self.is_bound and "due_at" not in self.initial:
             self.initial["due_at"] = timezone.localtime(default_due())
-        _style(self, small=small)
+        style_form(self, small=small)
 
     def service_data(self) -> dict:
         data = dict(self.cleaned_data)

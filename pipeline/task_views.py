@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.forms import add_service_errors
+from crm.lists import safe_next
 from crm.permissions import can, get_object_for_user, has_role_permission, restrict
 from crm.selectors import object_history
 from pipeline import tasks_services as services
@@ -24,11 +25,6 @@ RELATED_LABELS = {"company", "contact", "lead", "opportunity"}
 def _require(user, action: str) -> None:
     if not has_role_permission(user, Task, action):
         raise PermissionDenied
-
-
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else fallback
 
 
 @login_required
@@ -79,7 +75,7 @@ def task_create(request):
             add_service_errors(form, error)
         else:
             messages.success(request, _("Task added."))
-            return redirect(_safe_next(request, task.get_absolute_url()))
+            return redirect(safe_next(request, task.get_absolute_url()))
     return render(
         request,
         "pipeline/task_form.html",
@@ -136,11 +132,11 @@ def _state_change(request, pk, service, done_message: str, **extra):
     task = get_object_for_user(request.user, Task, pk, "change")
     try:
         service(task=task, actor=request.user, **extra)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     else:
         messages.success(request, done_message)
-    return redirect(_safe_next(request, task.get_absolute_url()))
+    return redirect(safe_next(request, task.get_absolute_url()))
 
 
 @login_required

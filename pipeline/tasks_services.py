@@ -13,9 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.audit import acting_as
 from crm.models import Team, User
 from crm.permissions import can, has_role_permission, managed_team_ids, restrict
-from customers.forms import assignable_owners
+from crm.selectors import assignable_owners
+from crm.writes import ensure_change_on
 from customers.models import Company, Contact, Interaction
 from customers.services import record_interaction
 from pipeline.models import Lead, Opportunity, Task
@@ -116,19 +118,31 @@ def task_update(*, task: Task, actor: User, **data) -> Task:
     return task
 
 
+def timeline_subject(task: Task) -> Opportunity | Lead | Task:
+    """What a completed task's timeline entry is about: the deal or lead it served, else the task."""
+    if task.opportunity_id:
+        return task.opportunity
+    if task.lead_id:
+        return task.lead
+    return task
+
+
 @transaction.atomic
 def task_complete(*, task: Task, actor: User, note: str = "") -> Task:
     """Mark done; a call, meeting or task on a customer goes into that customer's timeline."""
-    locked = Task.objects.select_for_update(of=("self",)).select_related("company", "contact", "opportunity")
+    locked = Task.objects.select_for_update(of=("self",)).select_related("company", "contact", "opportunity", "lead")
     task = locked.get(pk=task.pk)
     if not can(actor, task, "change"):
         raise PermissionDenied(_("You may not change this task."))
     if task.status != Task.Status.OPEN:
         raise ValidationError(_("Only an open task can be completed."))
+    company = task.company or (task.opportunity.company if task.opportunity_id else None)
+    # Completing writes to the customer's history: that needs change on what it touches.
+    ensure_change_on(actor, task.company, task.contact, task.opportunity)
     task.status = Task.Status.DONE
     task.completed_at = timezone.now()
-    task.save(update_fields=["status", "completed_at", "updated_at"])
-    company = task.company or (task.opportunity.company if task.opportunity_id else None)
+    with acting_as(actor):
+        task.save(update_fields=["status", "completed_at", "updated_at"])
     if company is not None or task.contact is not None:
         record_interaction(
             kind=TIMELINE_KIND[task.kind],
@@ -140,6 +154,7 @@ def task_complete(*, task: Task, actor: User, note: str = "") -> Task:
             occurred_at=task.completed_at,
             source_ref=f"pipeline.task:{task.pk}",
             link=task.get_absolute_url(),
+            subject=timeline_subject(task),
         )
     if task.opportunity_id:
         Opportunity.objects.filter(pk=task.opportunity_id).update(last_activity_at=task.completed_at)

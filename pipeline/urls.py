@@ -7,28 +7,19 @@ app_name = "pipeline"
 urlpatterns = []
 
 urlpatterns += [
-    path("leads/", lead_views.lead_list_view, name="lead_list"),
-    path("leads/new/", lead_views.lead_create, name="lead_create"),
-    path("leads/<int:pk>/", lead_views.lead_detail, name="lead_detail"),
-    path("leads/<int:pk>/edit/", lead_views.lead_edit, name="lead_edit"),
-    path("leads/<int:pk>/delete/", lead_views.lead_delete, name="lead_delete"),
+    *lead_views.LEAD_SCREENS.urls(),
     path("leads/<int:pk>/contacted/", lead_views.lead_mark_contacted, name="lead_mark_contacted"),
     path("leads/<int:pk>/qualify/", lead_views.lead_qualify, name="lead_qualify"),
     path("leads/<int:pk>/disqualify/", lead_views.lead_disqualify, name="lead_disqualify"),
     path("leads/<int:pk>/reassign/", lead_views.lead_reassign, name="lead_reassign"),
-    path("leads/<int:pk>/reveal/<str:field>/", lead_views.lead_reveal, name="lead_reveal"),
     path("leads/<int:pk>/convert/", lead_views.lead_convert, name="lead_convert"),
     path("forms/<slug:slug>/", web_forms.web_form, name="web_form"),
 ]
 
 urlpatterns += [
-    path("opportunities/", opportunity_views.opportunity_list_view, name="opportunity_list"),
-    path("opportunities/new/", opportunity_views.opportunity_create, name="opportunity_create"),
     path("opportunities/export/", opportunity_views.opportunity_export, name="opportunity_export"),
     path("opportunities/attention/", opportunity_views.attention, name="attention"),
-    path("opportunities/<int:pk>/", opportunity_views.opportunity_detail, name="opportunity_detail"),
-    path("opportunities/<int:pk>/edit/", opportunity_views.opportunity_edit, name="opportunity_edit"),
-    path("opportunities/<int:pk>/delete/", opportunity_views.opportunity_delete, name="opportunity_delete"),
+    *opportunity_views.OPPORTUNITY_SCREENS.urls(),
     path("opportunities/<int:pk>/move/", opportunity_views.opportunity_move, name="opportunity_move"),
     path("opportunities/<int:pk>/win/", opportunity_views.opportunity_win, name="opportunity_win"),
     path("opportunities/<int:pk>/lose/", opportunity_views.opportunity_lose, name="opportunity_lose"),
@@ -38,8 +29,7 @@ urlpatterns += [
 ]
 
 from pipeline import calendar as calendar_views  # noqa: E402
-from pipeline import forecast as forecast_views  # noqa: E402
-from pipeline import task_views  # noqa: E402
+from pipeline import forecast_views, task_views  # noqa: E402
 
 urlpatterns += [
     path("tasks/", task_views.my_tasks_view, name="my_tasks"),

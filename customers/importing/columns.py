@@ -12,6 +12,8 @@ import unicodedata
 
 from django.utils.translation import gettext_lazy as _
 
+from customers.importing.kinds import get_kind
+
 IGNORE = ""
 
 COMPANY_FIELDS = {
@@ -197,14 +199,10 @@ def normalize_header(header: str) -> str:
 
 
 def fields_for(target: str) -> dict:
-    from customers.importing.kinds import get_kind
-
     return get_kind(target).fields
 
 
 def _alias_table(target: str) -> dict[str, str]:
-    from customers.importing.kinds import get_kind
-
     aliases = get_kind(target).aliases
     table = {}
     for field, names in aliases.items():

@@ -195,13 +195,3 @@ def read_spreadsheet(data: bytes) -> Table:
                 integral[col] = False
     matrix = [[_cell_text(value, integral[col]) for col, value in enumerate(row)] for row in raw]
     return _table_from_matrix(matrix)
-
-
-def read_table(data: bytes, *, file_format: str, encoding: str = "", delimiter: str = "") -> Table:
-    if file_format == "xlsx":
-        return read_spreadsheet(data)
-    if file_format == "vcard":
-        from customers.importing.vcard import read_vcards
-
-        return read_vcards(data, encoding=encoding)
-    return read_csv(data, encoding=encoding, delimiter=delimiter)

@@ -3,7 +3,7 @@
 import csv
 import io
 
-from customers.importing import service
+from customers.importing import running, service
 from customers.models import ImportBatch
 
 
@@ -52,7 +52,7 @@ def run_import(
         team=team,
     )
     _queue(batch, actor, dry_run)
-    service.import_run(batch_id=batch.pk)
+    running.import_run(batch_id=batch.pk)
     batch.refresh_from_db()
     return batch
 

@@ -5,7 +5,7 @@ from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied
 
 from crm.fields import blind_lookup
-from customers.importing import service
+from customers.importing import running, service
 from customers.models import Company, Contact, ImportBatch, ImportedRecord
 from customers.services import company_update
 from customers.tests.factories import CompanyFactory
@@ -101,17 +101,17 @@ def test_auditor_may_not_import(cast):
 
 
 def test_resume_after_a_crash_mid_import_creates_no_duplicates(cast, monkeypatch):
-    monkeypatch.setattr(service, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(running, "CHUNK_SIZE", 2)
     rows = [["Company", "City"], *([f"公司{i}", "上海"] for i in range(7))]
     batch = service.import_create(actor=cast.owner, target="companies", filename="c.csv", data=csv_bytes(rows))
     service.import_start(batch=batch, actor=cast.owner, dry_run=False)
     # The worker dies after two chunks: their rows and their progress were committed together.
-    assert service.import_run(batch_id=batch.pk, max_chunks=2) is False
+    assert running.import_run(batch_id=batch.pk, max_chunks=2) is False
     batch.refresh_from_db()
     assert (batch.next_row, Company.objects.count()) == (4, 4)
     # The broker redelivers the task, and it may even run twice.
-    assert service.import_run(batch_id=batch.pk) is True
-    assert service.import_run(batch_id=batch.pk) is True
+    assert running.import_run(batch_id=batch.pk) is True
+    assert running.import_run(batch_id=batch.pk) is True
     batch.refresh_from_db()
     assert Company.objects.count() == 7
     assert sorted(Company.objects.values_list("name", flat=True)) == [f"公司{i}" for i in range(7)]

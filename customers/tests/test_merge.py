@@ -19,9 +19,9 @@ from customers.models import (
     Interaction,
     MergeRecord,
     Tag,
-    Transaction,
 )
 from customers.services import company_create, contact_create, record_interaction, transaction_record
+from customers.tests.factories import TransactionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -236,7 +236,7 @@ def test_merging_contacts_moves_history_and_purchases_and_keeps_an_unsubscribe(c
         company=company,
     )
     record_interaction(kind="call", summary="called", actor=cast.owner, contact=merged)
-    purchase = Transaction.objects.create(company=company, contact=merged, date=date.today(), amount=Decimal("3"))
+    purchase = TransactionFactory(company=company, contact=merged)
     assign_perm("customers.view_contact", cast.teammate, merged)
     record = contact_merge(
         survivor=survivor,

@@ -3,9 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from customers.models import Contact, Tag
 from customers.services import record_interaction
-from customers.tests.factories import CompanyFactory
+from customers.tests.factories import CompanyFactory, ContactFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +21,11 @@ def _add_customers(cast, n: int, *, start: int) -> None:
     for i in range(start, start + n):
         owner = owners[i % len(owners)]
         company = CompanyFactory(name=f"华为分公司 {i}", owner=owner, team=cast.team)
-        tag = Tag.objects.create(name=f"Tag {i}")
+        tag = TagFactory()
         company.tags.add(tag)
-        contact = Contact.objects.create(
-            family_name="华", given_name=f"为{i}", owner=owner, team=cast.team, company=company
+        contact = ContactFactory(
+            family_name="华", given_name=f"为{i}", owner=owner, team=cast.team, company=company, tags=[tag]
         )
-        contact.tags.add(tag)
         record_interaction(kind="note", summary=f"Note {i}", actor=owner, company=company, contact=contact)
 
 
@@ -76,15 +74,12 @@ def test_filtered_list_query_count_does_not_grow(client, cast, url_name, django_
 
 def test_contact_detail_query_count_does_not_grow(client, cast, django_assert_max_num_queries):
     company = CompanyFactory(name="华为技术有限公司", owner=cast.owner, team=cast.team)
-    contact = Contact.objects.create(
-        family_name="王", given_name="小明", owner=cast.owner, team=cast.team, company=company, phone="13800138000"
-    )
+    contact = ContactFactory(owner=cast.owner, team=cast.team, company=company, phone="13800138000")
     record_interaction(kind="call", summary="First", actor=cast.owner, contact=contact)
 
     def grow():
         for i in range(20):
-            tag = Tag.objects.create(name=f"Contact tag {i}")
-            contact.tags.add(tag)
+            contact.tags.add(TagFactory())
             record_interaction(
                 kind="note", summary=f"More {i}", actor=[cast.owner, cast.manager][i % 2], contact=contact
             )

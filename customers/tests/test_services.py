@@ -38,10 +38,14 @@ def test_assigning_to_a_foreign_team_is_refused(cast):
 
 def test_edit_that_moves_a_record_out_of_reach_is_refused_and_rolled_back(cast):
     company = CompanyFactory(owner=cast.owner, team=cast.team)
-    with pytest.raises(PermissionDenied):
+    # A rep cannot hand a record to someone outside the teams they manage at all…
+    with pytest.raises(ValidationError):
         company_update(company=company, actor=cast.owner, owner=cast.outsider, name="Moved")
+    # …and a manager's legal hand-over that would leave the manager blind is rolled back.
+    with pytest.raises(PermissionDenied):
+        company_update(company=company, actor=cast.manager, owner=cast.teammate, team=None, name="Moved")
     company.refresh_from_db()
-    assert company.owner == cast.owner and company.name != "Moved"
+    assert (company.owner, company.team) == (cast.owner, cast.team) and company.name != "Moved"
 
 
 def test_contact_display_name_for_chinese_and_western_names(cast):

@@ -9,22 +9,19 @@ from django.utils import timezone
 
 from crm.testing import make_user
 from pipeline.forecast import Period, forecast, parse_period
-from pipeline.models import Opportunity, Quota
-from pipeline.tests.opportunity_helpers import make_company, stage
+from pipeline.models import Quota
+from pipeline.tests.factories import OpportunityFactory
+from pipeline.tests.opportunity_helpers import stage
 
 pytestmark = pytest.mark.django_db
 
 
-def deal(owner, team, stage_name, amount, *, close=None, won=None, probability=None, company=None):
-    company = company or make_company(owner=owner, team=team, name=f"客户 {owner.username}")
-    s = stage(stage_name)
-    return Opportunity.objects.create(
+def deal(owner, team, stage_name, amount, *, close=None, won=None, probability=None):
+    return OpportunityFactory(
         name=f"{stage_name} {amount}",
         owner=owner,
         team=team,
-        company=company,
-        pipeline=s.pipeline,
-        stage=s,
+        stage=stage(stage_name),
         amount=Decimal(amount),
         expected_close_date=close,
         probability=probability,

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from customers.models import Contact
 from customers.services import contact_create
+from customers.tests.factories import ContactFactory
 from pipeline.models import Opportunity, StageChange
 from pipeline.tests.opportunity_helpers import make_company, make_opportunity, new_business, stage
 
@@ -54,7 +54,7 @@ def test_contact_must_be_visible_and_at_that_company(client, cast):
     client.force_login(cast.owner)
     response = client.post(reverse("pipeline:opportunity_create"), _form(company, contact=contact.pk))
     assert response.status_code == 400 and "must work at" in response.content.decode()
-    foreign = Contact.objects.create(family_name="X", owner=cast.outsider, team=cast.other_team, company=company)
+    foreign = ContactFactory(owner=cast.outsider, company=company)
     response = client.post(reverse("pipeline:opportunity_create"), _form(company, contact=foreign.pk))
     assert response.status_code == 400 and "No contact you can see" in response.content.decode()
     assert not Opportunity.objects.exists()

@@ -122,9 +122,7 @@ class Command(BaseCommand):
     def run_inside(self, *, companies, users, seconds, workers, no_doc, **options):
         call_command("migrate", verbosity=0, interactive=False)
         call_command("collectstatic", verbosity=0, interactive=False)
-        from customers.models import Company
-
-        present = Company.objects.count()
+        present = benchmark.loaded_size()
         load_note = ""
         if present < companies:
             self.stdout.write(f"generating {companies - present} companies (no audit entries)...")

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.models import Team, User
-from customers.importing import service
+from customers.importing import running, service
 from customers.importing.kinds import kind_names
 from customers.models import ImportBatch, ImportTarget
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
             service.import_start(batch=batch, actor=user, dry_run=options["dry_run"], queue=False)
         except (ValidationError, PermissionDenied) as error:
             raise CommandError("; ".join(getattr(error, "messages", [str(error) or "permission denied"]))) from None
-        service.import_run(batch_id=batch.pk)
+        running.import_run(batch_id=batch.pk)
         batch.refresh_from_db()
         verb = "would be " if options["dry_run"] else ""
         columns = ", ".join(f"{batch.headers[int(i)]}→{f}" for i, f in batch.mapping.items())

@@ -1,4 +1,4 @@
-"""The shared list machinery, exercised through the company list."""
+"""The shared list machinery (crm.lists), exercised through the company list."""
 
 import pytest
 from django.urls import reverse

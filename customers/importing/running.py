@@ -1,0 +1,279 @@
+"""Running an import: the file's rows in chunks, each written through the kind's services.
+
+Each chunk commits together with the batch's `next_row`, so a task that dies mid-import resumes
+after the last committed chunk and never writes a row twice. A dry run writes each chunk and
+rolls it back, so it reports exactly what the import would do.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from auditlog.context import set_actor
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Job, User
+from crm.permissions import can, is_administrator, managed_team_ids, restrict
+from customers import services
+from customers.importing.kinds import get_kind
+from customers.importing.reading import UnreadableFile
+from customers.importing.source import read_batch_table
+from customers.models import Company, Contact, ImportBatch, ImportedRecord, Tag
+
+CHUNK_SIZE = 200
+MAX_STORED_ERRORS = 5000
+_TAG_SPLIT = re.compile(r"[,;，；、|]+")
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+@dataclass
+class _Chunk:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list = field(default_factory=list)
+    companies: dict = field(default_factory=dict)  # company name -> Company, for the contacts' column
+
+
+def _clean_values(batch: ImportBatch, values: list[str]) -> dict[str, str]:
+    data = {}
+    for index, name in batch.mapping.items():
+        position = int(index)
+        if name and position < len(values):
+            value = (values[position] or "").strip()
+            if value:
+                data[name] = value
+    return data
+
+
+def _owner_for(batch: ImportBatch, actor: User, username: str | None) -> User:
+    if not username or username == actor.get_username():
+        return actor
+    owner = User.objects.filter(username=username, is_active=True).first()
+    if owner is None:
+        raise ValidationError(_("There is no user “%(name)s”.") % {"name": username})
+    if is_administrator(actor):
+        return owner
+    if not owner.memberships.filter(team_id__in=managed_team_ids(actor)).exists():
+        raise ValidationError(_("You may not give records to %(name)s.") % {"name": username})
+    return owner
+
+
+def _tags(value: str | None) -> list[Tag]:
+    tags = []
+    for name in _TAG_SPLIT.split(value or ""):
+        name = name.strip()[:50]
+        if name:
+            tags.append(Tag.objects.get_or_create(name=name)[0])
+    return tags
+
+
+def _snapshot(obj, names) -> dict:
+    previous = {}
+    for name in names:
+        if name == "tags":
+            previous["tags"] = sorted(obj.tags.values_list("pk", flat=True))
+        elif obj._meta.get_field(name).is_relation:
+            previous[name] = getattr(obj, obj._meta.get_field(name).attname)
+        else:
+            value = getattr(obj, name)
+            previous[name] = value.isoformat() if isinstance(value, datetime.date) else value
+    return previous
+
+
+def _tag_record(batch: ImportBatch, obj, *, action: str, row: int, previous: dict | None = None) -> None:
+    record, made = ImportedRecord.objects.get_or_create(
+        batch=batch,
+        model=obj._meta.model_name,
+        object_id=obj.pk,
+        defaults={"action": action, "row": row, "previous": previous or {}, "stamp": obj.updated_at},
+    )
+    if not made:  # a second row of this file wrote the same record: keep the first previous values
+        record.stamp = obj.updated_at
+        record.save(update_fields=["stamp"])
+
+
+def _company_for_contact(batch: ImportBatch, actor: User, chunk: _Chunk, name: str, row: int, team) -> Company | None:
+    if name in chunk.companies:
+        return chunk.companies[name]
+    company = restrict(Company.objects.all(), actor, "view").filter(name=name).order_by("id").first()
+    if company is None and batch.company_policy == ImportBatch.CompanyPolicy.MATCH_OR_CREATE:
+        company = services.company_create(actor=actor, team=team, name=name, source="import")
+        _tag_record(batch, company, action=ImportedRecord.Action.CREATED, row=row)
+    chunk.companies[name] = company
+    return company
+
+
+def _import_row(batch: ImportBatch, actor: User, chunk: _Chunk, row: int, values: list[str]) -> str:
+    """Write one row; returns "created", "updated" or "skipped", or raises ValidationError."""
+    kind = get_kind(batch.target)
+    data = _clean_values(batch, values)
+    owner = _owner_for(batch, actor, data.get("owner"))
+    team = batch.import_team
+    model = kind.model
+    fields = kind.prepare(data)
+    tags = _tags(data.get("tags"))
+    visible = restrict(model.objects.all(), actor, "view")
+    existing = None
+    if batch.duplicates != ImportBatch.Duplicates.CREATE:
+        existing = kind.find(visible, fields)
+    if existing is not None and batch.duplicates == ImportBatch.Duplicates.SKIP:
+        return "skipped"
+    if kind.company_column and data.get("company"):
+        fields["company"] = _company_for_contact(batch, actor, chunk, data["company"], row, team)
+        if fields["company"] is None:
+            del fields["company"]
+    if existing is not None:
+        # Empty cells leave existing values alone; tags are added, never removed.
+        changes = {k: v for k, v in fields.items() if getattr(existing, k) != v}
+        if tags:
+            changes["tags"] = list({*existing.tags.all(), *tags})
+        if not changes:
+            return "skipped"
+        if not can(actor, existing, "change"):
+            raise ValidationError(_("It matches %(record)s, which you may not change.") % {"record": existing})
+        previous = _snapshot(existing, changes)
+        obj = kind.update(obj=existing, actor=actor, changes=changes)
+        _tag_record(batch, obj, action=ImportedRecord.Action.UPDATED, row=row, previous=previous)
+        outcome = "updated"
+    else:
+        obj = kind.create(actor=actor, owner=owner, team=team, tags=tags, fields=fields)
+        _tag_record(batch, obj, action=ImportedRecord.Action.CREATED, row=row)
+        outcome = "created"
+    if kind.notes_to_timeline and data.get("notes"):
+        services.record_interaction(
+            kind="note",
+            summary=data["notes"][:200],
+            body=data["notes"],
+            actor=actor,
+            company=obj if model is Company else None,
+            contact=obj if model is Contact else None,
+            source_ref=f"customers.import:{batch.pk}",
+        )
+    return outcome
+
+
+def _error_text(error: Exception, model) -> str:
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        parts = []
+        for name, errors in error.message_dict.items():
+            try:
+                label = str(model._meta.get_field(name).verbose_name) if name != "__all__" else ""
+            except Exception:  # a non-field key
+                label = name
+            parts.extend(f"{label}: {message}" if label else message for message in errors)
+        return "; ".join(parts)
+    if isinstance(error, ValidationError):
+        return "; ".join(error.messages)
+    if isinstance(error, PermissionDenied):
+        return str(error) or _("You may not do that.")
+    return str(error)
+
+
+def _run_chunk(batch: ImportBatch, actor: User, rows: list[tuple[int, list[str]]]) -> _Chunk:
+    chunk = _Chunk()
+    model = get_kind(batch.target).model
+    for row, values in rows:
+        try:
+            with transaction.atomic():
+                outcome = _import_row(batch, actor, chunk, row, values)
+        except (ValidationError, PermissionDenied) as error:
+            chunk.errors.append({"row": row, "message": _error_text(error, model), "values": values})
+            # A company created for this row was rolled back with it.
+            chunk.companies = {k: v for k, v in chunk.companies.items() if v is None or _exists(v)}
+            continue
+        if outcome == "created":
+            chunk.created += 1
+        elif outcome == "updated":
+            chunk.updated += 1
+        else:
+            chunk.skipped += 1
+    return chunk
+
+
+def _exists(company: Company) -> bool:
+    return Company.objects.filter(pk=company.pk).exists()
+
+
+def import_run(*, batch_id: int, max_chunks: int | None = None) -> bool:
+    """Process the import from its last committed row; returns whether it has finished.
+
+    Safe to call again at any time: a finished import does nothing, an interrupted one resumes.
+    `max_chunks` bounds one call's work (the task then queues itself again).
+    """
+    batch = ImportBatch.objects.select_related("owner").get(pk=batch_id)
+    if batch.status in (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED):
+        return True
+    actor = batch.owner
+    try:
+        table = read_batch_table(batch)
+    except UnreadableFile as error:
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=Job.Status.FAILED, message=str(error)[:500], finished_at=timezone.now()
+        )
+        return True
+    rows = table.rows
+    ImportBatch.objects.filter(pk=batch.pk, started_at__isnull=True).update(started_at=timezone.now())
+    ImportBatch.objects.filter(pk=batch.pk).update(status=Job.Status.RUNNING, total=len(rows))
+    chunks = 0
+    with set_actor(actor):
+        while True:
+            with transaction.atomic():
+                locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+                start = locked.next_row
+                if start >= len(rows) or locked.status != Job.Status.RUNNING:
+                    break
+                part = rows[start : start + CHUNK_SIZE]
+                if locked.dry_run:
+                    try:
+                        with transaction.atomic():
+                            result = _run_chunk(locked, actor, part)
+                            raise _DryRunRollback(result)
+                    except _DryRunRollback as rollback:
+                        result = rollback.args[0]
+                else:
+                    result = _run_chunk(locked, actor, part)
+                locked.next_row = start + len(part)
+                locked.done = locked.next_row
+                locked.created_count += result.created
+                locked.updated_count += result.updated
+                locked.skipped_count += result.skipped
+                locked.error_count += len(result.errors)
+                room = MAX_STORED_ERRORS - len(locked.row_errors)
+                locked.row_errors = locked.row_errors + result.errors[: max(room, 0)]
+                locked.save(
+                    update_fields=[
+                        "next_row",
+                        "done",
+                        "created_count",
+                        "updated_count",
+                        "skipped_count",
+                        "error_count",
+                        "row_errors",
+                    ]
+                )
+            chunks += 1
+            if max_chunks is not None and chunks >= max_chunks:
+                return False
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if locked.status == Job.Status.RUNNING:
+            locked.status = Job.Status.DONE
+            locked.stage = ImportBatch.Stage.CHECKED if locked.dry_run else ImportBatch.Stage.IMPORTED
+            locked.finished_at = timezone.now()
+            locked.save(update_fields=["status", "stage", "finished_at"])
+    return True
+
+
+def import_fail(*, batch_id: int, message: str) -> None:
+    ImportBatch.objects.filter(pk=batch_id).exclude(status=Job.Status.DONE).update(
+        status=Job.Status.FAILED, message=message[:500], finished_at=timezone.now()
+    )
