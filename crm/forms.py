@@ -134,11 +134,12 @@ def style_form(form: forms.Form, *, small: bool = False) -> None:
         widget.attrs.setdefault("class", css)
 
 
-def _picker(field: forms.ModelChoiceField, source: str):
+def _picker(field: forms.ModelChoiceField, source: str, user):
     from crm.pickers import RecordPicker, has_source
 
     if has_source(source) and not isinstance(field, forms.ModelMultipleChoiceField):
-        return RecordPicker(source=source, attrs=field.widget.attrs)
+        # With the user, the picker names the current value (if the user may see it).
+        return RecordPicker(source=source, attrs=field.widget.attrs, user=user)
     return field.widget
 
 
@@ -172,7 +173,7 @@ def scope_form_fields(form: forms.Form, user, *, keep: dict | None = None) -> No
             queryset = queryset | model._default_manager.filter(pk=current)
         field.queryset = queryset.distinct() if model in (User, Team) else queryset
         if source:
-            field.widget = _picker(field, source)
+            field.widget = _picker(field, source, user)
 
 
 class SecretInput(forms.TextInput):
