@@ -31,9 +31,7 @@ from django import forms
 from django.db import models
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 
 from crm.models import Team, User
 from crm.permissions import restrict
@@ -303,10 +301,6 @@ class RecordPicker(forms.Widget):
             "help_id": help_id,
         }
         return context
-
-    def _render(self, template_name, context, renderer=None):
-        # The project's template engine (templates/), whatever FORM_RENDERER says.
-        return mark_safe(render_to_string(template_name, context))  # noqa: S308  (a rendered template)
 
 
 def bind_pickers(form: forms.BaseForm, user) -> None:
