@@ -205,7 +205,7 @@ class RecordForm(forms.ModelForm):
       stays a separate, audited action.
     """
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, small: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         instance = self.instance
@@ -233,7 +233,7 @@ class RecordForm(forms.ModelForm):
                 self.fields["team"].initial = first_team.pk if first_team else None
         elif "owner" in self.fields:
             self.fields["owner"].required = False
-        style_form(self)
+        style_form(self, small=small)
 
     def _make_secret(self, name: str, *, stored: bool) -> None:
         field = self.fields[name]

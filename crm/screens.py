@@ -72,6 +72,7 @@ class Screens:
     path: str
     detail_template: str
     list: ListSpec | None = None
+    index: str = ""  # URL name of the module's own index page when it has no ListSpec ("My tasks")
     form: type | None = None
     create: Callable | None = None
     update: Callable | None = None
@@ -92,6 +93,11 @@ class Screens:
 
     def url_name(self, page: str) -> str:
         return f"{self.model._meta.app_label}:{self.name}_{page}"
+
+    def index_url(self) -> str:
+        if self.list is not None:
+            return reverse(self.url_name("list"))
+        return reverse(self.index) if self.index else "/"
 
     # --- pages ---------------------------------------------------------------------------------
 
@@ -162,7 +168,7 @@ class Screens:
             "screens": self,
             "model": self.model,
             "verbose_name": self.model._meta.verbose_name,
-            "cancel_url": reverse(self.url_name("list")) if self.list else "/",
+            "cancel_url": record.get_absolute_url() if record else self.index_url(),
             **extra,
         }
         if self.form_context is not None:
@@ -180,7 +186,7 @@ class Screens:
             messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
             return redirect(record)
         messages.success(request, _("%(what)s deleted.") % {"what": str(self.model._meta.verbose_name).capitalize()})
-        return redirect(safe_next(request, reverse(self.url_name("list")) if self.list else "/"))
+        return redirect(safe_next(request, self.index_url()))
 
     def reveal_view(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
         if field not in self.reveal:

@@ -162,6 +162,7 @@ def record_update(
         ensure_still_visible(stored, actor)
     # The caller's instance now shows what was saved.
     record.__dict__.update({k: v for k, v in stored.__dict__.items() if k != "_state"})
+    record._state.fields_cache = dict(stored._state.fields_cache)
     return record
 
 

@@ -12,14 +12,13 @@ from django.views.decorators.http import require_POST
 
 from crm.forms import add_service_errors
 from crm.lists import safe_next
-from crm.permissions import can, get_object_for_user, has_role_permission, restrict
-from crm.selectors import object_history
+from crm.permissions import get_object_for_user, has_role_permission, restrict
+from crm.screens import Screens
 from pipeline import tasks_services as services
 from pipeline.models import Task
 from pipeline.task_forms import QuickTaskForm, TaskCompleteForm, TaskForm
 from pipeline.task_selectors import BUCKETS, my_tasks, my_tasks_bucket, related_open_tasks
-
-RELATED_LABELS = {"company", "contact", "lead", "opportunity"}
+from pipeline.tasks_services import RELATED_MODELS
 
 
 def _require(user, action: str) -> None:
@@ -42,90 +41,25 @@ def my_tasks_view(request):
     return render(request, "pipeline/task_list.html", context)
 
 
-@login_required
-def task_detail(request, pk):
-    task = get_object_for_user(
-        request.user, Task.objects.select_related("owner", "team", "company", "contact", "lead", "opportunity"), pk
-    )
-    return render(
-        request,
-        "pipeline/task_detail.html",
-        {
-            "task": task,
-            "can_change": can(request.user, task, "change"),
-            "complete_form": TaskCompleteForm(),
-            "history": object_history(task, viewer=request.user),
-        },
-    )
-
-
-def _related_initial(request, user) -> dict:
+def _related_initial(request) -> dict:
     """?company=12 (or contact, lead, opportunity) pre-fills the relation; the form re-checks it."""
-    return {name: request.GET[name][:20] for name in RELATED_LABELS if request.GET.get(name, "").isdigit()}
+    return {name: request.GET[name][:20] for name in RELATED_MODELS if request.GET.get(name, "").isdigit()}
 
 
-@login_required
-def task_create(request):
-    _require(request.user, "add")
-    form = TaskForm(request.POST or None, user=request.user, initial=_related_initial(request, request.user))
-    if request.method == "POST" and form.is_valid():
-        try:
-            task = services.task_create(actor=request.user, **form.service_data())
-        except (ValidationError, PermissionDenied) as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("Task added."))
-            return redirect(safe_next(request, task.get_absolute_url()))
-    return render(
-        request,
-        "pipeline/task_form.html",
-        {"form": form, "task": None, "related": _bound_related(form)},
-        status=400 if request.method == "POST" else 200,
-    )
-
-
-def _bound_related(form) -> list:
-    """The related records a form points at, looked up through its restricted querysets."""
-    records = []
-    for name in RELATED_LABELS:
-        raw = form[name].value()
-        if raw and str(raw).isdigit():
-            record = form.fields[name].queryset.filter(pk=raw).first()
-            if record is not None:
-                records.append(record)
-    return records
-
-
-@login_required
-def task_edit(request, pk):
-    task = get_object_for_user(request.user, Task, pk, "change")
-    initial = {
-        "kind": task.kind,
-        "title": task.title,
-        "due_at": task.due_at,
-        "duration_minutes": task.duration_minutes,
-        "owner": task.owner_id,
-        "description": task.description,
-        "company": task.company_id,
-        "contact": task.contact_id,
-        "lead": task.lead_id,
-        "opportunity": task.opportunity_id,
-    }
-    form = TaskForm(request.POST or None, user=request.user, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.task_update(task=task, actor=request.user, **form.service_data())
-        except (ValidationError, PermissionDenied) as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect(task)
-    return render(
-        request,
-        "pipeline/task_form.html",
-        {"form": form, "task": task, "related": _bound_related(form)},
-        status=400 if request.method == "POST" else 200,
-    )
+TASK_SCREENS = Screens(
+    model=Task,
+    path="tasks",
+    index="pipeline:my_tasks",
+    form=TaskForm,
+    create=services.task_create,
+    update=services.task_update,
+    detail_template="pipeline/task_detail.html",
+    detail_queryset=lambda user: Task.objects.select_related(
+        "owner", "team", "company", "contact", "lead", "opportunity"
+    ),
+    detail_context=lambda request, task: {"complete_form": TaskCompleteForm()},
+    create_initial=_related_initial,
+)
 
 
 def _state_change(request, pk, service, done_message: str, **extra):
@@ -184,7 +118,7 @@ def task_quick_add(request):
     _require(request.user, "add")
     form = QuickTaskForm(request.POST, user=request.user)
     related = None
-    for name, model in QuickTaskForm.RELATED.items():
+    for name, model in RELATED_MODELS.items():
         raw = request.POST.get(name, "")
         if raw.isdigit():
             related = restrict(model.objects.all(), request.user).filter(pk=raw).first()

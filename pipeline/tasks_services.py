@@ -15,9 +15,8 @@ from django.utils.translation import gettext as _
 
 from crm.audit import acting_as
 from crm.models import Team, User
-from crm.permissions import can, has_role_permission, managed_team_ids, restrict
-from crm.selectors import assignable_owners
-from crm.writes import ensure_change_on
+from crm.permissions import can, managed_team_ids, restrict
+from crm.writes import ensure_change_on, record_create, record_update
 from customers.models import Company, Contact, Interaction
 from customers.services import record_interaction
 from pipeline.models import Lead, Opportunity, Task
@@ -32,16 +31,14 @@ TIMELINE_KIND = {
 }
 
 
-def _check_assignee(owner: User, actor: User) -> None:
-    if not assignable_owners(actor).filter(pk=owner.pk).exists():
-        raise ValidationError({"owner": _("You cannot assign tasks to this person.")})
-
-
-def _check_related(data: dict, actor: User) -> None:
-    """Each related record must be one the actor may see (a form cannot smuggle in an id)."""
+def _check_related(data: dict, actor: User, task: Task | None = None) -> None:
+    """Each related record the actor sets must be one they may see (a form cannot smuggle in an
+    id); one a task already points at may stay."""
     for name, model in RELATED_MODELS.items():
         record = data.get(name)
-        if record is not None and not restrict(model.objects.filter(pk=record.pk), actor).exists():
+        if record is None or (task is not None and record.pk == getattr(task, f"{name}_id")):
+            continue
+        if not restrict(model.objects.filter(pk=record.pk), actor).exists():
             raise ValidationError({name: _("Choose a record you can see.")})
 
 
@@ -51,11 +48,6 @@ def _team_for(owner: User, actor: User) -> Team | None:
     managed = set(managed_team_ids(actor))
     chosen = next((t for t in team_ids if t in managed), team_ids[0] if team_ids else None)
     return Team.objects.get(pk=chosen) if chosen else None
-
-
-def _check_still_visible(task: Task, actor: User) -> None:
-    if not can(actor, Task.objects.get(pk=task.pk), "view"):
-        raise PermissionDenied(_("That change would move the task out of your reach."))
 
 
 @transaction.atomic
@@ -73,49 +65,32 @@ def task_create(
     lead: Lead | None = None,
     opportunity: Opportunity | None = None,
 ) -> Task:
-    if not has_role_permission(actor, Task, "add"):
-        raise PermissionDenied(_("You may not add tasks."))
     owner = owner or actor
-    _check_assignee(owner, actor)
     related = {"company": company, "contact": contact, "lead": lead, "opportunity": opportunity}
     _check_related(related, actor)
-    task = Task(
-        owner=owner,
-        team=_team_for(owner, actor),
-        kind=kind,
-        title=title,
-        description=description,
-        due_at=due_at,
-        duration_minutes=duration_minutes,
+    data = {
+        "owner": owner,
+        "team": _team_for(owner, actor),
+        "kind": kind,
+        "title": title,
+        "description": description,
+        "due_at": due_at,
+        "duration_minutes": duration_minutes,
         **related,
-    )
-    task.full_clean()
-    task.save()
-    _check_still_visible(task, actor)
-    return task
+    }
+    return record_create(model=Task, actor=actor, data=data, fields=EDITABLE_FIELDS)
 
 
 @transaction.atomic
 def task_update(*, task: Task, actor: User, **data) -> Task:
-    if not can(actor, task, "change"):
-        raise PermissionDenied(_("You may not change this task."))
-    _check_related({k: v for k, v in data.items() if k in RELATED_FIELDS}, actor)
-    changed = []
-    owner = data.get("owner")
-    if owner is not None and owner.pk != task.owner_id:
-        _check_assignee(owner, actor)
-        task.owner = owner
-        task.team = _team_for(owner, actor)
-        changed += ["owner", "team"]
-    for name in EDITABLE_FIELDS:
-        if name in data and getattr(task, name) != data[name]:
-            setattr(task, name, data[name])
-            changed.append(name)
-    if changed:
-        task.full_clean()
-        task.save(update_fields=[*changed, "updated_at"])
-        _check_still_visible(task, actor)
-    return task
+    """Edit a task; handing it to someone else is an assignment (crm.writes) and the task's team
+    follows its new owner."""
+    stored = Task.objects.get(pk=task.pk)
+    _check_related({k: v for k, v in data.items() if k in RELATED_FIELDS}, actor, stored)
+    owner = data.pop("owner", None)
+    if owner is not None and owner.pk != stored.owner_id:
+        data.update(owner=owner, team=_team_for(owner, actor))
+    return record_update(record=task, actor=actor, data=data, fields=EDITABLE_FIELDS)
 
 
 def timeline_subject(task: Task) -> Opportunity | Lead | Task:

@@ -33,10 +33,8 @@ from pipeline import forecast_views, task_views  # noqa: E402
 
 urlpatterns += [
     path("tasks/", task_views.my_tasks_view, name="my_tasks"),
-    path("tasks/new/", task_views.task_create, name="task_create"),
     path("tasks/quick-add/", task_views.task_quick_add, name="task_quick_add"),
-    path("tasks/<int:pk>/", task_views.task_detail, name="task_detail"),
-    path("tasks/<int:pk>/edit/", task_views.task_edit, name="task_edit"),
+    *task_views.TASK_SCREENS.urls(),
     path("tasks/<int:pk>/complete/", task_views.task_complete, name="task_complete"),
     path("tasks/<int:pk>/cancel/", task_views.task_cancel, name="task_cancel"),
     path("tasks/<int:pk>/reopen/", task_views.task_reopen, name="task_reopen"),

@@ -99,6 +99,10 @@ def make_deal(cast) -> Opportunity:
     return make_opportunity(owner=cast.owner, team=cast.team)
 
 
+def make_task_for(cast) -> Task:
+    return make_task(owner=cast.owner, team=cast.team, title="回访")
+
+
 def make_lead(cast) -> Lead:
     return Lead.objects.create(family_name="韩", given_name="梅梅", owner=cast.owner, team=cast.team)
 
@@ -130,6 +134,8 @@ DELETE = {
         ("pipeline:lead_detail", "get", DETAIL, make_lead),
         ("pipeline:lead_edit", "get", EDIT, make_lead),
         ("pipeline:lead_delete", "post", DELETE, make_lead),
+        ("pipeline:task_detail", "get", DETAIL, make_task_for),
+        ("pipeline:task_edit", "get", EDIT, make_task_for),
     ],
 )
 def test_pipeline_screens_matrix(client, cast, page, method, expect, make):
