@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.pagination import capped_count, keyset_page
-from crm.permissions import restrict
+from crm.permissions import has_role_permission, restrict
 from crm.writes import BulkResult
 
 
@@ -160,7 +160,7 @@ def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
         headers.append(header)
     from crm.selectors import saved_views
 
-    actions = [a for a in spec.bulk_actions if _role_allows(request.user, spec.model, a.permission)]
+    actions = [a for a in spec.bulk_actions if has_role_permission(request.user, spec.model, a.permission)]
     context = {
         "spec": spec,
         "page": page,
@@ -179,16 +179,12 @@ def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
         "columns": spec.columns,
         "can_export": bool(spec.export_url)
         and (spec.export_permission is None or request.user.has_perm(spec.export_permission)),
-        "can_create": _role_allows(request.user, spec.model, "add"),
+        "can_create": has_role_permission(request.user, spec.model, "add"),
     }
     template = f"{spec.template}#rows" if request.htmx and request.htmx.target == "list-rows" else spec.template
     response = render(request, template, context)
     response["Vary"] = "HX-Request"
     return response
-
-
-def _role_allows(user, model, action: str) -> bool:
-    return user.has_perm(f"{model._meta.app_label}.{action}_{model._meta.model_name}")
 
 
 class IdListField(forms.Field):
@@ -263,7 +259,7 @@ def list_view(spec: ListSpec):
 
     @login_required
     def view(request):
-        if not _role_allows(request.user, spec.model, "view"):
+        if not has_role_permission(request.user, spec.model, "view"):
             raise PermissionDenied
         if request.method == "POST":
             return run_bulk_action(request, spec)

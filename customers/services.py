@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from crm.audit import log_bulk_change
 from crm.models import User
 from crm.permissions import can
-from crm.services import record_reveal
 from crm.writes import bulk_delete, record_create, record_delete, record_update  # noqa: F401  (bulk_delete: list action)
 from customers.models import Company, Contact, Interaction, Tag, Transaction
 
@@ -301,8 +300,3 @@ def bulk_share(*, queryset, actor: User, data: dict) -> int:
         record_share(obj=obj, recipient=data["recipient"], level=data["level"], actor=actor)
         count += 1
     return count
-
-
-def reveal_sensitive(*, obj: Company | Contact, field: str, actor: User) -> str:
-    """The plaintext of one encrypted field, audited as an access naming the field."""
-    return record_reveal(obj=obj, field=field, actor=actor, permission=f"{obj._meta.app_label}.reveal_sensitive")

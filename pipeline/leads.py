@@ -31,7 +31,6 @@ from crm import roles, writes
 from crm.audit import acting_as
 from crm.models import Team, User
 from crm.permissions import can, has_role_permission
-from crm.services import record_reveal
 from crm.writes import apply_fields, check_assignment, ensure_still_visible, record_delete, record_update
 from customers import services as customer_services
 from customers.models import Company, Contact, Interaction
@@ -325,11 +324,6 @@ def lead_assign(*, lead: Lead, actor: User, owner: User, team: Team | None = Non
 @transaction.atomic
 def lead_delete(*, lead: Lead, actor: User) -> None:
     record_delete(record=lead, actor=actor)
-
-
-def lead_reveal(*, lead: Lead, field: str, actor: User) -> str:
-    """The plaintext of a lead's phone or mobile for someone allowed; audited as an access."""
-    return record_reveal(obj=lead, field=field, actor=actor, permission="pipeline.reveal_sensitive")
 
 
 # Bulk actions get only the rows the user may act on (crm.lists); the customer helpers are

@@ -186,3 +186,20 @@ def test_contact_screens_matrix(client, cast):
         method="post",
         data=lambda c: {"family_name": "王", "given_name": "芳芳", "owner": c.owner_id, "team": c.team_id},
     )
+
+
+@pytest.mark.django_db
+def test_bulk_assign_and_share_are_offered_to_assigners_and_skip_edit_shares(client, cast):
+    company = make_company(cast)
+    record_share(obj=company, recipient=cast.share_editor, level="change", actor=cast.owner)
+    client.force_login(cast.manager)
+    offered = {action.name for action in client.get(reverse("customers:company_list")).context["bulk_actions"]}
+    assert {"assign_owner", "share", "delete"} <= offered
+    client.force_login(cast.share_editor)
+    response = client.post(
+        reverse("customers:company_list"),
+        {"action": "assign_owner", "ids": [company.pk], "owner": cast.share_editor.pk},
+    )
+    assert response.status_code == 302
+    company.refresh_from_db()
+    assert company.owner == cast.owner
