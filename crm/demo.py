@@ -20,12 +20,12 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from auditlog.context import set_actor
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.module_loading import autodiscover_modules
 
 from crm import roles
+from crm.audit import acting_as
 from crm.models import Team, TeamMembership, User
 
 ADMIN_USERNAME = "admin"
@@ -237,7 +237,7 @@ def seed_demo(*, seed: int = 2026, admin_password: str | None = None) -> DemoRes
     with transaction.atomic():
         admin = _user(ADMIN_USERNAME, "管理员", "系统", roles.ADMINISTRATOR, admin_password, is_staff=True)
         demo = DemoCompany(rng=random.Random(seed), admin=admin)
-        with set_actor(admin):
+        with acting_as(admin):
             _build_people(demo, user_password)
             summary = [f"{len(demo.teams)} teams, {len(demo.people) + 1} people"]
             for step in steps():

@@ -8,7 +8,7 @@ sorting, keyset pagination, a capped count, saved views, bulk actions and an htm
         filter_form=CompanyFilterForm,
         columns=[Column("name", _("Name"), sort=("name", "id")), ...],
         default_sort="name",
-        bulk_actions=[BulkAction("delete", _("Delete"), "delete", company_bulk_delete)],
+        bulk_actions=[BulkAction("delete", _("Delete"), "delete", crm.writes.bulk_delete)],
     )
     urlpatterns = [path("companies/", list_view(company_list), name="company_list")]
 
@@ -29,6 +29,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -40,7 +41,7 @@ from crm.writes import BulkResult
 def safe_next(request: HttpRequest, default: str) -> str:
     """The `next` the request names (POST, then GET) if it is a path on this site, else `default`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
         return target
     return default
 

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from crm.audit import acting_as
+from crm.audit import acting_as, log_bulk_change
 from crm.permissions import can, has_role_permission, may_assign_owner, may_assign_team, restrict
 
 ASSIGNMENT_FIELDS = ("owner", "team")
@@ -190,9 +191,12 @@ class DeleteBlocked(ValidationError):
 
 
 @transaction.atomic
-def record_delete(*, record: models.Model, actor) -> None:
-    """Delete one record (owner, team manager or administrator only), refusing when protected."""
-    ensure_may(actor, record, "delete", _("You may not delete this record."))
+def record_delete(*, record: models.Model, actor, action: str = "delete") -> None:
+    """Delete one record (owner, team manager or administrator only), refusing when protected.
+
+    `action="assign"` is for undoing one's own work (reverting an import), where the role's
+    delete permission is not the question but control of the record is."""
+    ensure_may(actor, record, action, _("You may not delete this record."))
     try:
         with transaction.atomic(), acting_as(actor):
             record.delete()
@@ -222,3 +226,19 @@ def bulk_delete(*, queryset, actor, data: dict) -> BulkResult:
         else:
             result.changed += 1
     return result
+
+
+@transaction.atomic
+def bulk_assign_owner(*, queryset, actor, data: dict) -> int:
+    """Hand the selected rows to one owner (the lists' "assign owner" action). Only rows the
+    actor may assign are touched, and only to someone they may hand records to; one audit
+    entry per row, since a bulk update sends no signals."""
+    owner = data["owner"]
+    check_assignment(actor, owner=owner)
+    model = queryset.model
+    pks = list(restrict(queryset, actor, "assign").values_list("pk", flat=True))
+    if not pks:
+        return 0
+    model._default_manager.filter(pk__in=pks).update(owner=owner, updated_at=timezone.now())
+    log_bulk_change(model, pks, actor=actor, changes={"owner": ["…", str(owner)]}, event="bulk_assign_owner")
+    return len(pks)

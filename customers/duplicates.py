@@ -451,11 +451,14 @@ def likely_pairs(*, model, user, after: str | None = None, anchors: int = ANCHOR
 
 
 def _mark_mergeable(model, user, pairs: list[DuplicatePair]) -> list[DuplicatePair]:
-    """Whether the user may change both records of each pair: one query for the whole page."""
+    """Whether the user may merge the second record of each pair into the first (change the
+    first, assign the second, as `customers.merge` asks): two queries for the whole page."""
     pks = {p.first.pk for p in pairs} | {p.second.pk for p in pairs}
-    changeable = (
-        set(restrict(model.objects.filter(pk__in=pks), user, "change").values_list("pk", flat=True)) if pks else set()
-    )
+
+    def allowed(action: str) -> set[int]:
+        return set(restrict(model.objects.filter(pk__in=pks), user, action).values_list("pk", flat=True))
+
+    changeable, assignable = (allowed("change"), allowed("assign")) if pks else (set(), set())
     for pair in pairs:
-        pair.can_merge = pair.first.pk in changeable and pair.second.pk in changeable
+        pair.can_merge = pair.first.pk in changeable and pair.second.pk in assignable
     return pairs

@@ -4,14 +4,14 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm.lists import BulkAction, Column, ListSpec
-from crm.writes import bulk_delete
+from crm.writes import bulk_assign_owner, bulk_delete
 from customers import services
 from customers.forms import AssignOwnerForm, BulkShareForm, CompanyFilterForm, ContactFilterForm, TagActionForm
 from customers.models import Company, Contact
 from customers.selectors import company_list, contact_list
 
 BULK_ACTIONS = [
-    BulkAction("assign_owner", _("Assign owner"), "assign", services.bulk_assign_owner, AssignOwnerForm),
+    BulkAction("assign_owner", _("Assign owner"), "assign", bulk_assign_owner, AssignOwnerForm),
     BulkAction("add_tag", _("Add tag"), "change", services.bulk_add_tag, TagActionForm),
     BulkAction("remove_tag", _("Remove tag"), "change", services.bulk_remove_tag, TagActionForm),
     BulkAction("share", _("Share"), "assign", services.bulk_share, BulkShareForm),

@@ -26,6 +26,7 @@ from crm.audit import log_bulk_change, log_event
 from crm.fields import encrypted_fields, mask_encrypted
 from crm.models import User
 from crm.permissions import can, object_permission_models
+from crm.writes import ASSIGNMENT_FIELDS, check_assignment, ensure_may
 from customers import extensions
 from customers.models import Company, Contact, Interaction, MergeRecord, Transaction
 from customers.services import COMPANY_FIELDS, CONTACT_FIELDS, company_refresh_value
@@ -68,8 +69,12 @@ def _merge(model, *, survivor, merged, field_choices: dict[str, str], actor: Use
     if len(locked) != 2:
         raise ValidationError(_("One of the records no longer exists; perhaps it was merged already."))
     survivor, merged = locked[survivor.pk], locked[merged.pk]
-    if not (can(actor, survivor, "change") and can(actor, merged, "change")):
-        raise PermissionDenied(_("You may merge only records you may change."))
+    # Merging removes the other record (its values and history survive in the merge record and
+    # the survivor): that needs full control of it, as assigning does — never a share.
+    if not (can(actor, survivor, "change") and can(actor, merged, "assign")):
+        raise PermissionDenied(
+            _("You may merge a record away only if you own it, manage its team or administer the CRM.")
+        )
     allowed = merge_fields(model)
     unknown = [
         name for name, choice in field_choices.items() if name not in allowed or choice not in (SURVIVOR, MERGED)
@@ -79,6 +84,14 @@ def _merge(model, *, survivor, merged, field_choices: dict[str, str], actor: Use
 
     snapshot = _snapshot(merged)
     chosen = [name for name in allowed if field_choices.get(name) == MERGED]
+    assignment = {
+        name: getattr(merged, name)
+        for name in ASSIGNMENT_FIELDS
+        if name in chosen and getattr(merged, f"{name}_id") != getattr(survivor, f"{name}_id")
+    }
+    if assignment:
+        ensure_may(actor, survivor, "assign", _("You may not change who owns the surviving record."))
+        check_assignment(actor, **assignment)
     for name in chosen:
         setattr(survivor, name, getattr(merged, name))
         for paired in _PAIRED.get(name, ()):

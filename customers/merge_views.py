@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from crm.fields import EncryptedTextField
+from crm.forms import add_service_errors
 from crm.permissions import get_object_for_user, has_role_permission, restrict
 from crm.search import text_search
 from customers.duplicates import duplicate_warnings, exact_pairs, likely_pairs
@@ -135,15 +136,15 @@ def _merge_view(request, pk: int, *, model, service, url_name: str):
     if other_pk == survivor.pk:
         messages.error(request, _("Choose another record to merge with."))
         return redirect(reverse(url_name, args=[survivor.pk]))
-    merged = get_object_for_user(request.user, queryset, other_pk, perm="change")
+    merged = get_object_for_user(request.user, queryset, other_pk, perm="assign")
     rows = _rows(model, survivor, merged)
     if request.method == "POST":
         form = MergeForm(request.POST, rows=rows)
         if form.is_valid():
             try:
                 record = service(survivor=survivor, merged=merged, field_choices=form.choices(), actor=request.user)
-            except ValidationError as error:
-                form.add_error(None, error)
+            except (ValidationError, PermissionDenied) as error:
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Merged. The other record's details are kept in the merge record."))
                 return redirect("customers:merge_record", pk=record.pk)
@@ -171,7 +172,7 @@ def _picker(request, survivor, *, model, url_name: str):
     if query:
         name_field = "name" if model is Company else "display_name"
         results = list(
-            restrict(model.objects.all(), request.user, "change")
+            restrict(model.objects.all(), request.user, "assign")
             .filter(text_search(query, recheck=(name_field,)))
             .exclude(pk=survivor.pk)
             .select_related("owner")

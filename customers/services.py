@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from crm.audit import log_bulk_change
 from crm.models import User
 from crm.permissions import can
-from crm.writes import bulk_delete, record_create, record_delete, record_update  # noqa: F401  (bulk_delete: list action)
+from crm.writes import record_create, record_delete, record_update
 from customers.models import Company, Contact, Interaction, Tag, Transaction
 
 COMPANY_FIELDS = [
@@ -253,18 +253,6 @@ def company_refresh_value(*, company: Company) -> Decimal:
 
 
 # --- Bulk actions: each receives only the rows the user may act on (crm.lists). -------------
-
-
-@transaction.atomic
-def bulk_assign_owner(*, queryset, actor: User, data: dict) -> int:
-    owner = data["owner"]
-    model = queryset.model
-    pks = list(queryset.values_list("pk", flat=True))
-    if not pks:
-        return 0
-    model.objects.filter(pk__in=pks).update(owner=owner, updated_at=timezone.now())
-    log_bulk_change(model, pks, actor=actor, changes={"owner": ["…", str(owner)]}, event="bulk_assign_owner")
-    return len(pks)
 
 
 @transaction.atomic

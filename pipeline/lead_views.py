@@ -17,6 +17,7 @@ from crm.forms import AssignOwnerForm, add_service_errors
 from crm.lists import BulkAction, Column, ListSpec
 from crm.permissions import can, get_object_for_user
 from crm.screens import Screens, form_errors_text
+from crm.writes import bulk_assign_owner, bulk_delete
 from customers.duplicates import duplicate_warnings
 from customers.models import Company, Contact
 from pipeline import leads
@@ -43,8 +44,8 @@ LEAD_LIST = ListSpec(
     ],
     default_sort="score",
     bulk_actions=[
-        BulkAction("assign_owner", gettext_lazy("Assign owner"), "assign", leads.bulk_assign_owner, AssignOwnerForm),
-        BulkAction("delete", gettext_lazy("Delete"), "delete", leads.bulk_delete),
+        BulkAction("assign_owner", gettext_lazy("Assign owner"), "assign", bulk_assign_owner, AssignOwnerForm),
+        BulkAction("delete", gettext_lazy("Delete"), "delete", bulk_delete),
     ],
     row_template="pipeline/lead_list_row.html",
     create_url=reverse_lazy("pipeline:lead_create"),

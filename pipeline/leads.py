@@ -27,7 +27,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import roles, writes
+from crm import roles
 from crm.audit import acting_as
 from crm.models import Team, User
 from crm.permissions import can, has_role_permission
@@ -324,12 +324,6 @@ def lead_assign(*, lead: Lead, actor: User, owner: User, team: Team | None = Non
 @transaction.atomic
 def lead_delete(*, lead: Lead, actor: User) -> None:
     record_delete(record=lead, actor=actor)
-
-
-# Bulk actions get only the rows the user may act on (crm.lists); the customer helpers are
-# model-agnostic and write one audit entry per record.
-bulk_assign_owner = customer_services.bulk_assign_owner
-bulk_delete = writes.bulk_delete
 
 
 # --- Conversion ----------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import writes
 from crm.audit import acting_as, log_bulk_change
 from crm.models import Team, User
 from crm.permissions import can, has_role_permission
@@ -273,20 +272,6 @@ def bulk_move_stage(*, queryset, actor: User, data: dict) -> int:
         opportunity_move(opportunity=opportunity, stage=stage, actor=actor, lost_reason=data.get("lost_reason"))
         count += 1
     return count
-
-
-@transaction.atomic
-def bulk_assign_owner(*, queryset, actor: User, data: dict) -> int:
-    owner = data["owner"]
-    pks = list(queryset.values_list("pk", flat=True))
-    if not pks:
-        return 0
-    Opportunity.objects.filter(pk__in=pks).update(owner=owner, updated_at=timezone.now())
-    log_bulk_change(Opportunity, pks, actor=actor, changes={"owner": ["…", str(owner)]}, event="bulk_assign_owner")
-    return len(pks)
-
-
-bulk_delete = writes.bulk_delete
 
 
 # --- Customer merges (customers.extensions) -------------------------------------------------

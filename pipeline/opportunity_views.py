@@ -20,6 +20,7 @@ from crm.lists import BulkAction, Column, ListSpec, filtered_queryset, render_li
 from crm.permissions import can, get_object_for_user, has_role_permission
 from crm.screens import Screens
 from crm.selectors import object_history
+from crm.writes import bulk_assign_owner, bulk_delete
 from pipeline import board as board_selectors
 from pipeline import opportunities as services
 from pipeline.models import LostReason, Opportunity, Pipeline, Stage
@@ -46,9 +47,9 @@ EXPORT_LIMIT = 50_000
 EXPORT_PERMISSION = "pipeline.export_records"
 
 BULK_ACTIONS = [
-    BulkAction("assign_owner", gettext_lazy("Assign owner"), "assign", services.bulk_assign_owner, AssignOwnerForm),
+    BulkAction("assign_owner", gettext_lazy("Assign owner"), "assign", bulk_assign_owner, AssignOwnerForm),
     BulkAction("move_stage", gettext_lazy("Move to stage"), "change", services.bulk_move_stage, BulkMoveForm),
-    BulkAction("delete", gettext_lazy("Delete"), "delete", services.bulk_delete),
+    BulkAction("delete", gettext_lazy("Delete"), "delete", bulk_delete),
 ]
 
 COLUMNS = [

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from crm.forms import add_service_errors
 from crm.lists import safe_next
-from crm.permissions import get_object_for_user, has_role_permission, restrict
+from crm.permissions import can, get_object_for_user, has_role_permission, restrict
 from crm.screens import Screens
 from pipeline import tasks_services as services
 from pipeline.models import Task
@@ -101,7 +101,7 @@ def tasks_panel_context(related, user, form: QuickTaskForm | None = None) -> dic
     if not has_role_permission(user, Task, "view"):
         return None
     field = related._meta.model_name
-    can_add = has_role_permission(user, Task, "add")
+    can_add = has_role_permission(user, Task, "add") and can(user, related, "change")
     return {
         "related": related,
         "related_field": field,

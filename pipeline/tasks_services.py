@@ -32,14 +32,17 @@ TIMELINE_KIND = {
 
 
 def _check_related(data: dict, actor: User, task: Task | None = None) -> None:
-    """Each related record the actor sets must be one they may see (a form cannot smuggle in an
-    id); one a task already points at may stay."""
+    """Each related record the actor sets must be one they may change (a form cannot smuggle in
+    an id); one a task already points at may stay."""
     for name, model in RELATED_MODELS.items():
         record = data.get(name)
         if record is None or (task is not None and record.pk == getattr(task, f"{name}_id")):
             continue
         if not restrict(model.objects.filter(pk=record.pk), actor).exists():
             raise ValidationError({name: _("Choose a record you can see.")})
+        # Completing the task writes to that record's history: that needs change on it.
+        if not can(actor, record, "change"):
+            raise ValidationError({name: _("You may view this record but not add tasks to it.")})
 
 
 def _team_for(owner: User, actor: User) -> Team | None:

@@ -11,12 +11,12 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
-from auditlog.context import set_actor
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.audit import acting_as
 from crm.models import Job, User
 from crm.permissions import can, is_administrator, managed_team_ids, restrict
 from customers import services
@@ -224,7 +224,7 @@ def import_run(*, batch_id: int, max_chunks: int | None = None) -> bool:
     ImportBatch.objects.filter(pk=batch.pk, started_at__isnull=True).update(started_at=timezone.now())
     ImportBatch.objects.filter(pk=batch.pk).update(status=Job.Status.RUNNING, total=len(rows))
     chunks = 0
-    with set_actor(actor):
+    with acting_as(actor):
         while True:
             with transaction.atomic():
                 locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from auditlog.context import set_actor
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -17,9 +16,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.audit import acting_as
 from crm.jobs import job_queue
 from crm.models import Job, Team, User
 from crm.permissions import can, has_role_permission, is_administrator
+from crm.writes import DeleteBlocked, record_delete
 from customers.importing.columns import auto_mapping, fields_for, mapping_by_header
 from customers.importing.kinds import get_kind, kind_for_model, kind_names
 from customers.importing.reading import UnreadableFile, file_format
@@ -232,7 +233,7 @@ def import_revert(*, batch: ImportBatch, actor: User) -> RevertOutcome:
     outcome = RevertOutcome()
     # Contacts before companies, later rows first: undo in the reverse order of doing.
     records = sorted(batch.records.all(), key=lambda r: (_revert_order(r.model), -r.row, -r.pk))
-    with set_actor(actor):
+    with acting_as(actor):
         for record in records:
             kind = kind_for_model(record.model)
             obj = kind.model.objects.filter(pk=record.object_id).first() if kind else None
@@ -241,11 +242,16 @@ def import_revert(*, batch: ImportBatch, actor: User) -> RevertOutcome:
             if obj.updated_at != record.stamp:
                 outcome.kept.append((str(obj), _("changed after the import")))
                 continue
-            if not can(actor, obj, "change"):
+            created = record.action == ImportedRecord.Action.CREATED
+            if not can(actor, obj, "assign" if created else "change"):
                 outcome.kept.append((str(obj), _("you may no longer change it")))
                 continue
-            if record.action == ImportedRecord.Action.CREATED:
-                obj.delete()
+            if created:
+                try:
+                    record_delete(record=obj, actor=actor, action="assign")
+                except DeleteBlocked as error:
+                    outcome.kept.append((str(obj), error.messages[0]))
+                    continue
                 outcome.deleted += 1
             else:
                 kind.restore(obj=obj, previous=record.previous, actor=actor)

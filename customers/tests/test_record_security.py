@@ -203,3 +203,36 @@ def test_bulk_assign_and_share_are_offered_to_assigners_and_skip_edit_shares(cli
     assert response.status_code == 302
     company.refresh_from_db()
     assert company.owner == cast.owner
+
+
+@pytest.mark.django_db
+def test_an_edit_share_cannot_merge_a_record_away_or_take_its_owner(client, cast):
+    from django.core.exceptions import PermissionDenied
+
+    from customers.merge import MERGED, company_merge
+
+    theirs = make_company(cast, name="华为技术")
+    mine = make_company(cast, name="华为", owner=cast.share_editor, team=cast.other_team)
+    record_share(obj=theirs, recipient=cast.share_editor, level="change", actor=cast.owner)
+    with pytest.raises(PermissionDenied):
+        company_merge(survivor=mine, merged=theirs, field_choices={}, actor=cast.share_editor)
+    client.force_login(cast.share_editor)
+    url = reverse("customers:company_merge", args=[mine.pk])
+    assert client.get(url, {"other": theirs.pk}).status_code == 403
+    # Merging into a record shared for editing, the owner cannot be taken along.
+    with pytest.raises(PermissionDenied):
+        company_merge(survivor=theirs, merged=mine, field_choices={"owner": MERGED}, actor=cast.share_editor)
+    assert Company.objects.filter(pk__in=[theirs.pk, mine.pk]).count() == 2
+    theirs.refresh_from_db()
+    assert theirs.owner == cast.owner
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", ["//evil.example", "/\t/evil.example", "/\\evil.example", "https://evil.example/"])
+def test_next_never_leaves_the_site(client, cast, target):
+    company = make_company(cast)
+    client.force_login(cast.owner)
+    response = client.post(
+        reverse("customers:company_edit", args=[company.pk]), {**company_post(company), "next": target}
+    )
+    assert response.status_code == 302 and response.url == company.get_absolute_url()

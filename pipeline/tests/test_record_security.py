@@ -142,3 +142,33 @@ def test_pipeline_screens_matrix(client, cast, page, method, expect, make):
     check_permission_matrix(
         client, cast, url=lambda r: reverse(page, args=[r.pk]), make_record=make, expect=expect, method=method
     )
+
+
+@pytest.mark.django_db
+def test_reverting_an_import_keeps_a_company_that_now_has_deals(cast):
+    from customers.importing import service as imports
+    from customers.tests.import_helpers import run_import
+
+    batch = run_import(cast.owner, [["Company"], ["甲"], ["乙"]], team=cast.team)
+    busy = Company.objects.get(name="甲")
+    make_opportunity(owner=cast.owner, team=cast.team, company=busy)
+    outcome = imports.import_revert(batch=batch, actor=cast.owner)
+    assert outcome.deleted == 1
+    assert [name for name, _why in outcome.kept] == ["甲"]
+    assert "cannot be deleted" in outcome.kept[0][1]
+    assert Company.objects.filter(name="甲").exists() and not Company.objects.filter(name="乙").exists()
+
+
+@pytest.mark.django_db
+def test_a_viewer_of_a_customer_cannot_add_a_task_on_it(client, cast):
+    from django.core.exceptions import ValidationError
+
+    company = make_company(owner=cast.owner, team=cast.team)
+    record_share(obj=company, recipient=cast.outsider, level="view", actor=cast.owner)
+    due = make_task_for(cast).due_at
+    with pytest.raises(ValidationError):
+        tasks_services.task_create(actor=cast.outsider, title="回访", due_at=due, company=company)
+    client.force_login(cast.outsider)
+    panels = {panel.key: context for panel, context in client.get(company.get_absolute_url()).context["panels"]}
+    assert panels["tasks"]["can_add"] is False and panels["tasks"]["form"] is None
+    assert not Task.objects.filter(company=company).exists()
