@@ -123,10 +123,8 @@ def style_form(form: forms.Form, *, small: bool = False) -> None:
         widget = field.widget
         if isinstance(widget, forms.HiddenInput | forms.MultipleHiddenInput):
             continue
-        if isinstance(widget, forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
-            continue
+        if isinstance(widget, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
+            css = "form-check-input"  # radio and checkbox lists give it to each of their inputs
         elif isinstance(widget, forms.Select | forms.SelectMultiple):
             css = f"form-select form-select{size}" if size else "form-select"
         else:
@@ -158,6 +156,9 @@ def scope_form_fields(form: forms.Form, user, *, keep: dict | None = None) -> No
         if issubclass(model, OwnedModel):
             queryset = restrict(field.queryset, user, "view")
             source = model._meta.label_lower
+            field.error_messages["invalid_choice"] = _("No %(name)s you can see has that number.") % {
+                "name": model._meta.verbose_name
+            }
         elif model is User:
             if assigning and name in ("owner", "assignee"):
                 queryset, source = assignable_owners(user), "crm.assignable_owner"

@@ -4,6 +4,7 @@ sorting, keyset pagination, a capped count, saved views, bulk actions and an htm
     company_list = ListSpec(
         key="customers.company",
         title=_("Companies"),
+        model=Company,
         selector=company_list_selector,          # (user, filters) -> visible queryset
         filter_form=CompanyFilterForm,
         columns=[Column("name", _("Name"), sort=("name", "id")), ...],
@@ -11,6 +12,7 @@ sorting, keyset pagination, a capped count, saved views, bulk actions and an htm
         bulk_actions=[BulkAction("delete", _("Delete"), "delete", crm.writes.bulk_delete)],
     )
     urlpatterns = [path("companies/", list_view(company_list), name="company_list")]
+    # or, with the screen kit: Screens(model=Company, list=company_list, ...).urls()
 
 Every sort key must be backed by an index on exactly those columns, ending in the primary key.
 """

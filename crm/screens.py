@@ -37,6 +37,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -104,14 +105,12 @@ class Screens:
     def detail_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         queryset = self.detail_queryset(request.user) if self.detail_queryset else self.model
         record = get_object_for_user(request.user, queryset, pk)
-        context = self.base_context(request, record)
-        if self.detail_context is not None:
-            extra = self.detail_context(request, record)
-            if isinstance(extra, HttpResponse):
-                return extra
-            context.update(extra)
-        response = render(request, self.detail_template, context)
-        response["Vary"] = "HX-Request"
+        extra = self.detail_context(request, record) if self.detail_context is not None else {}
+        if isinstance(extra, HttpResponse):  # an htmx partial of the page: nothing else to build
+            response = extra
+        else:
+            response = render(request, self.detail_template, {**self.base_context(request, record), **extra})
+        patch_vary_headers(response, ["HX-Request"])
         return response
 
     def base_context(self, request: HttpRequest, record) -> dict:
@@ -122,7 +121,6 @@ class Screens:
             "screens": self,
             "can_change": self.update is not None and can(user, record, "change") and not self._refusal(record),
             "can_delete": self.delete is not None and can(user, record, "delete"),
-            "can_share": can(user, record, "assign"),
             "can_reveal": bool(self.reveal_permission) and user.has_perm(self.reveal_permission),
             "history": object_history(record, viewer=user),
         }
@@ -194,10 +192,13 @@ class Screens:
         record = get_object_for_user(request.user, self.model, pk)
         value = record_reveal(obj=record, field=field, actor=request.user, permission=self.reveal_permission)
         if request.htmx:
-            return render(request, "crm/_revealed.html", {"value": value})
-        label = self.model._meta.get_field(field).verbose_name
-        messages.info(request, _("%(field)s: %(value)s") % {"field": label, "value": value})
-        return redirect(record)
+            response = render(request, "crm/_revealed.html", {"value": value})
+        else:
+            # A page of its own: a flash message would carry the plaintext in a cookie.
+            label = self.model._meta.get_field(field).verbose_name
+            response = render(request, "crm/revealed.html", {"value": value, "label": label, "record": record})
+        patch_cache_control(response, no_store=True, private=True)
+        return response
 
     # --- URLs ----------------------------------------------------------------------------------
 

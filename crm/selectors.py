@@ -67,15 +67,6 @@ def record_shares(obj: models.Model) -> list[Share]:
     return sorted(shares, key=lambda s: (s.kind, s.label))
 
 
-def visible_teams(user) -> QuerySet[Team]:
-    """Teams whose records a user meets: all for those who see everything, else their own and managed teams."""
-    from crm.permissions import managed_team_ids, sees_everything
-
-    if sees_everything(user):
-        return Team.objects.all()
-    return Team.objects.filter(Q(memberships__user_id=user.pk) | Q(pk__in=managed_team_ids(user))).distinct()
-
-
 def saved_views(*, user, list_key: str):
     from crm.models import SavedView
 

@@ -57,8 +57,8 @@ def _recipient_label(recipient) -> str:
 def record_share(*, obj: models.Model, recipient: User | Group, level: str, actor: User) -> None:
     """Grant `recipient` (a user, or a team's or role's group) access to one record.
 
-    Only someone who may change the record may share it. Sharing again at another level
-    replaces the earlier grant.
+    Only those who may assign the record (owner, manager of its team, administrator) share it;
+    a share never passes on. Sharing again at another level replaces the earlier grant.
     """
     if not can(actor, obj, "assign"):
         raise PermissionDenied(_("Only the owner, the manager of its team or an administrator may share this record."))

@@ -14,7 +14,7 @@ block it.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.audit import acting_as, log_bulk_change
+from crm.models import OwnedModel
 from crm.permissions import can, has_role_permission, may_assign_owner, may_assign_team, restrict
 
 ASSIGNMENT_FIELDS = ("owner", "team")
@@ -108,7 +109,7 @@ def record_create(
         raise PermissionDenied(_("You may not add this kind of record."))
     owner = data.get("owner") or actor
     team = data.get("team")
-    check_assignment(actor, owner=owner if owner.pk != actor.pk else None, team=team)
+    check_assignment(actor, owner=owner, team=team)
     record = model(owner=owner, team=team, **initial)
     apply_fields(record, fields, data)
     if before_save is not None:
@@ -168,16 +169,20 @@ def record_update(
 
 
 class DeleteBlocked(ValidationError):
-    """Deleting is refused because other records still depend on this one; `blockers` are them."""
+    """Deleting is refused because other records still depend on this one."""
 
-    def __init__(self, *, record: models.Model, blockers: list[models.Model]):
+    def __init__(self, *, record: models.Model, blockers: Iterable[models.Model]):
         self.record = record
-        self.blockers = blockers
-        counts = Counter(type(obj) for obj in blockers)
+        self.blocker_pks: dict[type[models.Model], list[int]] = defaultdict(list)
+        for obj in blockers:
+            self.blocker_pks[type(obj)].append(obj.pk)
         parts = [
-            ngettext("%(count)d %(name)s", "%(count)d %(name)s", n)
-            % {"count": n, "name": model._meta.verbose_name if n == 1 else model._meta.verbose_name_plural}
-            for model, n in counts.items()
+            ngettext("%(count)d %(name)s", "%(count)d %(name)s", len(pks))
+            % {
+                "count": len(pks),
+                "name": model._meta.verbose_name if len(pks) == 1 else model._meta.verbose_name_plural,
+            }
+            for model, pks in self.blocker_pks.items()
         ]
         super().__init__(
             _("“%(record)s” cannot be deleted while it still has %(what)s: reassign or close them first.")
@@ -185,9 +190,17 @@ class DeleteBlocked(ValidationError):
         )
 
     def visible_blockers(self, user, limit: int = 5) -> list[models.Model]:
-        """The blocking records `user` may open, for links next to the message."""
-        shown = [obj for obj in self.blockers if not hasattr(obj, "owner_id") or can(user, obj, "view")]
-        return [obj for obj in shown if hasattr(obj, "get_absolute_url")][:limit]
+        """Up to `limit` blocking records `user` may open, for links next to the message: one
+        query per kind of blocker, whatever their number."""
+        found: list[models.Model] = []
+        for model, pks in self.blocker_pks.items():
+            if len(found) >= limit or not hasattr(model, "get_absolute_url"):
+                continue
+            queryset = model._default_manager.filter(pk__in=pks)
+            if issubclass(model, OwnedModel):
+                queryset = restrict(queryset, user, "view")
+            found.extend(queryset.order_by("pk")[: limit - len(found)])
+        return found
 
 
 @transaction.atomic
@@ -201,7 +214,7 @@ def record_delete(*, record: models.Model, actor, action: str = "delete") -> Non
         with transaction.atomic(), acting_as(actor):
             record.delete()
     except (ProtectedError, RestrictedError) as error:
-        blockers = list(getattr(error, "protected_objects", None) or getattr(error, "restricted_objects", None) or [])
+        blockers = getattr(error, "protected_objects", None) or getattr(error, "restricted_objects", None) or []
         raise DeleteBlocked(record=record, blockers=blockers) from None
 
 

@@ -49,6 +49,7 @@ from rapidfuzz import fuzz
 
 from crm.fields import blind_index_for, normalize_email
 from crm.pagination import _decode, _encode
+from crm.people import display_name
 from crm.permissions import restrict, sees_everything
 from customers.models import Company, Contact
 
@@ -211,7 +212,6 @@ def _display_name(model, values: dict) -> str:
         return values.get("name") or ""
     if values.get("display_name"):
         return values["display_name"]
-    from customers.models import display_name
 
     return display_name(values.get("family_name", ""), values.get("given_name", ""))
 

@@ -4,14 +4,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import roles
-from crm.forms import AssignOwnerForm, DateInput, RecordForm, scope_form_fields, style_form
+from crm.forms import DateInput, RecordForm, scope_form_fields, style_form
 from crm.lists import FilterForm
 from crm.models import Team, User
 from crm.services import ShareLevel
 from customers.extensions import list_filters
 from customers.models import Company, Contact, GradeLevel, Interaction, Tag, Transaction
-
-__all__ = ["AssignOwnerForm", "DateInput"]  # re-exported for the list declarations
 
 
 class CompanyFilterForm(FilterForm):
@@ -102,10 +100,6 @@ class ContactForm(RecordForm):
             "team",
         ]
         widgets = {"birthday": DateInput}
-
-    def __init__(self, *args, user: User, **kwargs):
-        super().__init__(*args, user=user, **kwargs)
-        self.fields["company"].error_messages["invalid_choice"] = _("No company you can see has that number.")
 
     def clean(self):
         cleaned = super().clean()

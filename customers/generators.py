@@ -10,9 +10,10 @@ from django.db.models import Max, Min
 
 from crm.datagen import GenerationContext, register, weighted
 from crm.fields import blind_index_for, normalize_email
+from crm.people import display_name
 from crm.search import search_tokens
 from customers.demo import company_fields, lifecycle
-from customers.models import Company, Contact, Interaction, Transaction, display_name, website_domain
+from customers.models import Company, Contact, Interaction, Transaction, website_domain
 
 
 @register(model=Company, per_company=1)

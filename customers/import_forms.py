@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import style_form
 from crm.models import Team
 from customers.importing.columns import fields_for
 from customers.importing.kinds import all_kinds, get_kind
@@ -12,17 +13,6 @@ from customers.models import ImportBatch
 
 DELIMITER_CHOICES = (("", _("Detect")), (",", _("Comma")), (";", _("Semicolon")), ("\t", _("Tab")))
 ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.ods,.vcf,.vcard"
-
-
-def _style(form):
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, (forms.CheckboxInput, forms.RadioSelect)):
-            widget.attrs.setdefault("class", "form-check-input")
-        elif isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", "form-select")
-        else:
-            widget.attrs.setdefault("class", "form-control")
 
 
 class UploadForm(forms.Form):
@@ -45,7 +35,7 @@ class UploadForm(forms.Form):
         if teams:
             self.fields["team"].initial = teams[0].pk
         self.fields["saved_mapping"].queryset = visible_mappings(user)
-        _style(self)
+        style_form(self)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -68,7 +58,7 @@ class RereadForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["encoding"].choices = [("", _("Detect")), *ENCODING_CHOICES[1:]]
-        _style(self)
+        style_form(self)
 
 
 class MappingForm(forms.Form):
@@ -111,7 +101,7 @@ class MappingForm(forms.Form):
             self.fields["duplicates"].help_text = kind.match_help
         if not kind.company_column:
             del self.fields["company_policy"]
-        _style(self)
+        style_form(self)
 
     def columns(self):
         return [self[name] for name in self.column_fields]

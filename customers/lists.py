@@ -3,10 +3,11 @@
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import AssignOwnerForm
 from crm.lists import BulkAction, Column, ListSpec
 from crm.writes import bulk_assign_owner, bulk_delete
 from customers import services
-from customers.forms import AssignOwnerForm, BulkShareForm, CompanyFilterForm, ContactFilterForm, TagActionForm
+from customers.forms import BulkShareForm, CompanyFilterForm, ContactFilterForm, TagActionForm
 from customers.models import Company, Contact
 from customers.selectors import company_list, contact_list
 

@@ -25,7 +25,7 @@ from crm.fields import (
     normalize_tax_id,
 )
 from crm.models import Job, OwnedModel
-from crm.people import Person, display_name  # noqa: F401  (display_name: re-exported for callers)
+from crm.people import Person
 from crm.search import search_tokens
 
 

@@ -90,7 +90,10 @@ def quota_view(request):
             try:
                 amount = _parse_amount(raw)
             except ValidationError as error:
-                errors.append(f"{row['user']} {year}-{month:02d}: {' '.join(error.messages)}")
+                errors.append(
+                    _("%(person)s, %(month)s: %(problem)s")
+                    % {"person": row["user"], "month": f"{year}-{month:02d}", "problem": " ".join(error.messages)}
+                )
                 continue
             if amount != row["months"][month - 1][1]:
                 changes.append((row["user"], date(year, month, 1), amount))

@@ -248,10 +248,6 @@ def assignment_for(lead: Lead, *, fallback_team: Team | None = None) -> tuple[Us
 # --- Create, edit, status ------------------------------------------------------------------------
 
 
-def _apply(lead: Lead, data: dict, fields=LEAD_FIELDS) -> list[str]:
-    return apply_fields(lead, fields, data)
-
-
 @transaction.atomic
 def lead_create(
     *,
@@ -266,9 +262,9 @@ def lead_create(
     if actor is not None:
         if not has_role_permission(actor, Lead, "add"):
             raise PermissionDenied
-        check_assignment(actor, owner=owner if owner is not None and owner != actor else None, team=team)
+        check_assignment(actor, owner=owner, team=team)
     lead = Lead(web_form=web_form)
-    _apply(lead, data)
+    apply_fields(lead, LEAD_FIELDS, data)
     if auto_assign or (owner is None and actor is None):
         lead.owner, lead.team = assignment_for(lead, fallback_team=team)
     else:

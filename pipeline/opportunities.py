@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 
 from crm.audit import acting_as, log_bulk_change
 from crm.models import Team, User
-from crm.permissions import can, has_role_permission
-from crm.writes import check_assignment, ensure_may, ensure_still_visible, record_delete, record_update
+from crm.permissions import can
+from crm.writes import ensure_still_visible, record_create, record_delete, record_update
 from customers import services as customer_services
 from customers.models import Company, Contact, Interaction, Transaction
 from pipeline.models import LostReason, Opportunity, Pipeline, Stage, StageChange
@@ -108,9 +108,6 @@ def opportunity_create(
     source_lead=None,
     **data,
 ) -> Opportunity:
-    if not has_role_permission(actor, Opportunity, "add"):
-        raise PermissionDenied
-    check_assignment(actor, owner=owner if owner is not None and owner != actor else None, team=team)
     _check_customer(company, contact, actor)
     pipeline = pipeline or (stage.pipeline if stage else default_pipeline())
     if pipeline is None:
@@ -121,19 +118,19 @@ def opportunity_create(
             raise ValidationError({"stage": _("This pipeline has no open stage.")})
     if stage.pipeline_id != pipeline.pk:
         raise ValidationError({"stage": _("That stage belongs to another pipeline.")})
-    opportunity = Opportunity(
-        owner=owner or actor, team=team, pipeline=pipeline, company=company, contact=contact, name=name
+    opportunity = record_create(
+        model=Opportunity,
+        actor=actor,
+        data={**data, "owner": owner, "team": team},
+        fields=OPPORTUNITY_FIELDS,
+        before_save=lambda new: _enter_stage(new, stage, data.get("lost_reason")),
+        pipeline=pipeline,
+        company=company,
+        contact=contact,
+        name=name,
+        source_lead=source_lead,
     )
-    opportunity.source_lead = source_lead
-    for field in OPPORTUNITY_FIELDS:
-        if field in data:
-            setattr(opportunity, field, data[field])
-    _enter_stage(opportunity, stage, data.get("lost_reason"))
-    with acting_as(actor):
-        opportunity.full_clean()
-        opportunity.save()
     StageChange.objects.create(opportunity=opportunity, from_stage=None, to_stage=stage, actor=actor)
-    ensure_still_visible(opportunity, actor)
     _timeline(opportunity, actor, _("Opportunity opened: %(name)s") % {"name": opportunity.name})
     return opportunity
 
@@ -141,12 +138,10 @@ def opportunity_create(
 @transaction.atomic
 def opportunity_update(*, opportunity: Opportunity, actor: User, **data) -> Opportunity:
     """Edit a deal's fields; a different stage goes through `opportunity_move`."""
-    ensure_may(actor, opportunity, "change", _("You may not change this opportunity."))
-    stored = Opportunity.objects.only("company_id", "contact_id").get(pk=opportunity.pk)
-    company = data.get("company") or Company.objects.get(pk=stored.company_id)
-    contact = data.get("contact") if "contact" in data else None
-    if company.pk != stored.company_id or (contact is not None and contact.pk != stored.contact_id):
-        _check_customer(company, contact, actor)
+    stored = Opportunity.objects.select_related("company").get(pk=opportunity.pk)
+    company, contact = data.get("company"), data.get("contact")
+    if (company and company.pk != stored.company_id) or (contact and contact.pk != stored.contact_id):
+        _check_customer(company or stored.company, contact, actor)
 
     def touch(saved: Opportunity, _given: Opportunity) -> None:
         saved.last_activity_at = timezone.now()
@@ -155,7 +150,6 @@ def opportunity_update(*, opportunity: Opportunity, actor: User, **data) -> Oppo
     stage = data.get("stage")
     if stage is not None and stage.pk != opportunity.stage_id:
         opportunity_move(opportunity=opportunity, stage=stage, actor=actor, lost_reason=data.get("lost_reason"))
-        ensure_still_visible(opportunity, actor)
     return opportunity
 
 

@@ -91,9 +91,6 @@ class OpportunityForm(RecordForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        # Company and contact are scoped pickers (RecordForm): only customers the user may see.
-        self.fields["company"].error_messages["invalid_choice"] = _("No company you can see has that number.")
-        self.fields["contact"].error_messages["invalid_choice"] = _("No contact you can see has that number.")
         self.fields["pipeline"].queryset = Pipeline.objects.filter(active=True)
         self.fields["stage"].queryset = Stage.objects.select_related("pipeline").order_by("pipeline", "order", "pk")
         self.fields["stage"].required = False

@@ -19,7 +19,6 @@ from crm.forms import AssignOwnerForm, add_service_errors
 from crm.lists import BulkAction, Column, ListSpec, filtered_queryset, render_list, run_bulk_action, safe_next
 from crm.permissions import can, get_object_for_user, has_role_permission
 from crm.screens import Screens
-from crm.selectors import object_history
 from crm.writes import bulk_assign_owner, bulk_delete
 from pipeline import board as board_selectors
 from pipeline import opportunities as services
@@ -111,8 +110,7 @@ def opportunity_context(request, opportunity: Opportunity) -> dict:
     stale = is_stale(opportunity)
     return {
         "stages": board_selectors.pipeline_stages(opportunity.pipeline),
-        "history": stage_history(opportunity=opportunity),
-        "audit_history": object_history(opportunity, viewer=request.user),
+        "stage_history": stage_history(opportunity=opportunity),
         "move_form": MoveForm(initial={"stage": opportunity.stage_id}),
         "lost_reasons": LostReason.objects.filter(active=True),
         "win_form": WinForm(),

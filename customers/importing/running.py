@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from crm.audit import acting_as
 from crm.models import Job, User
-from crm.permissions import can, is_administrator, managed_team_ids, restrict
+from crm.permissions import can, may_assign_owner, restrict
 from customers import services
 from customers.importing.kinds import get_kind
 from customers.importing.reading import UnreadableFile
@@ -60,9 +60,7 @@ def _owner_for(batch: ImportBatch, actor: User, username: str | None) -> User:
     owner = User.objects.filter(username=username, is_active=True).first()
     if owner is None:
         raise ValidationError(_("There is no user “%(name)s”.") % {"name": username})
-    if is_administrator(actor):
-        return owner
-    if not owner.memberships.filter(team_id__in=managed_team_ids(actor)).exists():
+    if not may_assign_owner(actor, owner):
         raise ValidationError(_("You may not give records to %(name)s.") % {"name": username})
     return owner
 

@@ -20,6 +20,7 @@ from crm.audit import acting_as
 from crm.jobs import job_queue
 from crm.models import Job, Team, User
 from crm.permissions import can, has_role_permission, is_administrator
+from crm.selectors import assignable_teams
 from crm.writes import DeleteBlocked, record_delete
 from customers.importing.columns import auto_mapping, fields_for, mapping_by_header
 from customers.importing.kinds import get_kind, kind_for_model, kind_names
@@ -41,10 +42,8 @@ def may_import(user, target: str) -> bool:
 
 
 def teams_for(user) -> list[Team]:
-    """Teams a user may import into: the ones they belong to (all, for an administrator)."""
-    if is_administrator(user):
-        return list(Team.objects.all())
-    return list(Team.objects.filter(memberships__user=user).distinct())
+    """Teams a user may import into: those they may assign records to (crm.selectors)."""
+    return list(assignable_teams(user))
 
 
 def visible_mappings(user, target: str | None = None):

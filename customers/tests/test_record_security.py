@@ -236,3 +236,13 @@ def test_next_never_leaves_the_site(client, cast, target):
         reverse("customers:company_edit", args=[company.pk]), {**company_post(company), "next": target}
     )
     assert response.status_code == 302 and response.url == company.get_absolute_url()
+
+
+@pytest.mark.django_db
+def test_a_reveal_without_javascript_shows_the_value_on_a_page_not_in_a_cookie(client, cast):
+    company = make_company(cast)
+    client.force_login(cast.manager)
+    response = client.post(reverse("customers:company_reveal", args=[company.pk, "tax_id"]))
+    assert response.status_code == 200 and TAX_ID in response.content.decode()
+    assert "messages" not in response.cookies
+    assert "no-store" in response["Cache-Control"]
