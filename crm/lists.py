@@ -35,6 +35,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from crm.forms import DateInput, scope_form_fields, style_form
+from crm.models import Team, User
 from crm.pagination import capped_count, keyset_page
 from crm.permissions import has_role_permission, restrict
 from crm.writes import BulkResult
@@ -105,13 +107,30 @@ class ListSpec:
 
 class FilterForm(forms.Form):
     """Base for list filter forms: knows the user, so choice fields list only what they may see
-    (`crm.forms.scope_form_fields`); an owner filter offers any active user through a picker."""
+    (`crm.forms.scope_form_fields`; an owner filter offers any active user through a picker),
+    and styles its widgets. Fields that need the database or another module go in `extend()`."""
 
     assignment_choices = False
 
     def __init__(self, *args, user=None, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        self.extend()
+        scope_form_fields(self, user)
+        style_form(self, small=True)
+
+    def extend(self) -> None:
+        """Add or adjust fields before they are scoped and styled."""
+
+
+class RecordFilterForm(FilterForm):
+    """The filters every list of owned records offers: search, owner, team, created between."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
+    created_from = forms.DateField(label=_("Created from"), required=False, widget=DateInput)
+    created_to = forms.DateField(label=_("Created to"), required=False, widget=DateInput)
 
 
 def filtered_queryset(spec: ListSpec, request: HttpRequest) -> tuple[QuerySet, forms.Form | None]:

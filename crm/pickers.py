@@ -8,7 +8,7 @@ A *pick source* says which records one user may choose and how to search them:
         search=lambda qs, q: qs.filter(name__icontains=q),
         label=str,
     )
-    register_record_source(Company, search=lambda qs, q: qs.filter(company_search_q(q)))
+    register_record_source(Company, search_q=company_search_q)  # listed by name
 
 `RecordPicker(source="customers.company", user=request.user)` renders the field: a combobox that
 asks `crm:pick` for at most 20 options as the user types, and a hidden input carrying the chosen
@@ -113,26 +113,28 @@ def register_pick_source(
 
 def register_record_source(
     model: type[models.Model],
-    name: str | None = None,
-    search: Callable[[QuerySet, str], QuerySet] | None = None,
     *,
+    name: str | None = None,
+    search_q: Callable[[str], Q] | None = None,
+    name_field: str | None = None,
     label: Callable[[Any], str] = str,
-    order: tuple[str, ...] = ("pk",),
-    only: tuple[str, ...] = (),
 ) -> PickSource:
-    """A source over an owned model: the records the user may view (`crm.permissions.restrict`).
+    """A source over an owned model: the records the user may view (`crm.permissions.restrict`),
+    listed by `name_field` ("name" or "display_name" when the model has one).
 
-    Without `search`, a model with a `search_text` column is searched through its tokens like
-    the global search (so 华为 finds 华为技术有限公司), rechecked against `name`/`display_name`;
-    any other model by `name__istartswith`.
+    `search_q(query)` is the condition the model's own search uses (its top-bar search); without
+    it, a model with a `search_text` column is searched through its tokens like the global search
+    (so 华为 finds 华为技术有限公司), any other by `name_field__istartswith`.
     """
+    fields = _field_names(model)
+    name_field = name_field or next((f for f in ("name", "display_name") if f in fields), "pk")
     return register_pick_source(
         name or model._meta.label_lower,
         queryset=lambda user: restrict(model._default_manager.all(), user, "view"),
-        search=search or _default_record_search(model),
+        search=(lambda qs, query: qs.filter(search_q(query))) if search_q else _default_record_search(model),
         label=label,
-        order=order,
-        only=only,
+        order=(name_field, "pk") if name_field != "pk" else ("pk",),
+        only=(name_field,) if name_field != "pk" else (),
     )
 
 

@@ -67,6 +67,22 @@ def delete_refusal_message(error: DeleteBlocked, user):
     )
 
 
+def form_action(request: HttpRequest, *, record, form, run: Callable, done: str, template: str, context=None):
+    """A workflow action on one record ("mark won", "convert"): GET shows the form; a valid post
+    calls `run(cleaned_data)` (one service call) and returns to the record with `done`; a refusal
+    shows on the form with status 400."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            run(form.cleaned_data)
+        except (ValidationError, PermissionDenied) as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, done)
+            return redirect(record)
+    status = 400 if request.method == "POST" else 200
+    return render(request, template, {"form": form, "record": record, **(context or {})}, status=status)
+
+
 @dataclass
 class Screens:
     model: type[models.Model]
@@ -123,6 +139,11 @@ class Screens:
             "can_delete": self.delete is not None and can(user, record, "delete"),
             "can_reveal": bool(self.reveal_permission) and user.has_perm(self.reveal_permission),
             "history": object_history(record, viewer=user),
+            "record_urls": {
+                "edit": reverse(self.url_name("edit"), args=[record.pk]) if self.update else "",
+                "delete": reverse(self.url_name("delete"), args=[record.pk]) if self.delete else "",
+                "share": reverse("crm:share", args=[record._meta.label_lower, record.pk]),
+            },
         }
 
     def _refusal(self, record) -> str:

@@ -40,12 +40,5 @@ class CustomersConfig(AppConfig):
         from customers.models import Company, Contact
         from customers.selectors import company_search_q, contact_search_q
 
-        register_record_source(
-            Company, search=lambda qs, q: qs.filter(company_search_q(q)), order=("name", "pk"), only=("name",)
-        )
-        register_record_source(
-            Contact,
-            search=lambda qs, q: qs.filter(contact_search_q(q)),
-            order=("display_name", "pk"),
-            only=("display_name",),
-        )
+        register_record_source(Company, search_q=company_search_q)
+        register_record_source(Contact, search_q=contact_search_q)

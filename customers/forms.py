@@ -4,18 +4,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import roles
-from crm.forms import DateInput, RecordForm, scope_form_fields, style_form
-from crm.lists import FilterForm
+from crm.forms import DateInput, RecordForm, style_form
+from crm.lists import RecordFilterForm
 from crm.models import Team, User
 from crm.services import ShareLevel
 from customers.extensions import list_filters
 from customers.models import Company, Contact, GradeLevel, Interaction, Tag, Transaction
+from customers.services import CONTACT_FIELDS
 
 
-class CompanyFilterForm(FilterForm):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
+class CompanyFilterForm(RecordFilterForm):
     lifecycle = forms.ChoiceField(
         label=_("Lifecycle status"), choices=[("", "—"), *Company.Lifecycle.choices], required=False
     )
@@ -23,33 +21,22 @@ class CompanyFilterForm(FilterForm):
     industry = forms.CharField(label=_("Industry"), required=False, max_length=100)
     city = forms.CharField(label=_("City"), required=False, max_length=100)
     tag = forms.ModelChoiceField(label=_("Tag"), queryset=Tag.objects.all(), required=False)
-    created_from = forms.DateField(label=_("Created from"), required=False, widget=DateInput)
-    created_to = forms.DateField(label=_("Created to"), required=False, widget=DateInput)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    field_order = ["q", "owner", "team", "lifecycle", "grade", "industry", "city", "tag"]
+
+    def extend(self):
         self.fields["grade"].choices = [("", "—"), *GradeLevel.objects.order_by("code").values_list("code", "label")]
         for extra in list_filters("company"):
             self.fields[extra.name] = extra.field()
-        scope_form_fields(self, self.user)
-        style_form(self, small=True)
 
 
-class ContactFilterForm(FilterForm):
+class ContactFilterForm(RecordFilterForm):
     CONSENT = [("", "—"), ("opted_in", _("Agreed to marketing email")), ("unsubscribed", _("Unsubscribed"))]
 
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
     tag = forms.ModelChoiceField(label=_("Tag"), queryset=Tag.objects.all(), required=False)
     consent = forms.ChoiceField(label=_("Consent"), choices=CONSENT, required=False)
-    created_from = forms.DateField(label=_("Created from"), required=False, widget=DateInput)
-    created_to = forms.DateField(label=_("Created to"), required=False, widget=DateInput)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        scope_form_fields(self, self.user)
-        style_form(self, small=True)
+    field_order = ["q", "owner", "team", "tag", "consent"]
 
 
 class CompanyForm(RecordForm):
@@ -79,26 +66,7 @@ class CompanyForm(RecordForm):
 class ContactForm(RecordForm):
     class Meta:
         model = Contact
-        fields = [
-            "family_name",
-            "given_name",
-            "title",
-            "company",
-            "email",
-            "phone",
-            "mobile",
-            "birthday",
-            "preferred_language",
-            "email_opt_in",
-            "email_opt_in_source",
-            "sms_opt_in",
-            "sms_opt_in_source",
-            "unsubscribed",
-            "do_not_contact",
-            "tags",
-            "owner",
-            "team",
-        ]
+        fields = [*(f for f in CONTACT_FIELDS if f != "external_id"), "tags", "owner", "team"]
         widgets = {"birthday": DateInput}
 
     def clean(self):

@@ -70,12 +70,5 @@ class PipelineConfig(AppConfig):
         from pipeline.models import Lead, Opportunity
         from pipeline.opportunity_selectors import opportunity_search_q
 
-        register_record_source(
-            Lead, search=lambda qs, q: qs.filter(lead_search_q(q)), order=("display_name", "pk"), only=("display_name",)
-        )
-        register_record_source(
-            Opportunity,
-            search=lambda qs, q: qs.filter(opportunity_search_q(q)),
-            order=("name", "pk"),
-            only=("name",),
-        )
+        register_record_source(Lead, search_q=lead_search_q)
+        register_record_source(Opportunity, search_q=opportunity_search_q)

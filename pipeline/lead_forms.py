@@ -6,51 +6,28 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms import DateInput, RecordForm, scope_form_fields, style_form
-from crm.lists import FilterForm
+from crm.lists import RecordFilterForm
 from crm.models import Team, User
+from pipeline.leads import LEAD_FIELDS
 from pipeline.models import Lead, LeadSource, WebForm
 
 # Longest free text a public form accepts; the model's max_length bounds every other field.
 WEB_FORM_MESSAGE_MAX = 2000
 
 
-class LeadFilterForm(FilterForm):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+class LeadFilterForm(RecordFilterForm):
     status = forms.ChoiceField(label=_("Status"), choices=[("", "—"), *Lead.Status.choices], required=False)
     source = forms.ModelChoiceField(label=_("Source"), queryset=LeadSource.objects.all(), required=False)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
     score_min = forms.IntegerField(label=_("Score from"), required=False)
     score_max = forms.IntegerField(label=_("Score to"), required=False)
-    created_from = forms.DateField(label=_("Created from"), required=False, widget=DateInput)
-    created_to = forms.DateField(label=_("Created to"), required=False, widget=DateInput)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        scope_form_fields(self, self.user)
-        style_form(self, small=True)
+    field_order = ["q", "status", "source", "owner", "team", "score_min", "score_max"]
 
 
 class LeadForm(RecordForm):
     class Meta:
         model = Lead
-        fields = [
-            "family_name",
-            "given_name",
-            "company_name",
-            "title",
-            "email",
-            "phone",
-            "mobile",
-            "industry",
-            "province",
-            "city",
-            "website",
-            "source",
-            "notes",
-            "owner",
-            "team",
-        ]
+        fields = [*LEAD_FIELDS, "owner", "team"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.forms import DateInput, RecordForm, scope_form_fields, style_form
+from crm.forms import DateInput, RecordForm, style_form
 from crm.lists import FilterForm
 from crm.models import Team, User
 from pipeline.models import LostReason, Opportunity, Pipeline, Stage
@@ -32,14 +32,11 @@ class OpportunityFilterForm(FilterForm):
     company = forms.IntegerField(label=_("Company number"), required=False, min_value=1)
     contact = forms.IntegerField(label=_("Contact number"), required=False, min_value=1)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        scope_form_fields(self, self.user)
+    def extend(self):
         # Reached from a company or contact page; otherwise these filters only clutter the form.
         for name in ("company", "contact"):
             if not self.data.get(name):
                 del self.fields[name]
-        style_form(self, small=True)
 
     def clean(self):
         cleaned = super().clean()
@@ -52,12 +49,6 @@ class BoardFilterForm(FilterForm):
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
     close = forms.ChoiceField(label=_("Closes"), choices=CLOSE_PERIODS, required=False)
-    assignment_choices = False
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        scope_form_fields(self, self.user)
-        style_form(self, small=True)
 
     def filters(self) -> dict:
         if not self.is_bound or not self.is_valid():

@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.audit import remote_addr_of
 from crm.exports import csv_response, log_export
-from crm.forms import AssignOwnerForm, add_service_errors
+from crm.forms import AssignOwnerForm
 from crm.lists import BulkAction, Column, ListSpec, filtered_queryset, render_list, run_bulk_action, safe_next
 from crm.permissions import can, get_object_for_user, has_role_permission
-from crm.screens import Screens
+from crm.screens import Screens, form_action
 from crm.writes import bulk_assign_owner, bulk_delete
 from pipeline import board as board_selectors
 from pipeline import opportunities as services
@@ -197,49 +197,28 @@ def opportunity_move(request, pk):
 @login_required
 def opportunity_win(request, pk):
     opportunity = get_object_for_user(request.user, opportunity_for_detail(), pk, "change")
-    form = WinForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.opportunity_win(
-                opportunity=opportunity,
-                actor=request.user,
-                record_transaction=form.cleaned_data["record_transaction"],
-                reference=form.cleaned_data["reference"],
-            )
-        except (ValidationError, PermissionDenied) as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("Marked as won."))
-            return redirect(opportunity)
-    status = 400 if request.method == "POST" else 200
-    return render(
+    return form_action(
         request,
-        "pipeline/opportunity_close.html",
-        {"form": form, "opportunity": opportunity, "won": True},
-        status=status,
+        record=opportunity,
+        form=WinForm(request.POST or None),
+        run=lambda data: services.opportunity_win(opportunity=opportunity, actor=request.user, **data),
+        done=_("Marked as won."),
+        template="pipeline/opportunity_close.html",
+        context={"opportunity": opportunity, "won": True},
     )
 
 
 @login_required
 def opportunity_lose(request, pk):
     opportunity = get_object_for_user(request.user, opportunity_for_detail(), pk, "change")
-    form = LoseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.opportunity_lose(
-                opportunity=opportunity, actor=request.user, lost_reason=form.cleaned_data["lost_reason"]
-            )
-        except (ValidationError, PermissionDenied) as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("Marked as lost."))
-            return redirect(opportunity)
-    status = 400 if request.method == "POST" else 200
-    return render(
+    return form_action(
         request,
-        "pipeline/opportunity_close.html",
-        {"form": form, "opportunity": opportunity, "won": False},
-        status=status,
+        record=opportunity,
+        form=LoseForm(request.POST or None),
+        run=lambda data: services.opportunity_lose(opportunity=opportunity, actor=request.user, **data),
+        done=_("Marked as lost."),
+        template="pipeline/opportunity_close.html",
+        context={"opportunity": opportunity, "won": False},
     )
 
 

@@ -9,8 +9,10 @@ CompanyFactory(team=team)                    # an OwnedFactory: owned by a new r
 from types import ModuleType
 
 import factory
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm import roles
 from crm.models import Job, SavedView, Team, TeamMembership, User
@@ -29,6 +31,17 @@ def factories_in(module: ModuleType) -> list[type[factory.django.DjangoModelFact
         and value.__module__ == module.__name__
         and not value._meta.abstract
     ]
+
+
+def models_without_factory(app_label: str, factories: list) -> set:
+    """Models of an app that no factory builds. Object permission rows are left out: they are
+    written by `crm.services.record_share`, not built on their own."""
+    covered = {f._meta.model for f in factories}
+    return {
+        model
+        for model in apps.get_app_config(app_label).get_models()
+        if model not in covered and not issubclass(model, (UserObjectPermissionBase, GroupObjectPermissionBase))
+    }
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
