@@ -247,10 +247,14 @@ class RecordForm(forms.ModelForm):
         )
         self.secret_fields.append(name)
         if stored:
-            self.fields[f"{name}__clear"] = forms.BooleanField(
+            clear = forms.BooleanField(
                 label=_("Remove the stored %(field)s") % {"field": field.label.lower() if field.label else name},
                 required=False,
             )
+            # Right after its field, so the page shows it next to the value it removes.
+            fields = list(self.fields.items())
+            at = [key for key, _field in fields].index(name) + 1
+            self.fields = dict([*fields[:at], (f"{name}__clear", clear), *fields[at:]])
         self.initial.pop(name, None)
 
     def clean(self):
