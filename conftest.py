@@ -2,6 +2,9 @@ import pytest
 
 from crm.testing import Cast, build_cast
 
+# Browser fixtures (Playwright + Debian's chromium) for every app's browser tests.
+pytest_plugins = ["crm.tests.browser"]
+
 
 @pytest.fixture
 def cast(db) -> Cast:

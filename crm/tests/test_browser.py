@@ -4,83 +4,21 @@ and signs out; every page passes an automated accessibility check and breaks no 
 Screenshots land in test-artifacts/ for a human to look at.
 """
 
-import os
 import re
-from pathlib import Path
-
-import pytest
-from django.conf import settings
 
 from crm import roles
 from crm.testing import make_user
+from crm.tests.browser import (
+    BROWSER_TEST,
+    PASSWORD,
+    ConsoleProblems,
+    assert_accessible,
+    expect,
+    phone_fits,
+    shot,
+)
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + Playwright's event loop
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
-expect = playwright_api.expect
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-PASSWORD = "a-long-browser-test-passphrase"
-
-pytestmark = [
-    pytest.mark.browser,
-    # live_server runs in another thread, so the data must be committed; reload the
-    # migrations' data (roles) that an earlier transactional test may have flushed.
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
-
-
-@pytest.fixture
-def browser(transactional_db):
-    # Start Playwright only after the database is set up: its event loop gives Django a fresh
-    # connection object, which would skip the serialized rollback's reload (an empty database
-    # after an earlier transactional test) and its flush without post_migrate.
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def context(browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    # Reduced motion turns off Bootstrap's transitions: no half-open drawers in screenshots.
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US", reduced_motion="reduce")
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
-
-
-class ConsoleProblems(list):
-    """Console errors (CSP violations, failed loads, script errors) seen by a page."""
-
-    def watch(self, page):
-        page.on("console", lambda msg: msg.type == "error" and self.append(msg.text))
-        page.on("pageerror", lambda error: self.append(str(error)))
-        return page
-
-
-def assert_accessible(page, name):
-    results = axe_module.Axe().run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in ("critical", "serious")]
-    report = "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}" for v in serious
-    )
-    assert not serious, f"accessibility problems on {name}:\n{report}"
-
-
-def shot(page, name):
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def phone_fits(page):
-    return page.evaluate("document.scrollingElement.scrollWidth") <= 375
+pytestmark = BROWSER_TEST
 
 
 def test_sign_in_switch_language_and_sign_out(live_server, context):

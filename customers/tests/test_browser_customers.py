@@ -5,7 +5,6 @@ phone screen.
 Screenshots land in test-artifacts/ for a human to look at.
 """
 
-import os
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,26 +15,18 @@ from django.apps import apps as django_apps
 
 from crm import roles
 from crm.testing import add_to_team, make_team, make_user
-from crm.tests.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
+from crm.tests.browser import (
+    BROWSER_TEST,
+    PASSWORD,
     ConsoleProblems,
     assert_accessible,
-    browser,
-    context,
     expect,
     phone_fits,
     shot,
+    sign_in,
 )
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-PASSWORD = "a-long-browser-test-passphrase"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
@@ -101,19 +92,11 @@ def too_wide(page) -> list[str]:
     )
 
 
-def sign_in(page, url):
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Username").fill("meili")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-
-
-def test_find_a_chinese_company_and_log_a_call(live_server, context, customer):  # noqa: F811
+def test_find_a_chinese_company_and_log_a_call(live_server, context, customer):
     company, contact = customer
     problems = ConsoleProblems()
     page = problems.watch(context.new_page())
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "meili")
 
     search = page.locator("#global-search")
     search.click()
@@ -155,13 +138,13 @@ def test_find_a_chinese_company_and_log_a_call(live_server, context, customer): 
 
 def test_customer_pages_are_accessible_in_both_languages_and_fit_a_phone(
     live_server,
-    context,  # noqa: F811
+    context,
     customer,
 ):
     company, contact = customer
     problems = ConsoleProblems()
     page = problems.watch(context.new_page())
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "meili")
     pages = {
         "company-list": "/customers/companies/",
         "company-detail": company.get_absolute_url(),

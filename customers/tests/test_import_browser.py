@@ -2,17 +2,12 @@
 
 import re
 
-import pytest
-
 from crm import roles
 from crm.testing import add_to_team, make_team, make_user
-from crm.tests.test_browser import PASSWORD, assert_accessible, browser, context, expect, shot  # noqa: F401
+from crm.tests.browser import BROWSER_TEST, PASSWORD, assert_accessible, expect, shot
 from customers.tests.import_helpers import csv_bytes
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER_TEST
 
 ROWS = [
     ["公司名称", "城市", "电话", "标签"],
@@ -22,7 +17,7 @@ ROWS = [
 ]
 
 
-def test_rep_imports_a_gbk_csv_with_a_dry_run_first(live_server, context):  # noqa: F811
+def test_rep_imports_a_gbk_csv_with_a_dry_run_first(live_server, context):
     rep = make_user(role=roles.SALES_REP, username="lihua", password=PASSWORD)
     add_to_team(rep, make_team("华东销售"))
     page = context.new_page()

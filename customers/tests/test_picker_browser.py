@@ -6,7 +6,6 @@ The form lives on a test-only page served by this module's URLconf. Screenshots 
 test-artifacts/ for a human to look at.
 """
 
-import os
 import re
 
 import pytest
@@ -24,24 +23,10 @@ from crm.permissions import restrict
 from crm.pickers import RecordPicker, bind_pickers
 from crm.selectors import assignable_owners
 from crm.testing import add_to_team, make_team, make_user
-from crm.tests.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
-    ConsoleProblems,
-    assert_accessible,
-    browser,
-    expect,
-    shot,
-)
+from crm.tests.browser import BROWSER_TEST, ConsoleProblems, assert_accessible, expect, shot
 from customers.models import Company
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.urls(__name__),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
-]
+pytestmark = [*BROWSER_TEST, pytest.mark.urls(__name__)]
 
 
 class DealForm(forms.Form):
@@ -102,17 +87,6 @@ def signed_in(context, live_server, user):
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-
-
-@pytest.fixture
-def zh_context(browser):  # noqa: F811  (the imported fixture)
-    from crm.tests.test_browser import ARTIFACTS
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN", reduced_motion="reduce")
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
 
 
 def test_choose_records_from_the_keyboard_and_the_mouse_and_submit(live_server, zh_context, people):
@@ -181,7 +155,7 @@ def test_choose_records_from_the_keyboard_and_the_mouse_and_submit(live_server, 
     assert not problems, problems
 
 
-def test_without_javascript_the_picker_is_a_number_box_and_a_lookup_page(live_server, browser, people):  # noqa: F811
+def test_without_javascript_the_picker_is_a_number_box_and_a_lookup_page(live_server, browser, people):
     rep, huawei, hidden = people
     context = browser.new_context(java_script_enabled=False, locale="en-US")
     context.set_default_timeout(10_000)

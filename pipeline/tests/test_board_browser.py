@@ -1,7 +1,6 @@
 """A sales rep drags a deal to the next stage on the board and sees both columns' totals change;
 the board, the deal and the opportunity list pass the accessibility check. Screenshots in test-artifacts/."""
 
-import os
 import re
 from importlib import import_module
 
@@ -10,25 +9,9 @@ from django.apps import apps as django_apps
 
 from crm import roles
 from crm.testing import add_to_team, make_team, make_user
-from crm.tests.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
-    ConsoleProblems,
-    assert_accessible,
-    browser,
-    context,
-    expect,
-    shot,
-)
+from crm.tests.browser import BROWSER_TEST, PASSWORD, ConsoleProblems, assert_accessible, expect, shot, sign_in
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-PASSWORD = "a-long-browser-test-passphrase"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
@@ -48,14 +31,6 @@ def deals(transactional_db):
     return first
 
 
-def sign_in(page, url):
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Username").fill("meili")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-
-
 def drag(page, source, target):
     """Mouse steps SortableJS follows (a synthetic drag_to can be too quick for it)."""
     box = source.bounding_box()
@@ -71,13 +46,13 @@ def drag(page, source, target):
     page.mouse.up()
 
 
-def test_drag_a_card_to_the_next_stage_and_see_the_totals_change(live_server, context, deals):  # noqa: F811
+def test_drag_a_card_to_the_next_stage_and_see_the_totals_change(live_server, context, deals):
     from pipeline.models import Opportunity
     from pipeline.tests.opportunity_helpers import stage
 
     problems = ConsoleProblems()
     page = problems.watch(context.new_page())
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "meili")
     page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Board", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("Board:"))).to_be_visible()
     prospecting, qualification = stage("Prospecting"), stage("Qualification")

@@ -4,24 +4,15 @@ a visitor fills in the public form. Lead pages pass an accessibility check and b
 Screenshots land in test-artifacts/ for a human to look at.
 """
 
-import os
 import re
 
 import pytest
 
 from crm import roles
 from crm.testing import add_to_team, make_team, make_user
-from crm.tests.test_browser import CHROMIUM, ConsoleProblems, assert_accessible, browser, context, expect, shot  # noqa: F401  (fixtures)
+from crm.tests.browser import BROWSER_TEST, PASSWORD, ConsoleProblems, assert_accessible, expect, shot, sign_in
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-PASSWORD = "a-long-browser-test-passphrase"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
@@ -61,21 +52,13 @@ def sales(transactional_db):
     return rep, company, lead
 
 
-def sign_in(page, url):
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Username").fill("meili")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-
-
-def test_qualify_and_convert_a_lead_onto_an_existing_company(live_server, context, sales):  # noqa: F811
+def test_qualify_and_convert_a_lead_onto_an_existing_company(live_server, context, sales):
     from pipeline.models import Lead
 
     rep, company, lead = sales
     problems = ConsoleProblems()
     page = problems.watch(context.new_page())
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "meili")
 
     page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Leads").click()
     expect(page.get_by_role("heading", name="Leads")).to_be_visible()
@@ -108,7 +91,7 @@ def test_qualify_and_convert_a_lead_onto_an_existing_company(live_server, contex
     assert not problems, problems
 
 
-def test_public_web_form(live_server, context, sales):  # noqa: F811
+def test_public_web_form(live_server, context, sales):
     from pipeline.models import Lead
 
     problems = ConsoleProblems()

@@ -5,39 +5,27 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 
 from crm import roles
 from crm.testing import add_to_team, make_team, make_user
-from crm.tests.test_browser import (  # noqa: F401 (fixtures)
+from crm.tests.browser import (
+    BROWSER_TEST,
     PASSWORD,
     ConsoleProblems,
     assert_accessible,
-    browser,
-    context,
     expect,
     phone_fits,
     shot,
+    sign_in,
 )
 from pipeline.models import Opportunity, Quota, Task
 from pipeline.tests.opportunity_helpers import make_company, stage
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER_TEST
 
 
-def sign_in(page, url, username):
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("navigation", name="Main navigation")).to_be_visible()
-
-
-def test_quick_add_my_tasks_calendar_and_forecast(live_server, context):  # noqa: F811
+def test_quick_add_my_tasks_calendar_and_forecast(live_server, context):
     team = make_team("华东销售")
     rep = make_user(role=roles.SALES_REP, username="xiaoming", password=PASSWORD, first_name="小明", last_name="李")
     add_to_team(rep, team)
