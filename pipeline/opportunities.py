@@ -271,21 +271,19 @@ def bulk_move_stage(*, queryset, actor: User, data: dict) -> int:
 # --- Customer merges (customers.extensions) -------------------------------------------------
 
 
-def move_company_opportunities(*, survivor: Company, merged: Company, actor: User) -> int:
-    pks = list(Opportunity.objects.filter(company=merged).values_list("pk", flat=True))
+def _move_opportunities(field: str, *, survivor, merged, actor: User) -> int:
+    pks = list(Opportunity.objects.filter(**{field: merged}).values_list("pk", flat=True))
     if pks:
-        Opportunity.objects.filter(pk__in=pks).update(company=survivor, updated_at=timezone.now())
+        Opportunity.objects.filter(pk__in=pks).update(**{field: survivor}, updated_at=timezone.now())
         log_bulk_change(
-            Opportunity, pks, actor=actor, changes={"company": [str(merged.pk), str(survivor.pk)]}, event="merge"
+            Opportunity, pks, actor=actor, changes={field: [str(merged.pk), str(survivor.pk)]}, event="merge"
         )
     return len(pks)
+
+
+def move_company_opportunities(*, survivor: Company, merged: Company, actor: User) -> int:
+    return _move_opportunities("company", survivor=survivor, merged=merged, actor=actor)
 
 
 def move_contact_opportunities(*, survivor: Contact, merged: Contact, actor: User) -> int:
-    pks = list(Opportunity.objects.filter(contact=merged).values_list("pk", flat=True))
-    if pks:
-        Opportunity.objects.filter(pk__in=pks).update(contact=survivor, updated_at=timezone.now())
-        log_bulk_change(
-            Opportunity, pks, actor=actor, changes={"contact": [str(merged.pk), str(survivor.pk)]}, event="merge"
-        )
-    return len(pks)
+    return _move_opportunities("contact", survivor=survivor, merged=merged, actor=actor)

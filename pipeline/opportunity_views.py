@@ -195,30 +195,22 @@ def opportunity_move(request, pk):
 
 
 @login_required
-def opportunity_win(request, pk):
+def opportunity_close(request, pk, won):
+    """Mark a deal won (with the amount and date) or lost (with the reason): one page, two outcomes."""
     opportunity = get_object_for_user(request.user, opportunity_for_detail(), pk, "change")
-    return form_action(
-        request,
-        record=opportunity,
-        form=WinForm(request.POST or None),
-        run=lambda data: services.opportunity_win(opportunity=opportunity, actor=request.user, **data),
-        done=_("Marked as won."),
-        template="pipeline/opportunity_close.html",
-        context={"opportunity": opportunity, "won": True},
+    form_class, service, done = (
+        (WinForm, services.opportunity_win, _("Marked as won."))
+        if won
+        else (LoseForm, services.opportunity_lose, _("Marked as lost."))
     )
-
-
-@login_required
-def opportunity_lose(request, pk):
-    opportunity = get_object_for_user(request.user, opportunity_for_detail(), pk, "change")
     return form_action(
         request,
         record=opportunity,
-        form=LoseForm(request.POST or None),
-        run=lambda data: services.opportunity_lose(opportunity=opportunity, actor=request.user, **data),
-        done=_("Marked as lost."),
+        form=form_class(request.POST or None),
+        run=lambda data: service(opportunity=opportunity, actor=request.user, **data),
+        done=done,
         template="pipeline/opportunity_close.html",
-        context={"opportunity": opportunity, "won": False},
+        context={"opportunity": opportunity, "won": won},
     )
 
 

@@ -8,15 +8,7 @@ import re
 
 from crm import roles
 from crm.testing import make_user
-from crm.tests.browser import (
-    BROWSER_TEST,
-    PASSWORD,
-    ConsoleProblems,
-    assert_accessible,
-    expect,
-    phone_fits,
-    shot,
-)
+from crm.tests.browser import BROWSER_TEST, PASSWORD, ConsoleProblems, assert_accessible, expect, phone_fits, shot
 
 pytestmark = BROWSER_TEST
 
