@@ -11,7 +11,6 @@ default mask (settings.AUDITLOG_MASK_CALLABLE). The helpers here mask the same f
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -32,6 +31,8 @@ from django.db.models.signals import pre_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
+
+from crm.network import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +56,6 @@ def mask_value(value: str) -> str:
     if value in ("", "None"):
         return value
     return MASK
-
-
-def remote_addr_of(request) -> str | None:
-    """The peer address of the connection, and nothing a client can forge with a header."""
-    if request is None:
-        return None
-    address = request.META.get("REMOTE_ADDR") or ""
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
 
 
 def _with_request_context(actor) -> dict:
@@ -169,13 +159,13 @@ def log_bulk_change(
 
 
 def log_sign_in(*, user, request) -> LogEntry:
-    return log_event(user, actor=user, event=EVENT_LOGIN, remote_addr=remote_addr_of(request))
+    return log_event(user, actor=user, event=EVENT_LOGIN, remote_addr=client_address(request))
 
 
 def log_sign_out(*, user, request) -> LogEntry | None:
     if user is None or not getattr(user, "pk", None):
         return None  # signing out with no session: nothing happened
-    return log_event(user, actor=user, event=EVENT_LOGOUT, remote_addr=remote_addr_of(request))
+    return log_event(user, actor=user, event=EVENT_LOGOUT, remote_addr=client_address(request))
 
 
 def log_sign_in_failure(*, username: str, request) -> LogEntry:
@@ -194,7 +184,7 @@ def log_sign_in_failure(*, username: str, request) -> LogEntry:
         action=LogEntry.Action.ACCESS,
         changes={},
         actor=None,
-        remote_addr=remote_addr_of(request),
+        remote_addr=client_address(request),
         additional_data={"event": EVENT_LOGIN_FAILED},
     )
 

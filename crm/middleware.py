@@ -15,8 +15,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
-from crm.audit import remote_addr_of
 from crm.logging import request_context
+from crm.network import client_address
 
 SESSION_LAST_SEEN = "_crm_last_seen"
 # A proxy's request id is kept only when it is plain ASCII, so it cannot smuggle text into logs.
@@ -116,7 +116,7 @@ class AuditContextMiddleware(AuditlogMiddleware):
 
     @staticmethod
     def _get_remote_addr(request):
-        return remote_addr_of(request)
+        return client_address(request)
 
     @staticmethod
     def _get_remote_port(request):

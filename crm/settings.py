@@ -148,7 +148,10 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# Reverse proxies in front of the CRM (each appends to X-Forwarded-For); crm.network.client_address
+# is the one place that reads it, for lockouts, rate limits, audit entries and sessions.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "crm.network.client_address"
 
 # Object permissions: guardian's anonymous user is not needed, we never grant to anonymous.
 GUARDIAN_MONKEY_PATCH_USER = False

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.audit import remote_addr_of
 from crm.exports import XLSX_CONTENT_TYPE, csv_response, log_export, write_xlsx
 from crm.models import Job
+from crm.network import client_address
 from crm.pagination import capped_count
 from crm.permissions import has_role_permission
 from customers import exporting
@@ -77,7 +77,7 @@ def export_download(request, what):
         return redirect("customers:export_job", pk=job.pk)
     reveal = request.user.has_perm(exporting.REVEAL)
     log_export(
-        actor=request.user, what=what, rows=count, filters=given, file_format=fmt, remote_addr=remote_addr_of(request)
+        actor=request.user, what=what, rows=count, filters=given, file_format=fmt, remote_addr=client_address(request)
     )
     name = exporting.filename(what, fmt)
     if fmt == "csv":

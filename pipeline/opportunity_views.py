@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.audit import remote_addr_of
 from crm.exports import csv_response, log_export
 from crm.forms import AssignOwnerForm
 from crm.lists import BulkAction, Column, ListSpec, filtered_queryset, render_list, run_bulk_action, safe_next
+from crm.network import client_address
 from crm.permissions import can, get_object_for_user, has_role_permission
 from crm.screens import Screens, form_action
 from crm.writes import bulk_assign_owner, bulk_delete
@@ -352,6 +352,6 @@ def opportunity_export(request):
         rows=count,
         filters=given,
         file_format="csv",
-        remote_addr=remote_addr_of(request),
+        remote_addr=client_address(request),
     )
     return csv_response([str(h) for h in EXPORT_HEADERS], _export_rows(queryset), filename="opportunities.csv")

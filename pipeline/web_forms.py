@@ -28,7 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from crm.audit import remote_addr_of
+from crm.network import client_address
 from pipeline.lead_forms import PublicLeadForm
 from pipeline.leads import web_form_submit
 from pipeline.models import WebForm
@@ -53,7 +53,7 @@ def _rate_limited(web_form: WebForm, request) -> bool:
     """Count this submission against the visitor's address; True once over the limit."""
     limit = int(_setting("WEB_FORM_RATE_LIMIT", 10))
     window = int(_setting("WEB_FORM_RATE_WINDOW", 3600))
-    key = f"webform:{web_form.pk}:{remote_addr_of(request) or 'unknown'}"
+    key = f"webform:{web_form.pk}:{client_address(request) or 'unknown'}"
     cache.add(key, 0, timeout=window)
     try:
         count = cache.incr(key)

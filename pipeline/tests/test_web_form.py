@@ -175,3 +175,28 @@ def test_csrf_is_enforced(form):
     strict = Client(enforce_csrf_checks=True)
     assert strict.post("/pipeline/forms/contact/", GOOD).status_code == 403
     assert not Lead.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("proxies", "bob_limited"), [(1, False), (0, True)])
+def test_behind_a_proxy_each_visitor_has_their_own_limit(live_server, form, proxies, bob_limited):
+    """Through a real proxy: with PROXY_COUNT=1 each visitor is counted apart (a forged header does
+    not help); with 0 the header is ignored and everyone behind the proxy shares one count."""
+    from crm.tests.proxy import ForwardingProxy, Visitor
+
+    with override_settings(PROXY_COUNT=proxies, WEB_FORM_RATE_LIMIT=2), ForwardingProxy(live_server.url) as proxy:
+        alice, bob = Visitor(proxy.url, "127.0.0.2"), Visitor(proxy.url, "127.0.0.3")
+        alice.get("/pipeline/forms/contact/")
+        statuses = [
+            alice.post(
+                "/pipeline/forms/contact/",
+                {**GOOD, "email": f"a{i}@x.example"},
+                headers={"X-Forwarded-For": f"10.9.9.{i}"},
+            ).status
+            for i in range(3)
+        ]
+        assert statuses == [200, 200, 429]
+        bob.get("/pipeline/forms/contact/")
+        bob_status = bob.post("/pipeline/forms/contact/", {**GOOD, "email": "b@x.example"}).status
+    assert bob_status == (429 if bob_limited else 200)
+    assert Lead.objects.count() == (2 if bob_limited else 3)
