@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -116,11 +116,27 @@ def add_service_errors(form: forms.Form, error) -> None:
 # --- The form kit: record forms scope their own choices -----------------------------------------
 
 
+# Line breaks and other control characters have no place in a one-line value: they would end up
+# in mail headers (a lead's name in a notification's subject), file names and exports.
+_CONTROL_CHARACTERS = {*range(0x00, 0x20), 0x7F}
+
+
+def refuse_control_characters(value) -> None:
+    """Validator of one-line text: no line break, tab or other control character."""
+    if isinstance(value, str) and any(ord(char) in _CONTROL_CHARACTERS for char in value):
+        raise ValidationError(
+            _("Line breaks and other control characters are not allowed here."), code="control_characters"
+        )
+
+
 def style_form(form: forms.Form, *, small: bool = False) -> None:
-    """Bootstrap classes on every widget, so templates render fields without per-field markup."""
+    """Bootstrap classes on every widget, so templates render fields without per-field markup,
+    and every one-line text field refuses control characters."""
     size = "-sm" if small else ""
     for field in form.fields.values():
         widget = field.widget
+        if isinstance(field, forms.CharField) and not isinstance(widget, forms.Textarea | forms.HiddenInput):
+            field.validators.append(refuse_control_characters)
         if isinstance(widget, forms.HiddenInput | forms.MultipleHiddenInput):
             continue
         if isinstance(widget, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):

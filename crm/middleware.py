@@ -10,6 +10,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.signals import request_finished
 from django.dispatch import receiver
+from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -128,3 +129,46 @@ class AuditContextMiddleware(AuditlogMiddleware):
             return super().__call__(request)
         finally:
             auditlog_value.reset(token)
+
+
+def body_limit(max_bytes, *, refuse=None):
+    """Give a view a request-body limit that `BodyLimitMiddleware` enforces before anything reads
+    the body (CSRF, form parsing). `max_bytes` is a number or a callable returning one (to read a
+    setting per request); `refuse(request, *args, **kwargs)` answers an oversized request (a plain
+    413 without it). Apply it outermost, above the view's other decorators."""
+
+    def decorate(view):
+        view.max_body_bytes = max_bytes
+        view.refuse_body = refuse
+        return view
+
+    return decorate
+
+
+class BodyLimitMiddleware:
+    """Answer 413 to a body over its view's `body_limit`, judged by Content-Length alone.
+
+    It must come before CsrfViewMiddleware, whose process_view reads the whole form body. A body
+    sent without Content-Length (chunked) is never read by Django, so it cannot slip past."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        limit = getattr(view_func, "max_body_bytes", None)
+        if limit is None:
+            return None
+        limit = limit() if callable(limit) else limit
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = limit + 1  # a length nobody can check is refused, not guessed
+        if length <= limit:
+            return None
+        refuse = getattr(view_func, "refuse_body", None)
+        if refuse is None:
+            return HttpResponse(_("The request is too large."), status=413, content_type="text/plain; charset=utf-8")
+        return refuse(request, *view_args, **view_kwargs)

@@ -442,25 +442,37 @@ def web_form_submit(*, web_form: WebForm, data: dict, lead_url_builder=None) -> 
     lead = lead_create(actor=None, team=web_form.team, auto_assign=True, web_form=web_form, **clean)
     lead_record_event(lead=lead, event=ScoringRule.Event.WEB_FORM)
     lead_url = lead_url_builder(lead.get_absolute_url()) if lead_url_builder else ""
-    transaction.on_commit(lambda: notify_assignee(lead_id=lead.pk, lead_url=lead_url))
+    # Mail goes out from a Celery task once the lead is committed: neither a mail server nor a
+    # broker that is away can fail the visitor's submission (robust: an error is only logged).
+    transaction.on_commit(lambda: _queue_notification(lead.pk, lead_url), robust=True)
     return lead
 
 
+NOTIFY_TASK = "pipeline.lead_tasks.notify_lead_assignee"
+
+
+def _queue_notification(lead_id: int, lead_url: str) -> None:
+    from celery import current_app
+
+    # By name from the registry: the task module imports this one, never the other way round.
+    current_app.tasks[NOTIFY_TASK].delay(lead_id=lead_id, lead_url=lead_url)
+
+
 def notify_assignee(*, lead_id: int, lead_url: str = "") -> bool:
-    """Email a lead's owner that it arrived; a mail server that fails does not lose the lead."""
+    """Email a lead's owner that it arrived. A mail server error propagates, so that the task
+    retries; the lead itself is already saved."""
     lead = Lead.objects.select_related("owner", "web_form").filter(pk=lead_id).first()
     if lead is None or not lead.owner.email:
         return False
-    subject = _("New lead: %(name)s") % {"name": lead.display_name}
+    site = getattr(settings, "SITE_URL", "").rstrip("/")
+    # One line whatever the visitor typed: a header cannot be split by a crafted name.
+    name = " ".join(lead.display_name.split())
+    subject = _("New lead: %(name)s") % {"name": name}
     body = _("A new lead arrived through %(form)s and was assigned to you.\n\n%(name)s\n%(company)s\n\n%(url)s") % {
         "form": lead.web_form.name if lead.web_form else _("a web form"),
-        "name": lead.display_name,
+        "name": name,
         "company": lead.company_name,
-        "url": lead_url or lead.get_absolute_url(),
+        "url": f"{site}{lead.get_absolute_url()}" if site else (lead_url or lead.get_absolute_url()),
     }
-    try:
-        send_mail(subject, body, None, [lead.owner.email])
-    except OSError:
-        logger.exception("lead notification failed", extra={"lead_id": lead_id})
-        return False
+    send_mail(subject, body, None, [lead.owner.email])
     return True

@@ -28,6 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from crm.middleware import body_limit
 from crm.network import client_address
 from pipeline.lead_forms import PublicLeadForm
 from pipeline.leads import web_form_submit
@@ -63,25 +64,31 @@ def _rate_limited(web_form: WebForm, request) -> bool:
     return count > limit
 
 
-def _too_large(request) -> bool:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return True
-    return length > int(_setting("WEB_FORM_MAX_BODY_BYTES", 16 * 1024))
+def _max_body_bytes() -> int:
+    return int(_setting("WEB_FORM_MAX_BODY_BYTES", 16 * 1024))
 
 
+def _active_form(slug: str) -> WebForm:
+    web_form = WebForm.objects.filter(slug=slug, active=True).select_related("team", "source").first()
+    if web_form is None:
+        raise Http404
+    return web_form
+
+
+def _refuse_too_large(request, slug):
+    return _frame_headers(
+        render(request, "pipeline/web_form_refused.html", {"web_form": _active_form(slug)}, status=413)
+    )
+
+
+@body_limit(_max_body_bytes, refuse=_refuse_too_large)
 @xframe_options_exempt
 @ensure_csrf_cookie
 @never_cache
 def web_form(request, slug):
-    web_form = WebForm.objects.filter(slug=slug, active=True).select_related("team", "source").first()
-    if web_form is None:
-        raise Http404
+    web_form = _active_form(slug)
     status = 200
     if request.method == "POST":
-        if _too_large(request):
-            return _frame_headers(render(request, "pipeline/web_form_refused.html", {"web_form": web_form}, status=413))
         if _rate_limited(web_form, request):
             return _frame_headers(render(request, "pipeline/web_form_refused.html", {"web_form": web_form}, status=429))
         form = PublicLeadForm(request.POST, web_form=web_form)

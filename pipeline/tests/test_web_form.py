@@ -200,3 +200,42 @@ def test_behind_a_proxy_each_visitor_has_their_own_limit(live_server, form, prox
         bob_status = bob.post("/pipeline/forms/contact/", {**GOOD, "email": "b@x.example"}).status
     assert bob_status == (429 if bob_limited else 200)
     assert Lead.objects.count() == (2 if bob_limited else 3)
+
+
+@pytest.mark.parametrize("field", ["family_name", "company_name", "mobile"])
+def test_line_breaks_in_one_line_fields_are_refused_before_anything_is_saved(client, form, field, mailoutbox):
+    response = client.post("/pipeline/forms/contact/", {**GOOD, field: "周\r\nBcc: victim@example.com"})
+    assert response.status_code == 400
+    assert "Line breaks and other control characters are not allowed here." in response.content.decode() or (
+        "不允许" in response.content.decode()
+    )
+    assert not Lead.objects.exists() and not mailoutbox
+
+
+def test_a_mail_server_that_is_away_does_not_fail_the_visitor(client, form, django_capture_on_commit_callbacks):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with (
+        override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_PORT=port),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post("/pipeline/forms/contact/", GOOD)
+    assert response.status_code == 200 and Lead.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_oversized_body_is_refused_before_csrf_or_form_parsing_reads_it(live_server, form):
+    from crm.tests.proxy import Visitor
+
+    visitor = Visitor(live_server.url, "127.0.0.1")
+    visitor.get("/pipeline/forms/contact/")
+    # Over Django's own 2.5 MB parsing cap too: without the early check CSRF's read answered 400.
+    response = visitor.post("/pipeline/forms/contact/", {**GOOD, "notes": "x" * 3_000_000})
+    assert response.status == 413
+    assert "联系我们" in response.text or "Contact us" in response.text
+    response = visitor.request(
+        "POST", "/pipeline/forms/contact/", headers={"Content-Length": "not-a-number", "Content-Type": "text/plain"}
+    )
+    assert response.status in (400, 413)
+    assert not Lead.objects.exists()
