@@ -242,6 +242,7 @@ EVENT_LABELS = {
     "share": gettext_lazy("Shared"),
     "unshare": gettext_lazy("Sharing removed"),
     "merge": gettext_lazy("Merged"),
+    "phone_search": gettext_lazy("Searched by phone number"),
 }
 ACTION_LABELS = {
     LogEntry.Action.CREATE: pgettext_lazy("audit action", "Created"),
@@ -250,7 +251,11 @@ ACTION_LABELS = {
     LogEntry.Action.ACCESS: pgettext_lazy("audit action", "Accessed"),
 }
 # Changes logged by our helpers under names that are not model fields.
-PSEUDO_FIELD_LABELS = {"shared_with": gettext_lazy("shared with"), "merged_with": gettext_lazy("merged with")}
+PSEUDO_FIELD_LABELS = {
+    "shared_with": gettext_lazy("shared with"),
+    "merged_with": gettext_lazy("merged with"),
+    "phone_search": gettext_lazy("searched in (number's blind index)"),
+}
 
 
 def action_filter(key: str) -> Q:

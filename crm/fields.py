@@ -20,6 +20,7 @@ answers equality only, and reveals which rows share a value.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -75,6 +76,17 @@ def normalize_phone(value: str) -> str:
 normalize_email.scope = "email"
 normalize_tax_id.scope = "tax_id"
 normalize_phone.scope = "phone"
+
+
+def phone_query(query: str) -> str:
+    """The normalised number when a search box query is a whole phone number, else ''.
+
+    Phones are found by blind-index equality only, never by part: a masked number cannot be
+    recovered digit by digit through searches."""
+    digits = normalize_phone(query)
+    if len(digits.lstrip("+")) >= 7 and not re.search(r"[^\d\s+\-()]", query):
+        return digits
+    return ""
 
 
 def blind_index_for(normalizer: Callable[[str], str], value: str | None, *, context: str | None = None) -> str:

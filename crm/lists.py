@@ -39,6 +39,7 @@ from crm.forms import DateInput, scope_form_fields, style_form
 from crm.models import Team, User
 from crm.pagination import capped_count, keyset_page
 from crm.permissions import has_role_permission, restrict
+from crm.search import PHONE_SEARCH_REFUSED, phone_search_allowed
 from crm.writes import BulkResult
 
 
@@ -131,6 +132,13 @@ class RecordFilterForm(FilterForm):
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
     created_from = forms.DateField(label=_("Created from"), required=False, widget=DateInput)
     created_to = forms.DateField(label=_("Created to"), required=False, widget=DateInput)
+
+    def clean_q(self):
+        query = self.cleaned_data["q"]
+        where = "list:" + type(self).__name__.removesuffix("FilterForm").lower()
+        if query and self.user is not None and not phone_search_allowed(self.user, query, where=where):
+            raise forms.ValidationError(PHONE_SEARCH_REFUSED, code="phone_search_limit")
+        return query
 
 
 def filtered_queryset(spec: ListSpec, request: HttpRequest) -> tuple[QuerySet, forms.Form | None]:

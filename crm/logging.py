@@ -5,6 +5,7 @@ task_postrun signals connected in `crm.celery`.
 """
 
 import logging
+import re
 from contextvars import ContextVar, Token
 
 request_context: ContextVar[dict | None] = ContextVar("crm_request_context", default=None)
@@ -19,6 +20,19 @@ class RequestContextFilter(logging.Filter):
         context = request_context.get() or {}
         for key in ("request_id", "user_id", "task_id"):
             setattr(record, key, getattr(record, key, None) or context.get(key))
+        return True
+
+
+class DropQueryStrings(logging.Filter):
+    """The development server's request lines lose their query string: a search may carry a
+    phone number or a name, which has no place in a log. (gunicorn's access log does the same
+    through gunicorn.conf.py.)"""
+
+    _QUERY = re.compile(r"\?[^\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "django.server" and isinstance(record.args, tuple):
+            record.args = tuple(self._QUERY.sub("", arg) if isinstance(arg, str) else arg for arg in record.args)
         return True
 
 

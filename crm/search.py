@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 # CJK Unified Ideographs (+ extension A), Hiragana/Katakana, Hangul syllables.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
@@ -176,3 +177,48 @@ def search_everything(*, user, query: str, limit: int = 8) -> list[SearchGroup]:
             more = provider.more_url(query) if provider.more_url and len(hits) >= limit else ""
             groups.append(SearchGroup(str(provider.label), hits, more))
     return groups
+
+
+# --- Searches by phone number -------------------------------------------------------------------
+
+EVENT_PHONE_SEARCH = "phone_search"
+
+
+def phone_search_allowed(user, query: str, *, where: str) -> bool:
+    """Audit a search by a whole phone number and count it against the user's hourly allowance
+    (PHONE_SEARCH_LIMIT per PHONE_SEARCH_WINDOW seconds); False once over it, and then the caller
+    searches without the phone branch. Queries that are not a phone number pass untouched.
+
+    The audit entry keeps the number's blind index, never the number: an auditor who has a number
+    can find who searched for it, nobody can read numbers out of the log."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from crm.audit import log_event
+    from crm.fields import blind_index_for, normalize_phone, phone_query
+
+    digits = phone_query(query)
+    if not digits:
+        return True
+    limit = getattr(settings, "PHONE_SEARCH_LIMIT", 30)
+    window = getattr(settings, "PHONE_SEARCH_WINDOW", 3600)
+    key = f"phone-search:{user.pk}"
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        count = 1
+    allowed = count <= limit
+    log_event(
+        user,
+        actor=user,
+        event=EVENT_PHONE_SEARCH,
+        changes={"phone_search": [where, blind_index_for(normalize_phone, digits) if allowed else "refused"]},
+    )
+    return allowed
+
+
+PHONE_SEARCH_REFUSED = gettext_lazy(
+    "You have searched by phone number too often in the last hour. Search by name, or try again later."
+)

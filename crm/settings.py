@@ -272,7 +272,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "crm.logging.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "crm.logging.RequestContextFilter"},
+        "drop_query_strings": {"()": "crm.logging.DropQueryStrings"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -285,13 +288,15 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_context"],
+            "filters": ["request_context", "drop_query_strings"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "django.request": {"level": "WARNING", "propagate": True},
+        # The development server's request lines, as JSON and without query strings.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # axes announces its configuration at every start of every process.
         "axes.apps": {"level": "WARNING"},
     },
@@ -325,6 +330,9 @@ LEAD_DEFAULT_OWNER = env.str("LEAD_DEFAULT_OWNER", default="")
 WEB_FORM_FRAME_ANCESTORS = env.list("WEB_FORM_FRAME_ANCESTORS", default=["'self'"])
 WEB_FORM_RATE_LIMIT = env.int("WEB_FORM_RATE_LIMIT", default=10)
 WEB_FORM_RATE_WINDOW = env.int("WEB_FORM_RATE_WINDOW", default=3600)
+# Searches by a whole phone number, per user: audited, and at most this many per window.
+PHONE_SEARCH_LIMIT = env.int("PHONE_SEARCH_LIMIT", default=30)
+PHONE_SEARCH_WINDOW = env.int("PHONE_SEARCH_WINDOW", default=3600)
 WEB_FORM_MAX_BODY_BYTES = env.int("WEB_FORM_MAX_BODY_BYTES", default=16 * 1024)
 
 # Sales tasks, reminders and forecast.

@@ -198,11 +198,15 @@ def saved_view_remove(request, pk):
 @login_required
 def global_search(request):
     """The top bar's search: grouped matches as you type (htmx), or a full page without JavaScript."""
-    from crm.search import search_everything
+    from crm.search import PHONE_SEARCH_REFUSED, phone_search_allowed, search_everything
 
     query = request.GET.get("q", "").strip()[:100]
-    groups = search_everything(user=request.user, query=query) if query else []
+    groups, refused = [], ""
+    if query and phone_search_allowed(request.user, query, where="search"):
+        groups = search_everything(user=request.user, query=query)
+    elif query:
+        refused = PHONE_SEARCH_REFUSED
     template = "crm/search.html#results" if request.htmx else "crm/search.html"
-    response = render(request, template, {"query": query, "groups": groups})
+    response = render(request, template, {"query": query, "groups": groups, "refused": refused})
     response["Vary"] = "HX-Request"
     return response

@@ -11,7 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.lookups import Exact
 
-from crm.fields import blind_index_for, normalize_email, normalize_phone, normalize_tax_id
+from crm.fields import blind_index_for, normalize_email, normalize_phone, normalize_tax_id, phone_query
 from crm.models import OwnedModel
 from crm.permissions import has_role_permission, restrict, sees_everything
 from crm.search import query_terms, text_search
@@ -41,17 +41,12 @@ def visible_contacts(user) -> QuerySet[Contact]:
     return Contact.objects.visible_to(user)
 
 
-def _phone_like(query: str) -> str:
-    digits = normalize_phone(query)
-    return digits if len(digits.lstrip("+")) >= 7 and not re.search(r"[^\d\s+\-()]", query) else ""
-
-
 def company_search_q(query: str) -> Q:
     """Companies matching a search box query: name (Chinese substrings too), phone and tax ID
     (exact, through their blind indexes), or website domain. Every branch is indexed."""
     query = query.strip()
     condition = text_search(query, recheck=("name", "legal_name")) if query_terms(query) else Q(pk__in=[])
-    if phone := _phone_like(query):
+    if phone := phone_query(query):
         condition |= Q(phone_bidx=blind_index_for(normalize_phone, phone))
     tax = normalize_tax_id(query)
     if _TAX_ID.match(tax):
@@ -67,7 +62,7 @@ def contact_search_q(query: str) -> Q:
     condition = text_search(query, recheck=("display_name", "email")) if query_terms(query) else Q(pk__in=[])
     if _EMAIL.match(query):
         condition |= Q(email_bidx=blind_index_for(normalize_email, query))
-    if phone := _phone_like(query):
+    if phone := phone_query(query):
         key = blind_index_for(normalize_phone, phone)
         condition |= Q(phone_bidx=key) | Q(mobile_bidx=key)
     return condition

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from crm.fields import blind_index_for, normalize_email, normalize_phone
+from crm.fields import blind_index_for, normalize_email, normalize_phone, phone_query
 from crm.search import query_terms, text_search
 from pipeline.models import Lead
 
@@ -27,8 +27,7 @@ def lead_search_q(query: str) -> Q:
     )
     if _EMAIL.match(query):
         condition |= Q(email_bidx=blind_index_for(normalize_email, query))
-    digits = normalize_phone(query)
-    if len(digits.lstrip("+")) >= 7 and not re.search(r"[^\d\s+\-()]", query):
+    if digits := phone_query(query):
         key = blind_index_for(normalize_phone, digits)
         condition |= Q(phone_bidx=key) | Q(mobile_bidx=key)
     return condition

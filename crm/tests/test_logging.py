@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import runpy
 from datetime import datetime, timedelta
 
 import pytest
@@ -77,3 +78,31 @@ def test_a_task_log_line_carries_the_task_id(log_lines):
     assert line["request_id"] is None
     logging.getLogger("crm.tests").warning("after the task")
     assert log_lines()[-1]["task_id"] is None
+
+
+def test_request_lines_lose_their_query_string():
+    """A search may carry a phone number: the development server's request line keeps the path only."""
+    logger = settings.LOGGING["loggers"]["django.server"]
+    [handler] = logger["handlers"]
+    filters = [
+        import_string(settings.LOGGING["filters"][name]["()"])()
+        for name in settings.LOGGING["handlers"][handler]["filters"]
+    ]
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        ("GET /search/?q=13800138000&page=2 HTTP/1.1", "200", "1234"),
+        None,
+    )
+    assert all(f.filter(record) for f in filters)
+    assert record.getMessage() == '"GET /search/ HTTP/1.1" 200 1234'
+
+
+def test_gunicorn_access_log_leaves_out_query_strings_and_referrers():
+    namespace = runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))
+    assert "%(U)s" in namespace["access_log_format"]
+    assert "%(r)s" not in namespace["access_log_format"] and "%(q)s" not in namespace["access_log_format"]
+    assert "%(f)s" not in namespace["access_log_format"]
