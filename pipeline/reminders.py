@@ -109,6 +109,16 @@ def stale_deals(now: datetime):
     )
 
 
+def stale_reason(deal: Opportunity, now: datetime) -> tuple[str, int]:
+    """Why a deal is stale and for how many whole days: ("stage", days in its stage) when its stage
+    has its own limit and the deal passed it, else ("activity", days since its last activity)."""
+    limit = deal.stage.stale_after_days
+    if limit and deal.stage_changed_at and now - deal.stage_changed_at >= timedelta(days=limit):
+        return "stage", (now - deal.stage_changed_at).days
+    since = deal.last_activity_at or deal.created_at
+    return "activity", (now - since).days
+
+
 def collect(now: datetime) -> dict[int, Digest]:
     digests: dict[int, Digest] = {}
 
@@ -121,6 +131,7 @@ def collect(now: datetime) -> dict[int, Digest]:
         (digest.overdue if kind == "overdue" else digest.due_soon).append(task)
         digest.keys.append(_task_key(task, kind))
     for deal in stale_deals(now):
+        deal.stale_kind, deal.stale_age = stale_reason(deal, now)
         digest = digest_for(deal.owner)
         digest.stale.append(deal)
         digest.keys.append(_stale_key(deal))

@@ -65,6 +65,17 @@ def test_stale_deals_are_reminded_once(smtp_inbox, people, settings):
     send_reminders()
     [message] = smtp_inbox.messages
     assert "Quiet deal" in Inbox.body(message) and "Busy deal" not in Inbox.body(message)
+    assert "no activity for 10 days" in Inbox.body(message)
+
+
+def test_a_deal_stuck_in_a_stage_says_how_long_it_has_been_there(smtp_inbox, people):
+    deal = make_opportunity(owner=people.owner, team=people.team, name="Stuck deal")
+    deal.stage.stale_after_days = 14
+    deal.stage.save(update_fields=["stale_after_days"])
+    Opportunity.objects.filter(pk=deal.pk).update(stage_changed_at=timezone.now() - timedelta(days=14, hours=3))
+    send_reminders()
+    [message] = smtp_inbox.messages
+    assert f"in {deal.stage.name} for 14 days" in Inbox.body(message)
 
 
 def test_a_deal_s_next_step_is_reminded_once_on_its_day(smtp_inbox, people):
