@@ -44,3 +44,15 @@ def client_address(request) -> str | None:
         # proxies are misconfigured). The peer is the only address nobody could forge.
         return peer
     return _address(forwarded[-hops]) or peer
+
+
+def absolute_url(path: str, request=None) -> str:
+    """`path` as a full address for e-mails and feeds: under SITE_URL when it is configured (the
+    address users know the CRM by), else the host the request came to (which ALLOWED_HOSTS
+    limits), else the bare path."""
+    site = (getattr(settings, "SITE_URL", "") or "").rstrip("/")
+    if site:
+        return site + path
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return path

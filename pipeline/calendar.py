@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.models import User
+from crm.network import absolute_url
 from crm.permissions import has_role_permission
 from pipeline.models import CalendarFeed, Task
 from pipeline.task_selectors import calendar_tasks
@@ -161,7 +162,7 @@ def calendar_feed_page(request):
 def calendar_feed_new(request):
     _require_view(request.user)
     token = calendar_feed_regenerate(user=request.user)
-    feed_url = request.build_absolute_uri(reverse("pipeline:calendar_ics", args=[token]))
+    feed_url = absolute_url(reverse("pipeline:calendar_ics", args=[token]), request)
     messages.success(request, _("Your calendar address is ready. Copy it now: it is shown only once."))
     feed = CalendarFeed.objects.get(user=request.user)
     response = render(request, "pipeline/calendar_feed.html", {"feed": feed, "feed_url": feed_url})
@@ -200,7 +201,11 @@ def build_ics(user: User, tasks: list[Task], *, base_url: str = "") -> bytes:
         component.add("uid", _uid(task))
         component.add("dtstamp", task.updated_at.astimezone(ZoneInfo("UTC")))
         component.add("dtstart", task.due_at.astimezone(zone))
-        component.add("duration", timedelta(minutes=task.duration_minutes))
+        if is_event:
+            component.add("duration", timedelta(minutes=task.duration_minutes))
+        else:
+            # A to-do's deadline is DUE (RFC 5545 forbids DUE beside DURATION in a VTODO).
+            component.add("due", task.due_at.astimezone(zone))
         component.add("summary", task.title)
         related = task.company or task.contact or task.opportunity or task.lead
         description = task.description
@@ -235,7 +240,7 @@ def calendar_ics(request, token):
         end=now + timedelta(days=FEED_FUTURE_DAYS),
         limit=FEED_LIMIT,
     )
-    body = build_ics(user, tasks, base_url=request.build_absolute_uri("/").rstrip("/"))
+    body = build_ics(user, tasks, base_url=absolute_url("/", request).rstrip("/"))
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=300"
     response["Content-Disposition"] = 'inline; filename="tasks.ics"'

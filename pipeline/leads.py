@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from crm import roles
 from crm.audit import acting_as
 from crm.models import Team, User
+from crm.network import absolute_url
 from crm.permissions import can, has_role_permission
 from crm.writes import apply_fields, check_assignment, ensure_still_visible, record_delete, record_update
 from customers import services as customer_services
@@ -464,7 +465,6 @@ def notify_assignee(*, lead_id: int, lead_url: str = "") -> bool:
     lead = Lead.objects.select_related("owner", "web_form").filter(pk=lead_id).first()
     if lead is None or not lead.owner.email:
         return False
-    site = getattr(settings, "SITE_URL", "").rstrip("/")
     # One line whatever the visitor typed: a header cannot be split by a crafted name.
     name = " ".join(lead.display_name.split())
     subject = _("New lead: %(name)s") % {"name": name}
@@ -472,7 +472,7 @@ def notify_assignee(*, lead_id: int, lead_url: str = "") -> bool:
         "form": lead.web_form.name if lead.web_form else _("a web form"),
         "name": name,
         "company": lead.company_name,
-        "url": f"{site}{lead.get_absolute_url()}" if site else (lead_url or lead.get_absolute_url()),
+        "url": lead_url or absolute_url(lead.get_absolute_url()),
     }
     send_mail(subject, body, None, [lead.owner.email])
     return True

@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
 from crm.models import User
+from crm.network import absolute_url
 from pipeline.models import Opportunity, ReminderDelivery, Stage, Task
 from pipeline.opportunity_selectors import stale_days
 
@@ -174,7 +175,7 @@ def _send(digest: Digest) -> None:
             "overdue": digest.overdue,
             "stale": digest.stale,
             "next_steps": digest.next_steps,
-            "base_url": getattr(settings, "SITE_URL", "").rstrip("/"),
+            "base_url": absolute_url("/").rstrip("/"),
             "stale_days": stale_days(),
         }
         count = len(digest.due_soon) + len(digest.overdue) + len(digest.stale) + len(digest.next_steps)

@@ -29,7 +29,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from crm.middleware import body_limit
-from crm.network import client_address
+from crm.network import absolute_url, client_address
 from pipeline.lead_forms import PublicLeadForm
 from pipeline.leads import web_form_submit
 from pipeline.models import WebForm
@@ -100,7 +100,7 @@ def web_form(request, slug):
                 web_form_submit(
                     web_form=web_form,
                     data=form.lead_data(),
-                    lead_url_builder=request.build_absolute_uri,
+                    lead_url_builder=lambda path: absolute_url(path, request),
                 )
             except ValidationError as error:
                 form.add_error(None, ValidationError(error.messages))

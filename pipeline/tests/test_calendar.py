@@ -50,7 +50,7 @@ def test_calendar_pages_need_the_task_role(client, cast):
 
 def test_the_feed_parses_and_carries_only_the_owners_tasks(client, cast):
     meeting = make_task(owner=cast.owner, team=cast.team, title="Site visit", kind="meeting", duration_minutes=90)
-    make_task(owner=cast.owner, team=cast.team, title="Write proposal", kind="task", due_in=timedelta(days=1))
+    proposal = make_task(owner=cast.owner, team=cast.team, title="Write proposal", kind="task", due_in=timedelta(days=1))
     make_task(owner=cast.teammate, team=cast.team, title="Not in my feed")
     url = new_feed_url(client, cast.owner)
     response = client.get(url)  # no session: calendar clients send no cookies
@@ -66,6 +66,10 @@ def test_the_feed_parses_and_carries_only_the_owners_tasks(client, cast):
     assert event.decoded("DURATION") == timedelta(minutes=90)
     assert "DTSTAMP" in event and event["DTSTART"].params.get("TZID") == "Asia/Shanghai"
     assert calendar.walk("VTIMEZONE"), "the time zone is described for clients"
+    todo = todos[0]
+    assert todo.decoded("DUE") == proposal.due_at.replace(microsecond=0), "a to-do carries its due date"
+    assert "DURATION" not in todo  # RFC 5545: never beside DUE
+    assert str(todo["URL"]) == f"http://testserver/pipeline/tasks/{proposal.pk}/"
     assert b"Not in my feed" not in response.content
     # The UID stays the same on the next fetch, so clients update rather than duplicate.
     again = icalendar.Calendar.from_ical(client.get(url).content)
@@ -112,3 +116,13 @@ def test_calendar_query_count_does_not_grow(client, cast, django_assert_max_num_
         make_task(owner=cast.owner, team=cast.team, due_in=timedelta(hours=i))
     with django_assert_max_num_queries(baseline):
         client.get(reverse("pipeline:calendar"))
+
+
+def test_feed_links_use_the_configured_site_address(client, cast, settings):
+    settings.SITE_URL = "https://crm.example.com/"
+    task = make_task(owner=cast.owner, team=cast.team, title="Call back", kind="task")
+    url = new_feed_url(client, cast.owner)
+    assert url.startswith("https://crm.example.com/pipeline/calendar/")
+    calendar = icalendar.Calendar.from_ical(client.get(url.removeprefix("https://crm.example.com")).content)
+    [todo] = calendar.walk("VTODO")
+    assert str(todo["URL"]) == f"https://crm.example.com/pipeline/tasks/{task.pk}/"
