@@ -26,21 +26,27 @@ EVENT_EXPORT = "export"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def safe_cell(value) -> str | int | float | Decimal | datetime.date:
-    """A value that no spreadsheet will execute: text starting like a formula gets a "'" prefix.
-
-    Numbers, dates and booleans stay typed (a negative number is a number, not a formula).
-    """
+def typed_cell(value) -> str | int | float | Decimal | datetime.date:
+    """A cell's value: numbers, dates and booleans stay typed, everything else becomes text."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float, Decimal, datetime.date)):
         return value
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    return str(value)
+
+
+def safe_cell(value) -> str | int | float | Decimal | datetime.date:
+    """A value that no spreadsheet will execute when it opens a CSV: text starting like a formula
+    gets a "'" prefix. (An XLSX cell needs no prefix: `write_xlsx` types it as text.)
+
+    Numbers, dates and booleans stay typed (a negative number is a number, not a formula).
+    """
+    value = typed_cell(value)
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def _csv_text(value) -> str:
@@ -85,7 +91,10 @@ def csv_response(headers: list[str], rows: Iterable[list], *, filename: str) -> 
 def write_xlsx(stream, headers: list[str], rows: Iterable[list], *, sheet: str = "Export") -> int:
     """An XLSX workbook written row by row (constant memory); returns the number of data rows.
 
-    Text is written as text (never parsed as a formula, number or URL), after `safe_cell`.
+    Text is written as a text cell (never parsed as a formula, number or URL), so a phone number
+    such as "+86 138…" reads as written, without the apostrophe CSV needs. Text that starts like a
+    formula also gets Excel's quote prefix (hidden, like typing "'" in Excel), so that editing the
+    cell later does not turn it into a formula.
     """
     import xlsxwriter
 
@@ -104,12 +113,13 @@ def write_xlsx(stream, headers: list[str], rows: Iterable[list], *, sheet: str =
     bold = workbook.add_format({"bold": True})
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    quoted = workbook.add_format({"quote_prefix": True})
     for col, header in enumerate(headers):
-        worksheet.write_string(0, col, str(safe_cell(header)), bold)
+        worksheet.write_string(0, col, str(typed_cell(header)), bold)
     count = 0
     for count, row in enumerate(rows, start=1):
         for col, raw in enumerate(row):
-            value = safe_cell(raw)
+            value = typed_cell(raw)
             if isinstance(value, datetime.datetime):
                 if timezone.is_aware(value):
                     value = timezone.localtime(value).replace(tzinfo=None)
@@ -118,6 +128,8 @@ def write_xlsx(stream, headers: list[str], rows: Iterable[list], *, sheet: str =
                 worksheet.write_datetime(count, col, datetime.datetime.combine(value, datetime.time()), date_format)
             elif isinstance(value, (int, float, Decimal)):
                 worksheet.write_number(count, col, float(value))
+            elif value.startswith(FORMULA_PREFIXES):
+                worksheet.write_string(count, col, value, quoted)
             else:
                 worksheet.write_string(count, col, value)
     workbook.close()

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import zipfile
 
 import pytest
 from auditlog.models import LogEntry
@@ -72,12 +73,17 @@ def test_csv_export_has_a_bom_only_visible_filtered_rows_masked_and_inert(client
 def test_a_manager_may_reveal_and_exports_xlsx(client, cast):
     from python_calamine import CalamineWorkbook
 
-    CompanyFactory(name="@cmd", owner=cast.owner, team=cast.team, phone="13800138000")
+    CompanyFactory(name="@cmd", owner=cast.owner, team=cast.team, phone="+86 138 0013 8000")
     client.force_login(cast.manager)
     body = download(client, fmt="xlsx")
     rows = CalamineWorkbook.from_filelike(io.BytesIO(body)).get_sheet_by_index(0).to_python()
     row = dict(zip(rows[0], rows[1], strict=True))
-    assert (row["Name"], row["Phone"]) == ("'@cmd", "13800138000")
+    # Text cells as written: no visible apostrophe, the phone is not turned into a number or a
+    # formula; the formula-like name carries Excel's hidden quote prefix instead.
+    assert (row["Name"], row["Phone"]) == ("@cmd", "+86 138 0013 8000")
+    with zipfile.ZipFile(io.BytesIO(body)) as workbook:
+        assert b'quotePrefix="1"' in workbook.read("xl/styles.xml")
+        assert b"<f>" not in workbook.read("xl/worksheets/sheet1.xml")
 
 
 def test_contacts_export_as_vcard(client, cast):
