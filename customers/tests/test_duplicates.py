@@ -125,3 +125,21 @@ def test_likely_pairs_around_recent_records(cast):
     assert page.pairs[0].can_merge
     assert likely_pairs(model=Company, user=cast.auditor).pairs[0].can_merge is False
     assert likely_pairs(model=Company, user=cast.outsider).pairs == []
+
+
+def test_the_create_form_says_why_a_customer_looks_like_one_we_have(client, cast):
+    from django.urls import reverse
+
+    company_create(actor=cast.owner, owner=cast.owner, team=cast.team, name="远山贸易有限公司", phone="13800138000")
+    client.force_login(cast.owner)
+    response = client.post(
+        reverse("customers:company_create"),
+        {"name": "远山贸易", "phone": "+86 138 0013 8000", "lifecycle": "potential"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    page = response.content.decode()
+    assert "Possible duplicates" in page
+    warning = page[page.index("Possible duplicates") :]
+    warning = warning[: warning.index("</ul>")]
+    assert "远山贸易有限公司" in warning and "Same phone" in warning, warning
+    assert not Company.objects.filter(name="远山贸易").exists()
