@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -12,6 +14,50 @@ from crm.models import OwnedModel, Team, User
 from crm.permissions import can, restrict
 from crm.selectors import assignable_owners, assignable_teams, audited_content_types
 from crm.services import ShareLevel
+
+# --- Date inputs: ISO values in every language ---------------------------------------------------
+#
+# A browser's date and datetime-local inputs read and send only ISO values (2026-12-28,
+# 2026-12-28T09:30), whatever the page's language. A localised value ("2026/12/28", Django's first
+# Chinese input format) shows as an empty input, and saving the form then erases the date.
+# Every date and datetime field of every form uses these two widgets (crm/tests/test_date_inputs.py
+# walks the forms); the fields parse ISO in every language (Django adds the ISO input formats).
+
+ISO_DATE = "%Y-%m-%d"
+ISO_DATETIME = "%Y-%m-%dT%H:%M"
+
+
+class DateInput(forms.DateInput):
+    """A browser date picker; its value is ISO whatever the language."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format=ISO_DATE)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """A browser date-and-time picker (local time); its value is ISO whatever the language.
+
+    Minutes are what people pick; seconds are kept when a stored time has them, so saving a form
+    unchanged never moves the time."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format=ISO_DATETIME)
+
+    def format_value(self, value):
+        if isinstance(value, datetime.datetime) and value.second:
+            return value.strftime(f"{ISO_DATETIME}:%S")
+        return super().format_value(value)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if isinstance(value, datetime.datetime) and value.second:
+            # The input's default step is a minute; a value with seconds would not validate.
+            context["widget"]["attrs"].setdefault("step", "1")
+        return context
 
 
 class ShareForm(forms.Form):
@@ -75,12 +121,8 @@ class AuditFilterForm(forms.Form):
     object_type = forms.ModelChoiceField(label=_("Object type"), queryset=ContentType.objects.none(), required=False)
     object_id = forms.IntegerField(label=_("Object id"), min_value=1, required=False)
     action = forms.ChoiceField(label=_("Action"), choices=[("", _("Any")), *ACTION_CHOICES], required=False)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -300,15 +342,6 @@ def _model_field_or_none(instance, name: str):
         return instance._meta.get_field(name)
     except FieldDoesNotExist:  # a form-only field
         return None
-
-
-class DateInput(forms.DateInput):
-    """A browser date picker; values always ISO, whatever the language."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class AssignOwnerForm(forms.Form):

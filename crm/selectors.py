@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
@@ -258,6 +258,11 @@ def _display_value(field, value, related: dict) -> str:
         if timezone.is_naive(moment):  # auditlog stores UTC without an offset
             moment = moment.replace(tzinfo=UTC)
         return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    if isinstance(field, models.DateField):
+        try:
+            return date_format(date.fromisoformat(str(value)), "SHORT_DATE_FORMAT")
+        except ValueError:
+            return str(value)
     return str(value)
 
 

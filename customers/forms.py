@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import roles
-from crm.forms import DateInput, RecordForm, style_form
+from crm.forms import DateInput, DateTimeInput, RecordForm, style_form
 from crm.lists import RecordFilterForm
 from crm.models import Team, User
 from crm.services import ShareLevel
@@ -84,9 +84,7 @@ class InteractionForm(forms.ModelForm):
     ]
 
     kind = forms.ChoiceField(label=_("Type"), choices=KINDS)
-    occurred_at = forms.DateTimeField(
-        label=_("When"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+    occurred_at = forms.DateTimeField(label=_("When"), required=False, widget=DateTimeInput)
 
     class Meta:
         model = Interaction

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from django import forms
@@ -11,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -80,7 +82,9 @@ def _shown(record, name: str) -> str:
         return str(getattr(record, f"get_{name}_display")())
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
-    if hasattr(value, "isoformat"):
+    if isinstance(value, datetime.datetime):
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if isinstance(value, datetime.date):
         return date_format(value, "SHORT_DATE_FORMAT")
     return str(value)
 

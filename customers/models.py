@@ -12,6 +12,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.formats import date_format
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
@@ -334,7 +335,7 @@ class Transaction(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.date} {self.amount} {self.currency}"
+        return f"{date_format(self.date, 'SHORT_DATE_FORMAT')} {self.amount} {self.currency}"
 
 
 class GradeLevel(models.Model):

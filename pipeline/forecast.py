@@ -19,7 +19,9 @@ from django.conf import settings
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from crm.models import Team, User
 from crm.permissions import managed_team_ids, restrict, sees_everything
@@ -64,9 +66,10 @@ class Period:
 
     @property
     def label(self) -> str:
+        """The period as the user's language writes it: "2026年12月", "December 2026", "Q4 2026"."""
         if self.kind == "month":
-            return self.start.strftime("%Y-%m")
-        return f"{self.year} Q{self.number}"
+            return date_format(self.start, "YEAR_MONTH_FORMAT")
+        return pgettext("a quarter of a year", "Q%(quarter)d %(year)d") % {"quarter": self.number, "year": self.year}
 
     def shift(self, step: int) -> Period:
         size = 12 if self.kind == "month" else 4

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm.permissions import has_role_permission
@@ -92,7 +93,11 @@ def quota_view(request):
             except ValidationError as error:
                 errors.append(
                     _("%(person)s, %(month)s: %(problem)s")
-                    % {"person": row["user"], "month": f"{year}-{month:02d}", "problem": " ".join(error.messages)}
+                    % {
+                        "person": row["user"],
+                        "month": date_format(date(year, month, 1), "YEAR_MONTH_FORMAT"),
+                        "problem": " ".join(error.messages),
+                    }
                 )
                 continue
             if amount != row["months"][month - 1][1]:

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -508,7 +509,7 @@ class Quota(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "month"], name="quota_unique_month")]
 
     def __str__(self):
-        return f"{self.user} {self.month:%Y-%m}"
+        return f"{self.user} {date_format(self.month, 'YEAR_MONTH_FORMAT')}"
 
 
 class ReminderDelivery(models.Model):

@@ -7,15 +7,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.forms import RecordForm
+from crm.forms import DateTimeInput, RecordForm
 from pipeline.models import Task
-
-
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
 def default_due() -> datetime:
@@ -27,7 +20,7 @@ def default_due() -> datetime:
 class TaskForm(RecordForm):
     """A task's form: related records are scoped pickers, the assignee one the user may assign."""
 
-    due_at = forms.DateTimeField(label=_("Due"), widget=DateTimeInput, input_formats=["%Y-%m-%dT%H:%M"])
+    due_at = forms.DateTimeField(label=_("Due"), widget=DateTimeInput)
     duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5, max_value=24 * 60, initial=30)
 
     RELATED = ("company", "contact", "lead", "opportunity")
@@ -63,6 +56,7 @@ class QuickTaskForm(TaskForm):
             del self.fields[name]
         for name in self.RELATED:  # the page it sits on is the related record
             self.fields[name].widget = forms.HiddenInput()
+        self.fields["due_at"].widget.attrs["id"] = "quick-task-due"
 
 
 class TaskCompleteForm(forms.Form):
