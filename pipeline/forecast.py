@@ -23,7 +23,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from crm.models import Team, User
+from crm.models import Team, TeamMembership, User
 from crm.permissions import managed_team_ids, restrict, sees_everything
 from pipeline.models import Opportunity, Quota, Stage
 from pipeline.quotas import quota_users
@@ -194,9 +194,18 @@ def forecast(*, user, period: Period, team: Team | None = None) -> Forecast:
         quotas_qs = quotas_qs.filter(user_id__in=scope)
     quotas = dict(quotas_qs.values("user_id").annotate(total=Sum("amount")).values_list("user_id", "total"))
 
-    user_ids = {row["owner_id"] for row in rows} | set(quotas)
+    # Every member of the teams in view has a line, with or without deals and a quota.
+    memberships = TeamMembership.objects.filter(user__is_active=True)
+    if team is not None:
+        memberships = memberships.filter(team=team)
+    if scope is not None:
+        memberships = memberships.filter(user_id__in=scope)
+    member_teams = list(memberships.values_list("user_id", "team_id"))
+    user_ids = {row["owner_id"] for row in rows} | set(quotas) | {user_id for user_id, _team in member_teams}
     names = {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)}
-    team_ids = {row["team_id"] for row in rows if row["team_id"]}
+    team_ids = {row["team_id"] for row in rows if row["team_id"]} | {
+        team_id for user_id, team_id in member_teams if user_id in quotas
+    }
     team_names = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name"))
 
     by_user: dict[int, Line] = {}
@@ -218,6 +227,12 @@ def forecast(*, user, period: Period, team: Team | None = None) -> Forecast:
         total.add(line)
     for user_id, amount in quotas.items():
         by_user.setdefault(user_id, Line(label=names.get(user_id, "?"), key=user_id)).quota = amount
+    for user_id, team_id in member_teams:
+        by_user.setdefault(user_id, Line(label=names.get(user_id, "?"), key=user_id))
+        # A team's quota is its members' quotas; one who belongs to two teams counts in both.
+        if user_id in quotas and (team is None or team_id == team.pk):
+            line = by_team.setdefault(team_id, Line(label=team_names.get(team_id, "?"), key=team_id))
+            line.quota = (line.quota or ZERO) + quotas[user_id]
     total.quota = sum(quotas.values(), ZERO) or None
     return Forecast(
         period=period,

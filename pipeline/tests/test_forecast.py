@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.testing import make_user
+from crm.testing import add_to_team, make_user
 from pipeline.forecast import Period, forecast, parse_period
 from pipeline.models import Quota
 from pipeline.tests.factories import OpportunityFactory
@@ -83,7 +83,8 @@ def test_one_month(book):
 def test_the_manager_sees_the_team_the_auditor_everyone(book):
     managed = forecast(user=book.manager, period=Period("quarter", 2030, 1))
     assert managed.total.open == Decimal("4200")
-    assert {line.label for line in managed.users} == {str(book.owner), str(book.teammate)}
+    # Every member of the managed team, the manager included, whether or not they have deals.
+    assert {line.label for line in managed.users} == {str(book.owner), str(book.teammate), str(book.manager)}
     assert [line.label for line in managed.teams] == [book.team.name]
     everyone = forecast(user=book.auditor, period=Period("quarter", 2030, 1))
     assert everyone.total.open == Decimal("14199") and everyone.total.quota == Decimal("14000")
@@ -190,3 +191,18 @@ def test_quota_changes_are_audited(client, cast):
     client.post(reverse("pipeline:quotas"), {"year": "2030", f"q-{cast.owner.pk}-1": "1500"})
     quota = Quota.objects.get()
     assert LogEntry.objects.get_for_object(quota).get().actor == cast.manager
+
+
+def test_every_member_has_a_line_and_each_team_its_members_quota(book):
+    """A manager's forecast lists each member of the team, also one with no deal and no quota,
+    and the team table shows the members' quotas added up and the team's attainment."""
+    quiet = make_user(username="quiet.rep")
+    add_to_team(quiet, book.team)
+    Quota.objects.create(user=book.teammate, month=date(2030, 2, 1), amount=Decimal("1000"))
+    result = forecast(user=book.manager, period=Period("quarter", 2030, 1))
+    lines = {line.label: line for line in result.users}
+    assert str(quiet) in lines and lines[str(quiet)].quota is None and lines[str(quiet)].won == 0
+    assert lines[str(book.teammate)].quota == Decimal("1000") and lines[str(book.teammate)].attainment == 0
+    [team_line] = result.teams
+    assert team_line.quota == Decimal("7000") and team_line.won == Decimal("3000")
+    assert team_line.attainment == Decimal("42.9")
