@@ -29,13 +29,18 @@ run: install ## Set up (env file, migrations, translations, demo data) and serve
 	$(MANAGE) seed_demo --if-empty
 	$(MANAGE) devserver
 
-test: install ## Run the whole test suite on PostgreSQL and Redis (narrow it with PYTEST_ARGS=...)
+test: install ## Run the whole test suite on PostgreSQL and Redis, then the demo's page tour on SQLite (narrow it with PYTEST_ARGS=...)
 	DJANGO_SETTINGS_MODULE=crm.test_settings $(MANAGE) compilemessages --ignore=.venv -v 0
 	@# pytest-django creates the test database itself; exit status 5 means nothing was collected.
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
 		if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 		exit $$status
+	@# Every page as every demo user once more, on the embedded SQLite database and without Redis,
+	@# as `make run` starts (an in-memory database: nothing is written to var/). Not when narrowed.
+	if [ -z "$(PYTEST_ARGS)" ]; then \
+		DATABASE_URL=sqlite:// REDIS_URL= $(VENV)/bin/pytest -q crm/tests/test_demo_pages.py; \
+	fi
 
 lint: install ## Lint (ruff), check the import layers (import-linter) and that migrations match the models
 	$(VENV)/bin/ruff check .

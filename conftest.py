@@ -12,6 +12,25 @@ def cast(db) -> Cast:
 
 
 @pytest.fixture
+def database_down():
+    """Point the default connection at a database that does not exist, then put it back.
+
+    Yields that database's name, which no page or response may reveal.
+    """
+    from django.db import connections
+
+    name = "crm_test_no_such_database"
+    real = connections["default"]
+    broken = real.__class__({**real.settings_dict, "NAME": name}, alias="default")
+    connections["default"] = broken
+    try:
+        yield name
+    finally:
+        broken.close()
+        connections["default"] = real
+
+
+@pytest.fixture
 def live_celery_worker(transactional_db):
     """A real Celery worker thread consuming from the test Redis: `.delay()` goes through the broker.
 

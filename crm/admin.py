@@ -1,8 +1,15 @@
+from auditlog.admin import LogEntryAdmin as BaseLogEntryAdmin
+from auditlog.models import LogEntry
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.admin import CrontabScheduleAdmin as BaseCrontabScheduleAdmin
+from django_celery_beat.models import CrontabSchedule
 
 from crm.models import Team, TeamMembership, User
+from crm.roles import role_label
 
 admin.site.site_header = _("CRM administration")
 admin.site.site_title = _("CRM administration")
@@ -15,11 +22,60 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class RoleFilter(admin.RelatedFieldListFilter):
+    """The groups filter, with role names in the user's language."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(pk, role_label(name)) for pk, name in super().field_choices(field, request, model_admin)]
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     fieldsets = BaseUserAdmin.fieldsets + ((_("Preferences"), {"fields": ("language",)}),)
     list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff")
-    list_filter = ("is_active", "is_staff", "groups")
+    list_filter = ("is_active", "is_staff", ("groups", RoleFilter))
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups":
+            field.label_from_instance = lambda group: role_label(group.name)
+        return field
+
+
+admin.site.unregister(Group)
+admin.site.unregister(LogEntry)
+admin.site.unregister(CrontabSchedule)
+
+
+@admin.register(CrontabSchedule)
+class CrontabScheduleAdmin(BaseCrontabScheduleAdmin):
+    """django-celery-beat's screen, with a translated header for the schedule in words."""
+
+    list_display = ("__str__", "in_words")
+
+    @admin.display(description=_("In words"))
+    def in_words(self, schedule):
+        return schedule.human_readable
+
+
+@admin.register(LogEntry)
+class LogEntryAdmin(BaseLogEntryAdmin):
+    """django-auditlog's screen, with the column header it leaves untranslated."""
+
+    @admin.display(description=_("Correlation ID"))
+    def cid_url(self, obj):
+        return super().cid_url(obj)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    """Roles and team groups; a role's stored name is an English key, shown in the user's language."""
+
+    list_display = ("role_name",)
+
+    @admin.display(description=_("Name"), ordering="name")
+    def role_name(self, group):
+        return role_label(group.name)
 
 
 @admin.register(Team)

@@ -46,6 +46,8 @@ USERNAME_MAX_LENGTH = 150
 EVENT_LOGIN = "login"
 EVENT_LOGOUT = "logout"
 EVENT_LOGIN_FAILED = "login_failed"
+EVENT_REVEAL = "reveal"
+EVENT_IMPORT = "import"
 SIGN_IN_EVENTS = (EVENT_LOGIN, EVENT_LOGOUT, EVENT_LOGIN_FAILED)
 
 MASK = "******"
@@ -243,6 +245,9 @@ EVENT_LABELS = {
     "unshare": gettext_lazy("Sharing removed"),
     "merge": gettext_lazy("Merged"),
     "phone_search": gettext_lazy("Searched by phone number"),
+    "export": gettext_lazy("Exported"),
+    EVENT_REVEAL: gettext_lazy("Revealed a protected field"),
+    EVENT_IMPORT: gettext_lazy("Started an import"),
 }
 ACTION_LABELS = {
     LogEntry.Action.CREATE: pgettext_lazy("audit action", "Created"),

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
 import unicodedata
 from dataclasses import dataclass
@@ -103,6 +104,18 @@ class Keyring:
     def _ciphers(self) -> dict[str, AESGCM]:
         return {kid: AESGCM(key) for kid, key in self.keys.items()}
 
+    def cipher(self, kid: str | None = None) -> tuple[str, AESGCM]:
+        """(key id, AES-GCM cipher) of key `kid`, or of the first key when None: for callers that
+        frame their own ciphertext (sealed files, `crm.storage`)."""
+        kid = kid or self.primary_id
+        try:
+            return kid, self._ciphers[kid]
+        except KeyError:
+            raise UnknownKeyError(
+                f"The data was encrypted with key id {kid}, which is not in FIELD_ENCRYPTION_KEYS. "
+                "Restore that key to read it."
+            ) from None
+
     def encrypt(self, plaintext: str, *, context: str) -> str:
         """Encrypt under the first key, bound to `context` (the column) as associated data."""
         nonce = os.urandom(NONCE_BYTES)
@@ -155,6 +168,17 @@ def parse_token(token: str, *, context: str) -> tuple[str, bytes]:
     if len(payload) < NONCE_BYTES + TAG_BYTES:
         raise DecryptionError(f"Cannot decrypt {context}: the stored value is truncated.")
     return parts[1], payload
+
+
+def seal_json(value, *, context: str) -> str:
+    """`value` (anything JSON can hold) as one `enc1:` token bound to `context`: for copies of
+    sensitive data kept outside their encrypted columns (import undo values, error reports)."""
+    return get_keyring().encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")), context=context)
+
+
+def open_json(token: str, *, context: str):
+    """The value `seal_json` sealed under `context`; DecryptionError if it was sealed elsewhere or altered."""
+    return json.loads(get_keyring().decrypt(token, context=context))
 
 
 _keyring: Keyring | None = None

@@ -2,12 +2,15 @@
 
 Runs before Django settings can load (they need these secrets), so it uses the standard
 library only. An existing `.env` is never overwritten; only missing secret lines are appended.
+It also knows where `make run` serves (`serving_address`) and how to explain settings that
+stop Django from starting (`explain_settings_error`, used by manage.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import os
 import re
 import secrets
 import sys
@@ -50,6 +53,11 @@ DOCUMENTED = """
 # The full list of variables is in README.md.
 """
 
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = "8000"
+# Addresses that mean "every interface": a browser reaches them at the loopback address.
+_WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": DEFAULT_HOST}  # noqa: S104 - read, not bound
+
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 
@@ -74,6 +82,33 @@ def ensure_env_file(path: Path) -> list[str]:
     path.write_text(content, encoding="utf-8")
     path.chmod(0o600)
     return missing
+
+
+def serving_address(host: str | None = None, port: str | None = None) -> str:
+    """The address `make run` serves at, from HOST and PORT as `manage.py devserver` reads them:
+    'http://127.0.0.1:8000' by default."""
+    host = host if host is not None else os.environ.get("HOST") or DEFAULT_HOST
+    port = port if port is not None else os.environ.get("PORT") or DEFAULT_PORT
+    host = _WILDCARD_HOSTS.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def explain_settings_error(error: Exception, env_path: Path | None = None) -> str:
+    """What to do when settings are missing or wrong, for a person who just ran manage.py."""
+    env_path = env_path or BASE_DIR / ".env"
+    problem = str(error).strip().rstrip(".")
+    if not env_path.exists():
+        advice = (
+            f"There is no {env_path.name} file in {env_path.parent}: for development, `make run` (or "
+            "`python -m crm.devenv`) writes one with fresh secrets; in production, set the variables "
+            "listed under Configuration in README.md."
+        )
+    else:
+        advice = (
+            f"Set it in the environment or in {env_path} (README.md lists every variable under "
+            "Configuration); `python -m crm.devenv` adds missing development secrets."
+        )
+    return f"manage.py: {problem}.\n{advice}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,8 +16,12 @@ from decimal import Decimal
 from auditlog.models import LogEntry
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.audit import log_event
+from crm.fields import TAX_ID_LIKE, blind_index_for, normalize_phone, normalize_tax_id, phone_query
+from crm.params import parse_text
 
 # A spreadsheet reads a cell starting with one of these as a formula (or, for tab and CR, as a
 # cell whose formula begins after the whitespace). A leading apostrophe makes it plain text.
@@ -136,15 +140,54 @@ def write_xlsx(stream, headers: list[str], rows: Iterable[list], *, sheet: str =
     return count
 
 
-def log_export(*, actor, what: str, rows: int, filters: dict, file_format: str, remote_addr: str | None = None):
-    """One access entry on the exporting user: what was exported, how many rows, with which filters."""
+def _filter_value(value) -> str:
+    """A filter as the audit trail keeps it: a search by a phone number or tax ID is kept as its
+    blind index (an auditor who has the number can find the export; nobody can read it)."""
+    text = str(value)
+    if phone := phone_query(text):
+        return "phone:" + blind_index_for(normalize_phone, phone)
+    if TAX_ID_LIKE.match(normalize_tax_id(text)):
+        return "tax_id:" + blind_index_for(normalize_tax_id, text)
+    return text
+
+
+def log_export(
+    *,
+    actor,
+    what: str,
+    rows: int,
+    filters: dict,
+    file_format: str,
+    sensitive: bool,
+    remote_addr: str | None = None,
+):
+    """One access entry on the exporting user: what was exported, how many rows, with which
+    filters, and whether sensitive fields (phones, tax IDs) were in it unmasked."""
     entry = log_event(actor, actor=actor, action=LogEntry.Action.ACCESS, event=EVENT_EXPORT, remote_addr=remote_addr)
     entry.additional_data = {
         "event": EVENT_EXPORT,
         "export": what,
         "format": file_format,
         "rows": rows,
-        "filters": {k: [str(v) for v in values] for k, values in filters.items()},
+        "sensitive": sensitive,
+        # As the request gave them: without control characters (a NUL cannot be stored in JSON).
+        "filters": {
+            parse_text(k): [_filter_value(parse_text(v, max_length=200)) for v in values]
+            for k, values in filters.items()
+        },
     }
     entry.save(update_fields=["additional_data"])
     return entry
+
+
+def export_summary(data: dict) -> str:
+    """An export entry's details as the audit page shows them."""
+    rows = data.get("rows", 0)
+    parts = [
+        str(data.get("export", "")),
+        str(data.get("format", "")).upper(),
+        ngettext("%(count)d row", "%(count)d rows", rows) % {"count": rows},
+    ]
+    if "sensitive" in data:
+        parts.append(_("sensitive fields included") if data["sensitive"] else _("sensitive fields masked"))
+    return " · ".join(part for part in parts if part)

@@ -89,6 +89,21 @@ def phone_query(query: str) -> str:
     return ""
 
 
+# A tax ID once normalised (China's 18-character unified social credit code, older numbers of
+# 15 to 20 characters): at least ten digits, so that words and column headers do not match.
+TAX_ID_LIKE = re.compile(r"^(?=(?:[A-Z]*\d){10})[0-9A-Z]{15,20}$")
+
+
+_PHONE_IN_TEXT = re.compile(r"(?<![\w+])\+?\d(?:[\s\-.()/]{0,2}\d){6,}")
+_TAX_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?=(?:[A-Za-z]*\d){10})[0-9A-Za-z]{15,20}(?![0-9A-Za-z])")
+
+
+def mask_numbers(text: str) -> str:
+    """`text` with every run that could be a phone number (7 digits or more) or a tax ID replaced
+    by ******: for messages that are stored or shown and may quote a line of a user's file."""
+    return _PHONE_IN_TEXT.sub("******", _TAX_ID_IN_TEXT.sub("******", text))
+
+
 def blind_index_for(normalizer: Callable[[str], str], value: str | None, *, context: str | None = None) -> str:
     """The blind index of `value` under `normalizer`'s scope ('' when it normalises to nothing).
 

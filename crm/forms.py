@@ -11,6 +11,7 @@ from crm import roles
 from crm.audit import ACTION_CHOICES
 from crm.fields import EncryptedTextField
 from crm.models import OwnedModel, Team, User
+from crm.params import bound_form_fields
 from crm.permissions import can, restrict
 from crm.selectors import assignable_owners, assignable_teams, audited_content_types
 from crm.services import ShareLevel
@@ -60,6 +61,13 @@ class DateTimeInput(forms.DateTimeInput):
         return context
 
 
+class RoleChoiceField(forms.ModelChoiceField):
+    """A choice of role groups, named in the user's language."""
+
+    def label_from_instance(self, obj):
+        return roles.role_label(obj.name)
+
+
 class ShareForm(forms.Form):
     """Share one record with a user, a team or a role."""
 
@@ -67,7 +75,7 @@ class ShareForm(forms.Form):
         label=_("User"), queryset=User.objects.filter(is_active=True).order_by("username"), required=False
     )
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
-    role = forms.ModelChoiceField(
+    role = RoleChoiceField(
         label=_("Role"), queryset=Group.objects.filter(name__in=roles.ROLES).order_by("name"), required=False
     )
     level = forms.ChoiceField(label=_("Access"), choices=ShareLevel.choices, initial=ShareLevel.VIEW)
@@ -129,6 +137,7 @@ class AuditFilterForm(forms.Form):
         field = self.fields["object_type"]
         field.queryset = audited_content_types()
         field.label_from_instance = _content_type_label
+        bound_form_fields(self)
         for bound in self.visible_fields():
             bound.field.widget.attrs.setdefault(
                 "class", "form-select" if bound.name in ("actor", "object_type", "action") else "form-control"
@@ -292,6 +301,7 @@ class RecordForm(forms.ModelForm):
                 self.fields["team"].initial = first_team.pk if first_team else None
         elif "owner" in self.fields:
             self.fields["owner"].required = False
+        bound_form_fields(self)
         style_form(self, small=small)
 
     def _make_secret(self, name: str, *, stored: bool) -> None:

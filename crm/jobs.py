@@ -11,7 +11,8 @@ So the arrow runs one way, tasks -> services: a service never imports the task t
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+
+from crm.outbox import queue_task
 
 _tasks: dict[str, object] = {}
 
@@ -22,10 +23,12 @@ def register_job_task(kind: str, task) -> None:
 
 
 def job_queue(job) -> None:
-    """Queue the task for `job` once the current transaction commits (at once outside one)."""
+    """Queue the task for `job` once the current transaction commits (at once outside one).
+
+    Through the outbox: if the broker is away the job stays queued and starts when it is back.
+    """
     try:
         task = _tasks[job.kind]
     except KeyError:
         raise ImproperlyConfigured(f"No task runs background jobs of kind {job.kind!r}.") from None
-    job_id = job.pk
-    transaction.on_commit(lambda: task.delay(job_id))
+    queue_task(task, job.pk)

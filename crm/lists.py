@@ -33,11 +33,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from crm.forms import DateInput, scope_form_fields, style_form
 from crm.models import Team, User
 from crm.pagination import capped_count, keyset_page
+from crm.params import BadParameter, QueryParams, bound_form_fields, parse_id
 from crm.permissions import has_role_permission, restrict
 from crm.search import PHONE_SEARCH_REFUSED, phone_search_allowed
 from crm.writes import BulkResult
@@ -94,6 +95,10 @@ class ListSpec:
     def sorts(self) -> dict[str, tuple[str, ...]]:
         return {c.key: c.sort for c in self.columns if c.sort}
 
+    def sort_keys(self) -> set[str]:
+        """The values `?sort=` may take: each sortable column, ascending or descending."""
+        return {prefix + key for key in self.sorts() for prefix in ("", "-")}
+
     def ordering(self, sort: str) -> tuple[str, tuple[str, ...]]:
         """The validated sort key (with "-" for descending) and its keyset ordering."""
         sorts = self.sorts()
@@ -118,6 +123,7 @@ class FilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.extend()
         scope_form_fields(self, user)
+        bound_form_fields(self)
         style_form(self, small=True)
 
     def extend(self) -> None:
@@ -127,11 +133,11 @@ class FilterForm(forms.Form):
 class RecordFilterForm(FilterForm):
     """The filters every list of owned records offers: search, owner, team, created between."""
 
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
-    created_from = forms.DateField(label=_("Created from"), required=False, widget=DateInput)
-    created_to = forms.DateField(label=_("Created to"), required=False, widget=DateInput)
+    q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=100)
+    owner = forms.ModelChoiceField(label=gettext_lazy("Owner"), queryset=User.objects.none(), required=False)
+    team = forms.ModelChoiceField(label=gettext_lazy("Team"), queryset=Team.objects.all(), required=False)
+    created_from = forms.DateField(label=gettext_lazy("Created from"), required=False, widget=DateInput)
+    created_to = forms.DateField(label=gettext_lazy("Created to"), required=False, widget=DateInput)
 
     def clean_q(self):
         query = self.cleaned_data["q"]
@@ -166,12 +172,13 @@ def _querystring(request: HttpRequest, **changes) -> str:
 
 def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
     queryset, form = filtered_queryset(spec, request)
-    sort, ordering = spec.ordering(request.GET.get("sort", spec.default_sort))
+    params = QueryParams(request)
+    sort, ordering = spec.ordering(params.choice("sort", spec.sort_keys(), default=spec.default_sort))
     page = keyset_page(
         queryset,
         ordering=ordering,
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
+        after=params.cursor("after"),
+        before=params.cursor("before"),
         size=settings.PAGE_SIZE,
     )
     count, capped = capped_count(queryset, settings.LIST_COUNT_CAP)
@@ -226,9 +233,11 @@ class IdListField(forms.Field):
         if not value:
             return []
         values = value if isinstance(value, (list, tuple)) else [value]
-        if not all(str(v).isdigit() for v in values):
-            raise ValidationError(_("Invalid selection."))
-        return [int(v) for v in values]
+        try:
+            ids = [parse_id(str(v)) for v in values]
+        except BadParameter:
+            raise ValidationError(_("Invalid selection.")) from None
+        return [pk for pk in ids if pk is not None]
 
 
 class BulkSelectionForm(forms.Form):

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm.querysets import OwnedQuerySet
+from crm.storage import SealedFileStorage
 
 
 class User(AbstractUser):
@@ -152,7 +153,8 @@ class Job(models.Model):
     message = models.CharField(_("message"), max_length=500, blank=True)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     result = models.JSONField(_("result"), default=dict, blank=True)
-    file = models.FileField(_("file"), upload_to="jobs/%Y/%m/", blank=True)
+    # Encrypted on disk, no URL, deleted after IMPORT_EXPORT_RETENTION_DAYS (crm/storage.py).
+    file = models.FileField(_("file"), upload_to="jobs/%Y/%m/", blank=True, storage=SealedFileStorage())
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -175,3 +177,23 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
+
+
+class PendingTask(models.Model):
+    """A Celery task queued by a committed transaction and not yet handed to the broker.
+
+    Written in the transaction that queues the task and deleted once the broker has the message,
+    so a task queued while the broker is away waits here until beat hands it over (crm.outbox).
+    """
+
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("queued"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("task waiting for the broker")
+        verbose_name_plural = _("tasks waiting for the broker")
+
+    def __str__(self):
+        return f"{self.task} {self.args!r} {self.kwargs!r}"

@@ -7,44 +7,39 @@ an index on them in that order.
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
-
-def _encode(values: list) -> str:
-    def plain(value):
-        if isinstance(value, (datetime, date)):
-            return {"t": value.isoformat()}
-        if isinstance(value, Decimal):
-            return {"d": str(value)}
-        return value
-
-    raw = json.dumps([plain(v) for v in values], ensure_ascii=False, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+from crm.params import BadParameter, check_date, cursor_token, parse_cursor
 
 
-def _decode(token: str, queryset: QuerySet, fields: list[str]) -> list | None:
+def cursor_values(token: str | None, queryset: QuerySet, fields: list[str]) -> list | None:
+    """The sort values a cursor holds, each converted and validated by its model field (a number
+    within the column's range, a finite decimal of the column's size, a date within
+    `crm.params`' bounds); None for a cursor that does not fit `fields`, which pages read as
+    "no cursor"."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        values = json.loads(raw)
-    except (ValueError, TypeError):
+        values = parse_cursor(token)
+    except BadParameter:
         return None
-    if not isinstance(values, list) or len(values) != len(fields):
+    if values is None or len(values) != len(fields):
         return None
     decoded = []
     for name, value in zip(fields, values, strict=True):
         model_field = queryset.model._meta.get_field(name)
-        if isinstance(value, dict):
-            value = value.get("t") or value.get("d")
         try:
-            decoded.append(model_field.to_python(value))
-        except Exception:  # a tampered cursor is treated as no cursor
+            value = model_field.to_python(value)
+            if value is None:
+                return None
+            model_field.run_validators(value)
+            if isinstance(value, date):
+                check_date(value)
+        except (ValidationError, BadParameter, TypeError, ValueError, OverflowError):
             return None
+        decoded.append(value)
     return decoded
 
 
@@ -92,10 +87,10 @@ def keyset_page(
 
     going_back = False
     qs = queryset
-    if before and (values := _decode(before, queryset, fields)) is not None:
+    if before and (values := cursor_values(before, queryset, fields)) is not None:
         qs = qs.filter(_after(fields, [not d for d in descending], values)).order_by(*reverse_ordering)
         going_back = True
-    elif after and (values := _decode(after, queryset, fields)) is not None:
+    elif after and (values := cursor_values(after, queryset, fields)) is not None:
         qs = qs.filter(_after(fields, descending, values)).order_by(*ordering)
     else:
         qs = qs.order_by(*ordering)
@@ -108,7 +103,7 @@ def keyset_page(
         rows.reverse()
 
     def key(row):
-        return _encode([getattr(row, f"{name}_id" if _is_fk(queryset, name) else name) for name in fields])
+        return cursor_token([getattr(row, f"{name}_id" if _is_fk(queryset, name) else name) for name in fields])
 
     page = KeysetPage(items=rows, size=size)
     if rows:

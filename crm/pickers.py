@@ -22,7 +22,6 @@ works. The script turns the number box into the hidden input and shows the combo
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,7 @@ from django.db.models.functions import Concat
 from django.urls import reverse
 
 from crm.models import Team, User
+from crm.params import parse_text
 from crm.permissions import restrict
 from crm.search import text_search
 from crm.selectors import assignable_owners, assignable_teams
@@ -151,12 +151,8 @@ def has_source(name: str) -> bool:
 
 
 def clean_query(raw) -> str:
-    """What a search box sent, made safe to search: full-width letters folded (ｈｕａ -> hua, as
-    Chinese input methods type them), control characters (NUL breaks PostgreSQL) turned to
-    spaces, at most 100 characters."""
-    text = unicodedata.normalize("NFKC", str(raw or "")[: MAX_QUERY_LENGTH * 4])
-    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
-    return " ".join(text.split())[:MAX_QUERY_LENGTH].strip()
+    """What a search box sent, made safe to search (`crm.params.parse_text`), at most 100 characters."""
+    return parse_text(raw, max_length=MAX_QUERY_LENGTH)
 
 
 def _as_pk(value) -> int | None:

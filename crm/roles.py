@@ -28,6 +28,14 @@ ROLE_LABELS = {
 
 ROLES = tuple(ROLE_LABELS)
 
+
+def role_label(group_name: str) -> str:
+    """The name a user reads for a role's group, or for a team's group ("team:<name>") its team's name."""
+    if group_name.startswith("team:"):
+        return group_name.removeprefix("team:")
+    return str(ROLE_LABELS.get(group_name, group_name))
+
+
 # Roles that see every record, whatever its owner or team.
 SEE_ALL_ROLES = (ADMINISTRATOR, AUDITOR)
 

@@ -192,9 +192,9 @@ def phone_search_allowed(user, query: str, *, where: str) -> bool:
     The audit entry keeps the number's blind index, never the number: an auditor who has a number
     can find who searched for it, nobody can read numbers out of the log."""
     from django.conf import settings
-    from django.core.cache import cache
 
     from crm.audit import log_event
+    from crm.cache import count_hit
     from crm.fields import blind_index_for, normalize_phone, phone_query
 
     digits = phone_query(query)
@@ -202,14 +202,7 @@ def phone_search_allowed(user, query: str, *, where: str) -> bool:
         return True
     limit = getattr(settings, "PHONE_SEARCH_LIMIT", 30)
     window = getattr(settings, "PHONE_SEARCH_WINDOW", 3600)
-    key = f"phone-search:{user.pk}"
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        count = 1
-    allowed = count <= limit
+    allowed = count_hit(f"phone-search:{user.pk}", window=window) <= limit
     log_event(
         user,
         actor=user,

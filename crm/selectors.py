@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,8 +19,12 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from crm.audit import EVENT_LABELS, PSEUDO_FIELD_LABELS, action_filter, entry_event, entry_label
+from crm import roles
+from crm.audit import EVENT_LABELS, EVENT_REVEAL, PSEUDO_FIELD_LABELS, action_filter, entry_event, entry_label
+from crm.exports import EVENT_EXPORT, export_summary
+from crm.fields import MASKED
 from crm.models import OwnedModel, Team, TeamMembership, User
 from crm.permissions import is_administrator, managed_team_ids, object_permission_models, restrict
 
@@ -62,7 +67,7 @@ def record_shares(obj: models.Model) -> list[Share]:
     ]
     for group, actions in by_group.items():
         team = teams.get(group.pk)
-        kind, label = ("team", team.name) if team else ("role", group.name)
+        kind, label = ("team", team.name) if team else ("role", roles.role_label(group.name))
         shares.append(Share(kind, group, label, "change" if "change" in actions else "view"))
     return sorted(shares, key=lambda s: (s.kind, s.label))
 
@@ -189,12 +194,25 @@ def audit_rows(entries: list[LogEntry], *, viewer, link_objects: bool = True) ->
         AuditRow(
             entry=entry,
             label=entry_label(entry),
-            detail="" if entry_event(entry) in EVENT_LABELS else entry_event(entry),
+            detail=_event_detail(entry),
             changes=_field_changes(entry, related),
             url=urls.get((entry.content_type_id, entry.object_id)),
         )
         for entry in entries
     ]
+
+
+def _event_detail(entry: LogEntry) -> str:
+    """What an entry's label does not already tell: an export's rows and whether they carried
+    sensitive fields, or the key of an event without a label of its own."""
+    event = entry_event(entry)
+    if event == EVENT_EXPORT and "export" in entry.additional_data:
+        return export_summary(entry.additional_data)
+    if event == EVENT_REVEAL:
+        model = entry.content_type.model_class()
+        fields = [_field_label(model, name) for name in entry.changes or {}]
+        return _("Field: %(fields)s") % {"fields": pgettext("list separator", ", ").join(fields)}
+    return "" if event in EVENT_LABELS else event
 
 
 def _visible_in_bulk(model: type[models.Model], pks: set[int], viewer) -> dict:
@@ -218,16 +236,25 @@ def _as_int(value) -> int | None:
         return None
 
 
+def _field_label(model, name: str) -> str:
+    field = _model_field(model, name) if model is not None else None
+    label = str(field.verbose_name) if field is not None and hasattr(field, "verbose_name") else name
+    return str(PSEUDO_FIELD_LABELS.get(name, label))
+
+
 def _field_changes(entry: LogEntry, related: dict) -> list[FieldChange]:
+    if entry_event(entry) == EVENT_REVEAL:
+        return []  # nothing changed: the detail names the field that was opened
     model = entry.content_type.model_class()
     changes = []
     for name, values in (entry.changes or {}).items():
         field = _model_field(model, name) if model is not None else None
-        label = str(field.verbose_name) if field is not None and hasattr(field, "verbose_name") else name
-        label = str(PSEUDO_FIELD_LABELS.get(name, label))
+        label = _field_label(model, name)
         if isinstance(values, dict) and values.get("type") == "m2m":
-            objects = ", ".join(str(o) for o in values.get("objects", []))
+            objects = pgettext("list separator", ", ").join(roles.role_label(str(o)) for o in values.get("objects", []))
             old, new = ("", objects) if values.get("operation") == "add" else (objects, "")
+        elif name == "shared_with" and isinstance(values, list) and len(values) == 2:
+            old, new = (_share_value(v) for v in values)
         elif isinstance(values, list) and len(values) == 2:
             old, new = (_display_value(field, v, related) for v in values)
         else:
@@ -236,10 +263,28 @@ def _field_changes(entry: LogEntry, related: dict) -> list[FieldChange]:
     return changes
 
 
+_SHARE_VALUE = re.compile(r"^(user|team|group):(.*?)(?: \((view|change)\))?$")
+
+
+def _share_value(value) -> str:
+    """A logged share ("group:Sales rep (change)") as a person reads it: "销售代表（可查看和编辑）"."""
+    match = _SHARE_VALUE.match(str(value or ""))
+    if not match:
+        return "" if value is None else str(value)
+    kind, name, level = match.groups()
+    recipient = roles.role_label(name) if kind == "group" else name
+    if not level:
+        return recipient
+    access = _("Can view and edit") if level == "change" else _("Can view")
+    return _("%(recipient)s (%(access)s)") % {"recipient": recipient, "access": access}
+
+
 def _display_value(field, value, related: dict) -> str:
     """A logged value as a person reads it: choice labels, related names, local times."""
     if value is None or value == "None":
         return ""
+    if value == MASKED:
+        return _("[encrypted]")
     if field is None:
         return str(value)
     if field.many_to_one:

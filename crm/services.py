@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from guardian.shortcuts import assign_perm, remove_perm
 
-from crm.audit import log_event
+from crm.audit import EVENT_REVEAL, log_event
 from crm.models import Team, TeamMembership, User
+from crm.params import parse_text
 from crm.permissions import can, perm_codename
 
 
@@ -109,7 +110,7 @@ def record_reveal(*, obj: models.Model, field: str, actor: User, permission: str
         raise ValidationError(_("Unknown field."))
     if not (can(actor, obj, "view") and permission and actor.has_perm(permission)):
         raise PermissionDenied(_("You may not reveal this field."))
-    log_event(obj, actor=actor, action=LogEntry.Action.ACCESS, changes={field: ["***", "revealed"]}, event="reveal")
+    log_event(obj, actor=actor, action=LogEntry.Action.ACCESS, changes={field: ["***", "revealed"]}, event=EVENT_REVEAL)
     return getattr(obj, field)
 
 
@@ -118,11 +119,12 @@ def saved_view_save(*, user: User, list_key: str, name: str, query: str):
     """Save (or overwrite) the user's named view of a list."""
     from crm.models import SavedView
 
-    name = name.strip()
+    # Straight from a post: no control characters (PostgreSQL refuses NUL), bounded lengths.
+    name, list_key = parse_text(name, max_length=100), parse_text(list_key, max_length=100)
     if not name:
         raise ValidationError(_("Give the view a name."))
     view, _created = SavedView.objects.update_or_create(
-        user=user, list_key=list_key, name=name, defaults={"query": query[:2000]}
+        user=user, list_key=list_key, name=name, defaults={"query": parse_text(query, max_length=2000)}
     )
     return view
 

@@ -107,21 +107,27 @@ USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresq
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default: a bare "example.com" means https
 
-# Redis backs the cache, sessions and Celery. Without it the app runs with local memory and
-# inline tasks, which is enough for a single developer but not for production.
+# Redis backs the cache and Celery. Without it the app runs with local memory and inline
+# tasks, which is enough for a single developer but not for production. Sessions live in the
+# database either way; with Redis they keep a copy in the cache, so a Redis restart signs
+# nobody out, and while Redis is away the cache misses instead of failing (crm/cache.py).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "crm.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="crm"),
+            # A Redis that does not answer costs a request at most a second, not five.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_ENGINE = "crm.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# How long a session's cached copy is trusted before the database is read again (crm/sessions.py).
+SESSION_CACHE_TIMEOUT = 5 * 60
 
 AUTH_USER_MODEL = "crm.User"
 AUTHENTICATION_BACKENDS = [
@@ -153,6 +159,9 @@ AXES_RESET_ON_SUCCESS = True
 # is the one place that reads it, for lockouts, rate limits, audit entries and sessions.
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "crm.network.client_address"
+# Failures are counted in the database, never in the cache (which misses while Redis is away),
+# so lockouts keep working through a Redis outage.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 # Object permissions: guardian's anonymous user is not needed, we never grant to anonymous.
 GUARDIAN_MONKEY_PATCH_USER = False
@@ -169,6 +178,11 @@ AUDITLOG_MASK_CALLABLE = "crm.audit.mask_value"
 # Field encryption: comma-separated base64 keys of 32 bytes; the first encrypts, all decrypt.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 FIELD_BLIND_INDEX_KEY = env.str("FIELD_BLIND_INDEX_KEY", default="")
+# Uploaded import files and generated export files (encrypted on disk, crm/storage.py) are
+# deleted this many days after they were made, by an hourly beat task.
+IMPORT_EXPORT_RETENTION_DAYS = env.int("IMPORT_EXPORT_RETENTION_DAYS", default=7)
+if IMPORT_EXPORT_RETENTION_DAYS < 1:
+    raise environ.ImproperlyConfigured("IMPORT_EXPORT_RETENTION_DAYS must be at least 1 (days).")
 
 # Internationalisation
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
@@ -216,7 +230,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery: Redis broker; with no Redis, tasks run inline in the web process.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Inline tasks still open a producer: name a host, or kombu warns about the missing one on every task.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL or env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -225,6 +240,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 60 * 60}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Tasks queued while the broker is away wait in the database (crm/outbox.py); beat hands over
+# those older than this many seconds, so it never races a hand-over still under way.
+TASK_OUTBOX_GRACE = 30
 CELERY_TIMEZONE = TIME_ZONE
 # Workers log through LOGGING above (JSON, with the task id) instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -250,6 +268,10 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # (anyone may submit a domain whose header says "preload"); an intranet name cannot be
 # preloaded at all. So it stays opt-in and its deployment warning is silenced while off.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+if not USING_POSTGRES:
+    # The embedded SQLite file ignores the INCLUDE columns of the board's covering indexes,
+    # which only matter for speed at millions of rows on PostgreSQL.
+    SILENCED_SYSTEM_CHECKS.append("models.W040")
 if env.bool("PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -301,6 +323,10 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # axes announces its configuration at every start of every process.
         "axes.apps": {"level": "WARNING"},
+        # runserver's reloader announces itself at every start, twice in DEBUG (Django's handler and ours).
+        "django.utils.autoreload": {"level": "WARNING"},
+        # Tasks that run inline (no Redis) would log every success in the web console.
+        **({"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {}),
     },
 }
 

@@ -1,7 +1,8 @@
 """Settings for the test suite: the real settings, with test keys and faster hashing.
 
 Tests run on PostgreSQL and Redis (DATABASE_URL and REDIS_URL, defaulting to the local
-services), never on the embedded SQLite file.
+services). The one exception is the demo's page tour, which `make test` runs once more on an
+in-memory SQLite database without Redis (`DATABASE_URL=sqlite:// REDIS_URL=`), as `make run` starts.
 """
 
 import os

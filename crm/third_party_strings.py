@@ -87,6 +87,16 @@ AUDITLOG = (
     gettext_noop("No log entries found."),
 )
 
+# Django's own admin strings that its Simplified Chinese catalogue does not translate yet.
+DJANGO_ADMIN = (
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
+)
+
+# django-celery-beat's field names that its Simplified Chinese catalogue leaves in English.
+CELERY_BEAT = (gettext_noop("Task Name"),)
+
 
 def _auditlog_plurals(count):
     return ngettext("entry", "entries", count)

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -47,7 +46,5 @@ handler403 = "crm.views.permission_denied"
 handler404 = "crm.views.page_not_found"
 handler500 = "crm.views.server_error"
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No route serves MEDIA_ROOT, not even in DEBUG: uploads and exports hold customer data and
+# are downloaded only through views that check who asks (crm/storage.py).

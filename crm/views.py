@@ -1,12 +1,16 @@
+import sys
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
@@ -14,10 +18,18 @@ from django.views.decorators.http import require_POST, require_safe
 from crm.forms import AuditFilterForm, ProfileForm, ShareForm, UnshareForm
 from crm.health import health_report
 from crm.lists import safe_next
+from crm.outbox import BROKER_AWAY
 from crm.pagination import keyset_page
+from crm.params import QueryParams, parse_text
 from crm.permissions import can, get_object_for_user
 from crm.selectors import audit_entries, audit_rows, can_view_audit_log, record_shares, shareable_model
 from crm.services import record_share, record_unshare
+
+# A service the request needs is restarting or unreachable (PostgreSQL, or Redis as the broker):
+# the request gets "try again shortly" (503), not "something went wrong" (500). With
+# CONN_HEALTH_CHECKS the next request replaces a dead database connection.
+SERVICE_AWAY = (OperationalError, InterfaceError, *BROKER_AWAY)
+RETRY_AFTER_SECONDS = 10
 
 
 @login_required
@@ -129,13 +141,14 @@ def audit_log(request):
     if not can_view_audit_log(request.user):
         raise PermissionDenied
     form = AuditFilterForm(request.GET)
+    params = QueryParams(request)
     page, rows = None, []
     if form.is_valid():
         page = keyset_page(
             audit_entries(user=request.user, filters=form.cleaned_data),
             ordering=("-timestamp", "-id"),
-            after=request.GET.get("after"),
-            before=request.GET.get("before"),
+            after=params.cursor("after"),
+            before=params.cursor("before"),
             size=settings.PAGE_SIZE,
         )
         rows = audit_rows(page.items, viewer=request.user)
@@ -161,9 +174,19 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    # No request context processors here: the failure may be in one of them.
+    # No request context processors here: the failure may be in one of them, or the database.
+    if isinstance(sys.exc_info()[1], SERVICE_AWAY):
+        return service_unavailable(request)
     body = loader.render_to_string("500.html")
     return HttpResponse(body, status=500)
+
+
+def service_unavailable(request):
+    """503 with Retry-After: the database (or the broker) is restarting; the next try will do."""
+    response = HttpResponse(loader.render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    add_never_cache_headers(response)
+    return response
 
 
 @login_required
@@ -200,7 +223,7 @@ def global_search(request):
     """The top bar's search: grouped matches as you type (htmx), or a full page without JavaScript."""
     from crm.search import PHONE_SEARCH_REFUSED, phone_search_allowed, search_everything
 
-    query = request.GET.get("q", "").strip()[:100]
+    query = parse_text(request.GET.get("q"))
     groups, refused = [], ""
     if query and phone_search_allowed(request.user, query, where="search"):
         groups = search_everything(user=request.user, query=query)

@@ -6,11 +6,21 @@ from customers.grading_forms import GradeLevelForm, GradingPolicyForm
 from customers.models import Company, Contact, GradeLevel, GradingPolicy, MergeRecord, Tag
 
 
+class GradeFilter(admin.AllValuesFieldListFilter):
+    """The grades in use, with a name for the companies not graded yet."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] == "":
+                choice["display"] = _("Not graded")
+            yield choice
+
+
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
     list_display = ("name", "city", "lifecycle", "grade", "owner", "team")
     list_select_related = ("owner", "team")
-    list_filter = ("lifecycle", "grade")
+    list_filter = ("lifecycle", ("grade", GradeFilter))
     search_fields = ("name",)
     raw_id_fields = ("owner",)
     show_full_result_count = False

@@ -26,9 +26,11 @@ class CustomersConfig(AppConfig):
         self._register_pickers()
         # Background imports and exports: Celery tasks, and the runners of their kinds of job.
         from customers import import_tasks  # noqa: F401
+        from customers.exporting import register_customer_exports
         from customers.importing.customer_kinds import register_customer_kinds
 
         register_customer_kinds()
+        register_customer_exports()
         from crm.defaults import register_defaults
         from customers.defaults import ensure_grade_levels
 

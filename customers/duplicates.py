@@ -30,8 +30,6 @@ The review page (`duplicate_pairs`) never compares all pairs, so it stays fast a
 
 from __future__ import annotations
 
-import base64
-import json
 import operator
 import re
 import unicodedata
@@ -48,7 +46,8 @@ from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz
 
 from crm.fields import blind_index_for, normalize_email
-from crm.pagination import _decode, _encode
+from crm.pagination import cursor_values
+from crm.params import BadParameter, cursor_token, parse_cursor
 from crm.people import display_name
 from crm.permissions import restrict, sees_everything
 from customers.models import Company, Contact
@@ -349,7 +348,7 @@ def exact_pairs(*, model, user, after: str | None = None, size: int = GROUPS_PER
     visible = restrict(model.objects.all(), user, "view")
     start_column, start_value = 0, None
     if after:
-        decoded = _decode_cursor(after)
+        decoded = _decode_cursor(after, len(columns))
         if decoded is not None:
             start_column, start_value = decoded
     groups: list[tuple[int, str]] = []
@@ -387,19 +386,24 @@ def exact_pairs(*, model, user, after: str | None = None, size: int = GROUPS_PER
 
 
 def _encode_cursor(index: int, value: str) -> str:
-    return _encode([index, value])
+    return cursor_token([index, value])
 
 
-def _decode_cursor(token: str):
+def _decode_cursor(token: str, columns: int):
+    """(column index, value) of an exact-pairs cursor, or None if it does not hold one."""
     try:
-        values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, TypeError):
+        values = parse_cursor(token)
+    except BadParameter:
         return None
-    if not (isinstance(values, list) and len(values) == 2 and isinstance(values[0], int)):
+    if not (values and len(values) == 2 and isinstance(values[0], int) and 0 <= values[0] < columns):
         return None
-    if not isinstance(values[1], str):
-        return None
-    return values
+    return values if isinstance(values[1], str) else None
+
+
+def similar_names_available() -> bool:
+    """Similar-name pairs need PostgreSQL's pg_trgm: the embedded SQLite database has no index
+    to find them with, so there only identical identifiers (and, on create forms, equal names) match."""
+    return connection.vendor == "postgresql"
 
 
 def likely_pairs(*, model, user, after: str | None = None, anchors: int = ANCHORS_PER_PAGE) -> PairPage:
@@ -408,7 +412,7 @@ def likely_pairs(*, model, user, after: str | None = None, anchors: int = ANCHOR
     since = timezone.now() - timedelta(days=RECENT_DAYS)
     visible = restrict(model.objects.all(), user, "view")
     recent = visible.filter(created_at__gte=since)
-    if after and (values := _decode(after, recent, ["created_at", "id"])) is not None:
+    if after and (values := cursor_values(after, recent, ["created_at", "id"])) is not None:
         recent = recent.filter(Q(created_at__lt=values[0]) | Q(created_at=values[0], id__lt=values[1]))
     neighbours = model.objects.all() if sees_everything(user) else restrict(model.objects.all(), user, "view")
     neighbours = neighbours.exclude(pk=OuterRef("pk")).filter(
@@ -420,7 +424,7 @@ def likely_pairs(*, model, user, after: str | None = None, anchors: int = ANCHOR
         )
     else:
         neighbours = neighbours.filter(company_id=OuterRef("company_id"))
-    if connection.vendor != "postgresql":
+    if not similar_names_available():
         return PairPage(pairs=[])
     rows = list(
         recent.annotate(neighbour_ids=ArraySubquery(neighbours.order_by("pk").values("pk")[:CANDIDATES_PER_ANCHOR]))
@@ -430,7 +434,7 @@ def likely_pairs(*, model, user, after: str | None = None, anchors: int = ANCHOR
     next_cursor = None
     if len(rows) > anchors:
         rows = rows[:anchors]
-        next_cursor = _encode([rows[-1].created_at, rows[-1].pk])
+        next_cursor = cursor_token([rows[-1].created_at, rows[-1].pk])
     wanted = {pk for row in rows for pk in row.neighbour_ids}
     others = model.objects.select_related("owner", "team").in_bulk(wanted) if wanted else {}
     pairs: list[DuplicatePair] = []

@@ -7,6 +7,7 @@ from crm import roles
 from crm.forms import DateInput, DateTimeInput, RecordForm, style_form
 from crm.lists import RecordFilterForm
 from crm.models import Team, User
+from crm.params import bound_form_fields
 from crm.services import ShareLevel
 from customers.extensions import list_filters
 from customers.models import Company, Contact, GradeLevel, Interaction, Tag, Transaction
@@ -93,6 +94,7 @@ class InteractionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        bound_form_fields(self)
         style_form(self)
 
     def clean_occurred_at(self):
@@ -108,6 +110,7 @@ class TransactionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["date"].initial = timezone.localdate
+        bound_form_fields(self)
         style_form(self)
 
 

@@ -73,6 +73,15 @@ class MappingForm(forms.Form):
         ),
     )
     company_policy = forms.ChoiceField(label=_("Company column"), choices=ImportBatch.CompanyPolicy.choices)
+    date_order = forms.ChoiceField(
+        label=_("Dates such as 03/04/2024"),
+        choices=[
+            ("mdy", _("Month first: 4 March 2024, as English exports write")),
+            ("dmy", _("Day first: 3 April 2024")),
+        ],
+        help_text=_("Dates written 2024-03-04 or 2024年3月4日 are read the same either way."),
+        required=False,
+    )
     team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False)
     save_as = forms.CharField(label=_("Save this mapping as"), max_length=100, required=False)
     share = forms.BooleanField(label=_("Share the saved mapping with everyone"), required=False)
@@ -83,6 +92,7 @@ class MappingForm(forms.Form):
             {
                 "duplicates": batch.duplicates,
                 "company_policy": batch.company_policy,
+                "date_order": batch.params.get("date_order", "mdy"),
                 "team": batch.import_team_id,
                 **{f"column_{i}": batch.mapping.get(str(i), "") for i in range(len(batch.headers))},
             },

@@ -10,6 +10,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from crm.jobs import register_job_task
+from crm.outbox import queue_task
 from customers import exporting
 from customers.importing import running, service
 
@@ -30,7 +31,7 @@ def run_import(batch_id: int) -> bool:
         running.import_fail(batch_id=batch_id, message=str(error))
         return True
     if not finished:
-        run_import.delay(batch_id)
+        queue_task(run_import, batch_id)  # waits in the database if the broker is away
     return finished
 
 

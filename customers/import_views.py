@@ -12,10 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.exports import csv_response
+from crm.fields import mask_numbers
 from customers.import_forms import MappingForm, RereadForm, UploadForm
 from customers.importing import service
 from customers.importing.kinds import find_kind, kind_names
 from customers.importing.reading import UnreadableFile
+from customers.importing.sealed import row_errors
 from customers.importing.source import read_batch_table
 from customers.models import ImportBatch
 
@@ -37,8 +39,10 @@ def _batch_for(user, pk) -> ImportBatch:
 
 
 def _messages_from(request, error: ValidationError) -> None:
+    # A flash message waits in a cookie or the session: a reading error quoting the file's line
+    # must not carry a phone number or tax ID there.
     for message in error.messages:
-        messages.error(request, message)
+        messages.error(request, mask_numbers(message))
 
 
 def _render_list(request, form, status=200):
@@ -106,7 +110,7 @@ def _detail_context(request, batch: ImportBatch, mapping_form=None) -> dict:
         "preview_problem": problem,
         "reread_form": RereadForm(initial={"encoding": batch.encoding, "delimiter": batch.delimiter}),
         "detected": batch.params,
-        "shown_errors": batch.row_errors[:100],
+        "shown_errors": row_errors(batch, limit=100),
         "running": not batch.finished and batch.stage in (ImportBatch.Stage.CHECKING, ImportBatch.Stage.IMPORTING),
     }
 
@@ -157,6 +161,7 @@ def _configure_and_start(request, pk, *, dry_run: bool):
                 team=form.cleaned_data["team"],
                 save_as=form.cleaned_data["save_as"],
                 share=form.cleaned_data["share"],
+                date_order=form.cleaned_data["date_order"] or "mdy",
             )
             service.import_start(batch=batch, actor=request.user, dry_run=dry_run)
         except ValidationError as error:

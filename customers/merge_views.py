@@ -20,9 +20,10 @@ from django.views.decorators.http import require_http_methods
 
 from crm.fields import EncryptedTextField
 from crm.forms import add_service_errors
+from crm.params import BadParameter, QueryParams, parse_id, parse_text
 from crm.permissions import get_object_for_user, has_role_permission, restrict
 from crm.search import text_search
-from customers.duplicates import duplicate_warnings, exact_pairs, likely_pairs
+from customers.duplicates import duplicate_warnings, exact_pairs, likely_pairs, similar_names_available
 from customers.merge import MERGED, SURVIVOR, company_merge, contact_merge, merge_fields
 from customers.models import Company, Contact, MergeRecord
 
@@ -35,19 +36,21 @@ PICKER_SIZE = 20
 @require_http_methods(["GET"])
 def duplicates(request):
     """Candidate pairs among the records the user may see; htmx asks for just the list."""
-    type_key = request.GET.get("type") if request.GET.get("type") in TYPES else "company"
-    kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else "exact"
+    params = QueryParams(request)
+    type_key = params.choice("type", TYPES, default="company")
+    kind = params.choice("kind", KINDS, default="exact")
     model = TYPES[type_key]
     if not has_role_permission(request.user, model, "view"):
         raise PermissionDenied
     finder = exact_pairs if kind == "exact" else likely_pairs
-    page = finder(model=model, user=request.user, after=request.GET.get("after") or None)
+    page = finder(model=model, user=request.user, after=params.cursor("after"))
     context = {
         "page": page,
         "type_key": type_key,
         "kind": kind,
         "kinds": KINDS,
         "merge_url": "customers:company_merge" if model is Company else "customers:contact_merge",
+        "similarity_unavailable": kind == "likely" and not similar_names_available(),
     }
     template = "customers/duplicate_list.html"
     if request.htmx:
@@ -134,9 +137,11 @@ def _merge_view(request, pk: int, *, model, service, url_name: str):
     if not raw_other:
         return _picker(request, survivor, model=model, url_name=url_name)
     try:
-        other_pk = int(raw_other)
-    except ValueError:
-        raise Http404 from None
+        other_pk = parse_id(raw_other)
+    except BadParameter:
+        other_pk = None
+    if other_pk is None:
+        raise Http404
     if other_pk == survivor.pk:
         messages.error(request, _("Choose another record to merge with."))
         return redirect(reverse(url_name, args=[survivor.pk]))
@@ -171,7 +176,7 @@ def _merge_view(request, pk: int, *, model, service, url_name: str):
 
 def _picker(request, survivor, *, model, url_name: str):
     """Without ?other=: suggest likely duplicates and let the user search for the other record."""
-    query = (request.GET.get("q") or "").strip()[:100]
+    query = parse_text(request.GET.get("q"))
     results = []
     if query:
         name_field = "name" if model is Company else "display_name"

@@ -12,11 +12,12 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
-from django.utils.formats import date_format
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm.fields import (
@@ -28,6 +29,7 @@ from crm.fields import (
 from crm.models import Job, OwnedModel
 from crm.people import Person
 from crm.search import search_tokens
+from crm.storage import SealedFileStorage
 
 
 class Tag(models.Model):
@@ -67,7 +69,7 @@ class Company(OwnedModel):
         ACTIVE = "active", _("Active")
         KEY = "key", _("Key account")
         DORMANT = "dormant", _("Dormant")
-        LOST = "lost", _("Lost")
+        LOST = "lost", pgettext_lazy("customer lifecycle", "Lost")
 
     class SizeBand(models.TextChoices):
         MICRO = "1-9", _("1–9 employees")
@@ -201,7 +203,7 @@ class Interaction(models.Model):
         CALL = "call", _("Call")
         MEETING = "meeting", _("Meeting")
         VISIT = "visit", _("Visit")
-        EMAIL = "email", _("Email")
+        EMAIL = "email", pgettext_lazy("interaction kind", "Email")
         ORDER = "order", _("Order")
         TICKET = "ticket", _("Ticket event")
         CAMPAIGN = "campaign", _("Campaign event")
@@ -342,9 +344,9 @@ class GradeLevel(models.Model):
     """A grade and the RFM score it starts at; configured in the admin site."""
 
     class Tier(models.TextChoices):
-        IMPORTANT = "important", _("Important")
-        GENERAL = "general", _("General")
-        POTENTIAL = "potential", _("Potential")
+        IMPORTANT = "important", pgettext_lazy("customer class", "Important")
+        GENERAL = "general", pgettext_lazy("customer class", "General")
+        POTENTIAL = "potential", pgettext_lazy("customer class", "Potential")
 
     code = models.CharField(_("grade"), max_length=2, unique=True)
     label = models.CharField(_("label"), max_length=50)
@@ -403,6 +405,9 @@ class MergeRecord(models.Model):
 
     def __str__(self):
         return f"{self.model} #{self.merged_id} → #{self.survivor_id}"
+
+    def get_absolute_url(self):
+        return reverse("customers:merge_record", args=[self.pk])
 
 
 class CompanyUserObjectPermission(UserObjectPermissionBase):
@@ -465,7 +470,8 @@ class ImportBatch(Job):
         MATCH_ONLY = "match_only", _("Use a company with that exact name, else leave it empty")
 
     target = models.CharField(_("import"), max_length=20, choices=ImportTarget.choices)
-    source = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    # Encrypted on disk, no URL, deleted after IMPORT_EXPORT_RETENTION_DAYS (crm/storage.py).
+    source = models.FileField(_("file"), upload_to="imports/%Y/%m/", storage=SealedFileStorage())
     source_name = models.CharField(_("file name"), max_length=255)
     source_format = models.CharField(_("format"), max_length=10)
     encoding = models.CharField(_("encoding"), max_length=30, blank=True)
@@ -497,6 +503,11 @@ class ImportBatch(Job):
     def get_absolute_url(self):
         return reverse("customers:import_detail", args=[self.pk])
 
+    def retention_updates(self) -> dict:
+        """What else goes when the upload expires (`crm.storage.purge_expired_files`): the file's
+        rows that the error report kept; the row numbers and problems stay."""
+        return {"row_errors": [{k: v for k, v in error.items() if k != "values"} for error in self.row_errors]}
+
 
 class ImportMapping(models.Model):
     """A saved column mapping ({header: field}), the user's own or shared with everyone."""
@@ -526,8 +537,8 @@ class ImportedRecord(models.Model):
     """A record an import created or updated, with the values it replaced, so it can be reverted."""
 
     class Action(models.TextChoices):
-        CREATED = "created", _("Created")
-        UPDATED = "updated", _("Updated")
+        CREATED = "created", pgettext_lazy("import result", "Created")
+        UPDATED = "updated", pgettext_lazy("import result", "Updated")
 
     batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records", verbose_name=_("import"))
     model = models.CharField(_("record type"), max_length=20)

@@ -10,6 +10,9 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.lookups import Exact
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import pgettext_lazy
 
 from crm.fields import blind_index_for, normalize_email, normalize_phone, normalize_tax_id, phone_query
 from crm.models import OwnedModel
@@ -195,3 +198,55 @@ def company_detail_queryset() -> QuerySet[Company]:
 
 def contact_detail_queryset() -> QuerySet[Contact]:
     return Contact.objects.select_related("owner", "team", "company").prefetch_related("tags")
+
+
+# What happened, as a sentence: who did it (`actor`) with whom (`who`, the contact or the company).
+_ENTRY_SENTENCES = {
+    Interaction.Kind.NOTE: (
+        pgettext_lazy("timeline", "%(actor)s added a note about %(who)s"),
+        pgettext_lazy("timeline", "A note about %(who)s"),
+    ),
+    Interaction.Kind.CALL: (
+        pgettext_lazy("timeline", "%(actor)s logged a call with %(who)s"),
+        pgettext_lazy("timeline", "A call with %(who)s"),
+    ),
+    Interaction.Kind.MEETING: (
+        pgettext_lazy("timeline", "%(actor)s met %(who)s"),
+        pgettext_lazy("timeline", "A meeting with %(who)s"),
+    ),
+    Interaction.Kind.VISIT: (
+        pgettext_lazy("timeline", "%(actor)s visited %(who)s"),
+        pgettext_lazy("timeline", "A visit to %(who)s"),
+    ),
+    Interaction.Kind.EMAIL: (
+        pgettext_lazy("timeline", "%(actor)s e-mailed %(who)s"),
+        pgettext_lazy("timeline", "An e-mail with %(who)s"),
+    ),
+    Interaction.Kind.ORDER: (
+        pgettext_lazy("timeline", "%(actor)s recorded an order from %(who)s"),
+        pgettext_lazy("timeline", "An order from %(who)s"),
+    ),
+    Interaction.Kind.TICKET: (
+        pgettext_lazy("timeline", "%(actor)s updated a ticket of %(who)s"),
+        pgettext_lazy("timeline", "A ticket of %(who)s changed"),
+    ),
+    Interaction.Kind.CAMPAIGN: (
+        pgettext_lazy("timeline", "%(actor)s reached %(who)s through a campaign"),
+        pgettext_lazy("timeline", "%(who)s took part in a campaign"),
+    ),
+    Interaction.Kind.OPPORTUNITY: (
+        pgettext_lazy("timeline", "%(actor)s updated a deal with %(who)s"),
+        pgettext_lazy("timeline", "A deal with %(who)s changed"),
+    ),
+}
+
+
+def entry_sentence(entry: Interaction, record: Company | Contact) -> str:
+    """A timeline entry as a sentence in the user's language, its names marked as user data."""
+    with_actor, without_actor = _ENTRY_SENTENCES.get(entry.kind, _ENTRY_SENTENCES[Interaction.Kind.NOTE])
+    who = entry.contact.display_name if entry.contact_id else str(record)
+    names = {"who": format_html('<span translate="no">{}</span>', who)}
+    if entry.actor_id:
+        names["actor"] = format_html('<span translate="no">{}</span>', entry.actor)
+    # The pattern is escaped before the escaped names go in: nothing user-typed reaches HTML raw.
+    return mark_safe(conditional_escape(with_actor if entry.actor_id else without_actor) % names)  # noqa: S308

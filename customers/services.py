@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from crm.audit import log_bulk_change
 from crm.models import User
+from crm.outbox import queue_task
 from crm.permissions import can
 from crm.writes import record_create, record_delete, record_update
 from customers.models import Company, Contact, Interaction, Tag, Transaction
@@ -240,7 +241,7 @@ def transaction_record(
     )
     from customers.tasks import grade_company
 
-    transaction.on_commit(lambda: grade_company.delay(company.pk))
+    queue_task(grade_company, company.pk)
     return record
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.pagination import keyset_page
+from crm.params import QueryParams
 from crm.permissions import can, get_object_for_user
 from crm.screens import Screens, form_errors_text
 from customers import services
@@ -23,20 +24,23 @@ from customers.selectors import (
     company_detail_queryset,
     company_transactions,
     contact_detail_queryset,
+    entry_sentence,
     timeline,
 )
 
 
 def _timeline_page(request, record):
-    kind = request.GET.get("kind", "")
-    kind = kind if kind in Interaction.Kind.values else ""
+    params = QueryParams(request)
+    kind = params.choice("kind", Interaction.Kind.values, default="")
     page = keyset_page(
         timeline(user=request.user, **{record._meta.model_name: record}, kind=kind),
         ordering=("-occurred_at", "-id"),
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
+        after=params.cursor("after"),
+        before=params.cursor("before"),
         size=settings.PAGE_SIZE // 2,
     )
+    for entry in page.items:
+        entry.sentence = entry_sentence(entry, record)
     return {"record": record, "timeline": page, "timeline_kind": kind}
 
 
@@ -99,7 +103,7 @@ CONTACT_SCREENS = Screens(
     detail_template="customers/contact_detail.html",
     detail_queryset=lambda user: contact_detail_queryset(),
     detail_context=customer_context,
-    create_initial=lambda request: {"company": request.GET.get("company", "")[:20]},
+    create_initial=lambda request: {"company": QueryParams(request).id("company")},
     create_check=check_duplicates,
     reveal=("phone", "mobile"),
     reveal_permission="customers.reveal_sensitive",

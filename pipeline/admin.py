@@ -154,10 +154,22 @@ class QuotaAdmin(admin.ModelAdmin):
 class ReminderDeliveryAdmin(admin.ModelAdmin):
     """Which reminders went out; deleting a row lets that reminder be sent again."""
 
-    list_display = ("key", "user", "sent_at")
+    list_display = ("reminder", "recipient", "sent")
     list_select_related = ("user",)
     readonly_fields = ("key", "user", "sent_at")
     show_full_result_count = False
+
+    @admin.display(description=_("Reminder"), ordering="key")
+    def reminder(self, delivery):
+        return delivery.key
+
+    @admin.display(description=_("Recipient"), ordering="user")
+    def recipient(self, delivery):
+        return delivery.user
+
+    @admin.display(description=_("Sent"), ordering="sent_at")
+    def sent(self, delivery):
+        return delivery.sent_at
 
     def has_add_permission(self, request):
         return False
@@ -167,10 +179,18 @@ class ReminderDeliveryAdmin(admin.ModelAdmin):
 class CalendarFeedAdmin(admin.ModelAdmin):
     """Deleting a feed revokes its address; the secret itself is never shown."""
 
-    list_display = ("user", "created_at")
+    list_display = ("feed_user", "created")
     list_select_related = ("user",)
     readonly_fields = ("user", "created_at")
     exclude = ("token_hash",)
+
+    @admin.display(description=_("User"), ordering="user")
+    def feed_user(self, feed):
+        return feed.user
+
+    @admin.display(description=_("Created"), ordering="created_at")
+    def created(self, feed):
+        return feed.created_at
 
     def has_add_permission(self, request):
         return False

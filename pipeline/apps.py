@@ -31,6 +31,9 @@ class PipelineConfig(AppConfig):
         from pipeline import lead_import
 
         lead_import.register()
+        from pipeline.opportunity_views import register_opportunity_export
+
+        register_opportunity_export()
         from crm.defaults import register_defaults
         from pipeline.defaults import ensure_pipeline_defaults
 

@@ -9,6 +9,7 @@ What keeps it fast at millions of deals:
   not from a join.
 - Cards are the first N of each column by amount: one query, a UNION ALL of one `LIMIT N+1`
   per stage, each walking the `(stage, -amount, -id)` index. "More" continues by keyset.
+  SQLite cannot limit the parts of a UNION, so there it is one such query per stage.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connections
 from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -137,7 +139,12 @@ def board(*, user, pipeline: Pipeline, filters: dict, size: int = CARDS_PER_COLU
     columns = column_totals(user=user, pipeline=pipeline, stages=stages, filters=filters)
     base = board_queryset(user=user, pipeline=pipeline, filters=filters).select_related(*CARD_FIELDS)
     parts = [base.filter(stage_id=s.pk).order_by("-amount", "-id")[: size + 1] for s in stages]
-    cards = list(parts[0].union(*parts[1:], all=True)) if parts else []
+    if not parts:
+        cards = []
+    elif connections[base.db].features.supports_slicing_ordering_in_compound:
+        cards = list(parts[0].union(*parts[1:], all=True))
+    else:
+        cards = [card for part in parts for card in part]
     by_stage: dict[int, list[Opportunity]] = {}
     for card in cards:
         by_stage.setdefault(card.stage_id, []).append(card)

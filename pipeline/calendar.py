@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.models import User
 from crm.network import absolute_url
+from crm.params import QueryParams
 from crm.permissions import has_role_permission
 from pipeline.models import CalendarFeed, Task
 from pipeline.task_selectors import calendar_tasks
@@ -69,21 +70,6 @@ def feed_owner(token: str) -> User | None:
 # --- Month and week views -----------------------------------------------------------------------
 
 
-def _parse_month(value: str | None, today: date) -> date:
-    try:
-        year, month = (int(part) for part in (value or "").split("-", 1))
-        return date(year, month, 1)
-    except ValueError:
-        return today.replace(day=1)
-
-
-def _parse_day(value: str | None, today: date) -> date:
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return today
-
-
 def _aware(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
@@ -105,7 +91,7 @@ def _require_view(user) -> None:
 def calendar_month(request):
     _require_view(request.user)
     today = timezone.localdate()
-    first = _parse_month(request.GET.get("month"), today)
+    first = QueryParams(request).month("month", default=today.replace(day=1))
     weeks = stdlib_calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     start, end = weeks[0][0], weeks[-1][-1] + timedelta(days=1)
     by_day = _by_day(calendar_tasks(user=request.user, start=_aware(start), end=_aware(end)))
@@ -131,7 +117,7 @@ def calendar_month(request):
 def calendar_week(request):
     _require_view(request.user)
     today = timezone.localdate()
-    day = _parse_day(request.GET.get("date"), today)
+    day = QueryParams(request).date("date", default=today)
     monday = day - timedelta(days=day.weekday())
     days = [monday + timedelta(days=i) for i in range(7)]
     by_day = _by_day(calendar_tasks(user=request.user, start=_aware(monday), end=_aware(monday + timedelta(days=7))))

@@ -10,7 +10,6 @@ Quotas (`pipeline.quotas`) are per user per month; a quarter adds up its months.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from crm.models import Team, TeamMembership, User
+from crm.params import parse_month, parse_quarter
 from crm.permissions import managed_team_ids, restrict, sees_everything
 from pipeline.models import Opportunity, Quota, Stage
 from pipeline.quotas import quota_users
@@ -84,17 +84,14 @@ class Period:
         return Period("month", self.year, self.start.month)
 
 
-def parse_period(value: str | None, today: date | None = None) -> Period:
-    """ "2026-11" is a month, "2026-Q4" a quarter; anything else is the current month."""
-    today = today or timezone.localdate()
-    match = re.fullmatch(r"(\d{4})-(?:(\d{2})|Q([1-4]))", value or "")
-    if match:
-        year = int(match[1])
-        if match[3]:
-            return Period("quarter", year, int(match[3]))
-        if 1 <= int(match[2]) <= 12 and 1900 < year < 3000:
-            return Period("month", year, int(match[2]))
-    return Period("month", today.year, today.month)
+def parse_period(value: str | None) -> Period | None:
+    """ "2026-11" is a month, "2026-Q4" a quarter, within `crm.params`' years; None when empty,
+    BadParameter when malformed."""
+    if value and "Q" in value:
+        year, number = parse_quarter(value)
+        return Period("quarter", year, number)
+    month = parse_month(value)
+    return Period("month", month.year, month.month) if month else None
 
 
 def _aware(day: date) -> datetime:

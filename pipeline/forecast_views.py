@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from crm.params import BadParameter, QueryParams, parse_amount
 from crm.permissions import has_role_permission
-from pipeline.forecast import forecast, forecast_teams, parse_period
+from pipeline.forecast import Period, forecast, forecast_teams, parse_period
 from pipeline.models import Opportunity, Quota
 from pipeline.quotas import quota_rows, quota_set
 
@@ -25,12 +25,12 @@ from pipeline.quotas import quota_rows, quota_set
 def forecast_view(request):
     if not has_role_permission(request.user, Opportunity, "view"):
         raise PermissionDenied
-    period = parse_period(request.GET.get("period"))
+    params = QueryParams(request)
+    today = timezone.localdate()
+    period = params.parsed("period", parse_period, default=Period("month", today.year, today.month))
     teams = forecast_teams(request.user)
-    team = None
-    team_param = request.GET.get("team", "")
-    if team_param.isdigit():
-        team = teams.filter(pk=team_param).first()
+    team_id = params.id("team")
+    team = teams.filter(pk=team_id).first() if team_id else None
     result = forecast(user=request.user, period=period, team=team)
     return render(
         request,
@@ -50,29 +50,14 @@ def forecast_view(request):
     )
 
 
-def _parse_amount(raw: str) -> Decimal | None:
-    raw = raw.strip().replace(",", "")
-    if not raw:
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationError(_("“%(value)s” is not an amount.") % {"value": raw[:20]}) from None
-    if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
-        raise ValidationError(_("“%(value)s” is not an amount.") % {"value": raw[:20]})
-    return value.quantize(Decimal("0.01"))
-
-
 @login_required
 def quota_view(request):
     """Quotas for a year: a grid of people × months; managers edit their team members' rows."""
     if not has_role_permission(request.user, Quota, "view"):
         raise PermissionDenied
-    try:
-        year = int(request.GET.get("year") or request.POST.get("year") or timezone.localdate().year)
-    except ValueError:
-        year = timezone.localdate().year
-    year = min(max(year, 2000), 2100)
+    # The grid posts its year in a field; the links to other years carry it in the address.
+    params = QueryParams(request, request.POST if request.method == "POST" else None)
+    year = params.integer("year", default=timezone.localdate().year, minimum=2000, maximum=2100)
     rows = quota_rows(viewer=request.user, year=year)
     errors: list[str] = []
     if request.method == "POST":
@@ -89,14 +74,14 @@ def quota_view(request):
             if row is None or not 1 <= month <= 12:
                 raise PermissionDenied  # a person the viewer may not set quotas for
             try:
-                amount = _parse_amount(raw)
-            except ValidationError as error:
+                amount = parse_amount(raw)
+            except BadParameter as error:
                 errors.append(
                     _("%(person)s, %(month)s: %(problem)s")
                     % {
                         "person": row["user"],
                         "month": date_format(date(year, month, 1), "YEAR_MONTH_FORMAT"),
-                        "problem": " ".join(error.messages),
+                        "problem": error,
                     }
                 )
                 continue

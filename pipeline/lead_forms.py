@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.forms import DateInput, RecordForm, scope_form_fields, style_form
 from crm.lists import RecordFilterForm
 from crm.models import Team, User
+from crm.params import bound_form_fields
 from pipeline.leads import LEAD_FIELDS
 from pipeline.models import Lead, LeadSource, WebForm
 
@@ -90,6 +91,7 @@ class ConvertForm(forms.Form):
         self.fields["contact"].initial = next(iter(self.contacts), NEW if person else NONE)
         for name in ("opportunity_name", "amount", "expected_close_date"):
             self.fields[name].widget.attrs.setdefault("class", "form-control")
+        bound_form_fields(self)
 
     def service_data(self) -> dict:
         data = self.cleaned_data

@@ -12,8 +12,9 @@ from django.utils.translation import gettext_lazy
 
 from crm.models import Team, User
 from crm.people import find_people
-from customers.importing.columns import split_full_name
-from customers.importing.kinds import ImportKind, register_kind
+from customers.importing import kinds
+from customers.importing.columns import PERSON_ALIASES, split_full_name
+from customers.importing.kinds import ImportKind, RowContext, register_kind
 from pipeline.leads import lead_create, lead_update, matching_rule
 from pipeline.models import Lead, LeadSource
 
@@ -34,20 +35,25 @@ LEAD_IMPORT_FIELDS = {
     "notes": gettext_lazy("Notes"),
 }
 LEAD_ALIASES = {
-    "full_name": ["name", "full name", "contact name", "lead name", "姓名", "联系人", "联系人姓名", "客户姓名"],
-    "family_name": ["last name", "lastname", "family name", "surname", "姓"],
-    "given_name": ["first name", "firstname", "given name", "名"],
-    "company_name": ["company", "company name", "organization", "account name", "公司", "公司名称", "单位", "企业名称"],
-    "title": ["title", "job title", "position", "职位", "职务", "头衔"],
-    "email": ["email", "e-mail", "email address", "邮箱", "电子邮件", "电子邮箱", "邮件", "邮箱地址"],
-    "phone": ["phone", "telephone", "business phone", "work phone", "电话", "办公电话", "座机", "固定电话"],
-    "mobile": ["mobile", "mobile phone", "cell", "cell phone", "手机", "手机号", "手机号码", "移动电话"],
+    **PERSON_ALIASES,
+    "full_name": [*PERSON_ALIASES["full_name"], "lead name", "客户姓名"],
+    "company_name": [
+        "company",
+        "company name",
+        "organization",
+        "organization name",
+        "account name",
+        "公司",
+        "公司名称",
+        "单位",
+        "企业名称",
+    ],
     "industry": ["industry", "行业", "所属行业"],
     "province": ["province", "state", "省", "省份", "省/州"],
     "city": ["city", "城市", "市", "所在城市"],
     "website": ["website", "web site", "url", "网址", "网站", "官网"],
     "source": ["source", "lead source", "来源", "线索来源", "渠道"],
-    "notes": ["notes", "note", "description", "comments", "备注", "说明"],
+    "notes": ["notes", "note", "description", "comments", "备注", "说明", "附注"],
 }
 PERSON_FIELDS = {"full_name", "family_name", "given_name", "company_name", "email", "mobile", "phone"}
 
@@ -67,20 +73,25 @@ def _check_mapping(fields: set[str]) -> None:
         raise ValidationError(_("Choose at least a name, company, email or phone column."))
 
 
-def prepare_lead(data: dict) -> dict:
-    """A row's cells as lead_create keywords; ValidationError when the row cannot make a lead."""
+def prepare_lead(data: dict, row: RowContext) -> dict:
+    """A row's cells as lead_create keywords. An unknown source is left out with a warning; a row
+    with nothing to reach or name the lead by is rejected."""
     fields = {k: v for k, v in data.items() if k in LEAD_IMPORT_FIELDS and k != "full_name"}
     if "full_name" in data and not ({"family_name", "given_name"} & data.keys()):
         family, given = split_full_name(data["full_name"])
         fields.update({k: v for k, v in (("family_name", family), ("given_name", given)) if v})
     if not (PERSON_FIELDS & {k for k, v in fields.items() if v}):
-        raise ValidationError(_("The row has no name, company, email or phone."))
-    if "email" in fields:
-        fields["email"] = fields["email"].lower()
-    if "website" in fields and "://" not in fields["website"]:
-        fields["website"] = "https://" + fields["website"]
+        row.reject(_("The row has no name, company, email or phone."))
+    kinds.keep_valid_email(fields, row)
+    kinds.keep_valid_website(fields, row)
     if "source" in fields:
-        fields["source"] = _source(fields["source"])
+        text = fields.pop("source")
+        try:
+            fields["source"] = _source(text)
+        except ValidationError:
+            row.drop(_("There is no lead source “%(value)s”; left out.") % {"value": text})
+    kinds.keep_more_phones(fields, row, slots=("mobile", "phone"))
+    row.check()
     return fields
 
 

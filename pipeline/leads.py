@@ -31,6 +31,7 @@ from crm import roles
 from crm.audit import acting_as
 from crm.models import Team, User
 from crm.network import absolute_url
+from crm.outbox import queue_task
 from crm.permissions import can, has_role_permission
 from crm.writes import apply_fields, check_assignment, ensure_still_visible, record_delete, record_update
 from customers import services as customer_services
@@ -444,8 +445,9 @@ def web_form_submit(*, web_form: WebForm, data: dict, lead_url_builder=None) -> 
     lead_record_event(lead=lead, event=ScoringRule.Event.WEB_FORM)
     lead_url = lead_url_builder(lead.get_absolute_url()) if lead_url_builder else ""
     # Mail goes out from a Celery task once the lead is committed: neither a mail server nor a
-    # broker that is away can fail the visitor's submission (robust: an error is only logged).
-    transaction.on_commit(lambda: _queue_notification(lead.pk, lead_url), robust=True)
+    # broker that is away can fail the visitor's submission (the outbox keeps the task until
+    # the broker answers; an error handing it over is only logged).
+    _queue_notification(lead.pk, lead_url)
     return lead
 
 
@@ -456,7 +458,7 @@ def _queue_notification(lead_id: int, lead_url: str) -> None:
     from celery import current_app
 
     # By name from the registry: the task module imports this one, never the other way round.
-    current_app.tasks[NOTIFY_TASK].delay(lead_id=lead_id, lead_url=lead_url)
+    queue_task(current_app.tasks[NOTIFY_TASK], lead_id=lead_id, lead_url=lead_url)
 
 
 def notify_assignee(*, lead_id: int, lead_url: str = "") -> bool:

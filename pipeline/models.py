@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm.models import OwnedModel, Team
@@ -46,7 +47,7 @@ class Lead(OwnedModel, Person):
     """A prospective customer not yet qualified: a person (see Person), their company, how they reached us."""
 
     class Status(models.TextChoices):
-        NEW = "new", _("New")
+        NEW = "new", pgettext_lazy("lead status", "New")
         CONTACTED = "contacted", _("Contacted")
         QUALIFIED = "qualified", _("Qualified")
         DISQUALIFIED = "disqualified", _("Disqualified")
@@ -275,9 +276,9 @@ class Pipeline(models.Model):
 
 class Stage(models.Model):
     class Kind(models.TextChoices):
-        OPEN = "open", _("Open")
-        WON = "won", _("Won")
-        LOST = "lost", _("Lost")
+        OPEN = "open", pgettext_lazy("deal outcome", "Open")
+        WON = "won", pgettext_lazy("deal outcome", "Won")
+        LOST = "lost", pgettext_lazy("deal outcome", "Lost")
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages", verbose_name=_("pipeline"))
     name = models.CharField(_("name"), max_length=100)
@@ -440,12 +441,12 @@ class Task(OwnedModel):
     """A to-do, call or meeting, due at a time, for the owner (the assignee)."""
 
     class Kind(models.TextChoices):
-        TASK = "task", _("Task")
+        TASK = "task", pgettext_lazy("task kind", "Task")
         CALL = "call", _("Call")
         MEETING = "meeting", _("Meeting")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("task status", "Open")
         DONE = "done", _("Done")
         CANCELLED = "cancelled", _("Cancelled")
 

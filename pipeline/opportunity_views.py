@@ -1,6 +1,5 @@
 """Opportunity pages and the kanban board: thin views over the selectors and services."""
 
-from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -10,16 +9,16 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.exports import csv_response, log_export
 from crm.forms import AssignOwnerForm
-from crm.lists import BulkAction, Column, ListSpec, filtered_queryset, render_list, run_bulk_action, safe_next
-from crm.network import client_address
+from crm.lists import BulkAction, Column, ListSpec, render_list, run_bulk_action, safe_next
+from crm.params import QueryParams
 from crm.permissions import can, get_object_for_user, has_role_permission
 from crm.screens import Screens, form_action
 from crm.writes import bulk_assign_owner, bulk_delete
+from customers.exporting import ExportKind, register_export_kind
 from pipeline import board as board_selectors
 from pipeline import opportunities as services
 from pipeline.models import LostReason, Opportunity, Pipeline, Stage
@@ -42,7 +41,6 @@ from pipeline.opportunity_selectors import (
 )
 from pipeline.task_views import tasks_panel_context
 
-EXPORT_LIMIT = 50_000
 EXPORT_PERMISSION = "pipeline.export_records"
 
 BULK_ACTIONS = [
@@ -72,7 +70,7 @@ OPPORTUNITY_LIST = ListSpec(
     bulk_actions=BULK_ACTIONS,
     row_template="pipeline/opportunity_row.html",
     create_url=reverse_lazy("pipeline:opportunity_create"),
-    export_url=reverse_lazy("pipeline:opportunity_export"),
+    export_url=reverse_lazy("customers:export_page", args=["opportunities"]),
 )
 
 ATTENTION_LIST = ListSpec(
@@ -122,7 +120,7 @@ def opportunity_context(request, opportunity: Opportunity) -> dict:
 
 
 def _create_initial(request) -> dict:
-    initial = {"company": request.GET.get("company", "")[:20]}
+    initial = {"company": QueryParams(request).id("company")}
     pipeline = services.default_pipeline()
     if pipeline:
         initial["pipeline"] = pipeline.pk
@@ -267,9 +265,9 @@ def board_more(request, pipeline_id, stage_id):
     """The next cards of one column (htmx "more"; without JavaScript a page of its own)."""
     pipeline = _board_pipeline(request, pipeline_id)
     stage = get_object_or_404(Stage, pk=stage_id, pipeline=pipeline)
-    try:
-        after = (Decimal(request.GET["amount"]), int(request.GET["id"]))
-    except (KeyError, ValueError, InvalidOperation):
+    params = QueryParams(request)
+    after = (params.amount("amount"), params.id("id"))
+    if None in after:
         return redirect("pipeline:board", pipeline.pk)
     filters = BoardFilterForm(request.GET or None, user=request.user).filters()
     cards, more = board_selectors.more_cards(
@@ -306,52 +304,48 @@ EXPORT_HEADERS = [
     gettext_lazy("Next step"),
     gettext_lazy("Owner"),
     gettext_lazy("Team"),
-    gettext_lazy("Won"),
-    gettext_lazy("Lost"),
+    pgettext_lazy("deal outcome", "Won"),
+    pgettext_lazy("deal outcome", "Lost"),
     gettext_lazy("Lost reason"),
     gettext_lazy("Created"),
 ]
 
 
-def _export_rows(queryset):
-    for o in queryset.iterator(chunk_size=2000):
-        yield [
-            o.pk,
-            o.name,
-            o.company.name,
-            o.contact.display_name if o.contact else "",
-            o.pipeline.name,
-            o.stage.name,
-            o.amount,
-            o.currency,
-            o.effective_probability,
-            o.expected_close_date,
-            o.next_step,
-            str(o.owner),
-            o.team.name if o.team else "",
-            o.won_at,
-            o.lost_at,
-            o.lost_reason.name if o.lost_reason else "",
-            o.created_at,
-        ]
+def _export_row(o, *, reveal: bool) -> list:
+    return [
+        o.pk,
+        o.name,
+        o.company.name,
+        o.contact.display_name if o.contact else "",
+        o.pipeline.name,
+        o.stage.name,
+        o.amount,
+        o.currency,
+        o.effective_probability,
+        o.expected_close_date,
+        o.next_step,
+        str(o.owner),
+        o.team.name if o.team else "",
+        o.won_at,
+        o.lost_at,
+        o.lost_reason.name if o.lost_reason else "",
+        o.created_at,
+    ]
 
 
-@login_required
-@require_GET
-def opportunity_export(request):
-    """The opportunity list as filtered, to CSV (no encrypted fields on deals); audited."""
-    if not (has_role_permission(request.user, Opportunity, "view") and request.user.has_perm(EXPORT_PERMISSION)):
-        raise PermissionDenied
-    queryset, _form = filtered_queryset(OPPORTUNITY_LIST, request)
-    queryset = queryset.select_related("contact", "lost_reason").order_by("pk")[:EXPORT_LIMIT]
-    count = queryset.count()
-    given = {k: request.GET.getlist(k) for k in request.GET if k not in ("after", "before")}
-    log_export(
-        actor=request.user,
-        what="opportunities",
-        rows=count,
-        filters=given,
-        file_format="csv",
-        remote_addr=client_address(request),
+def register_opportunity_export() -> None:
+    """The opportunity list on the customers export pages (CSV or XLSX, in the background past
+    their inline limit); called from PipelineConfig.ready()."""
+    register_export_kind(
+        ExportKind(
+            name="opportunities",
+            model=Opportunity,
+            title=gettext_lazy("Export opportunities"),
+            list_spec=OPPORTUNITY_LIST,
+            headers=lambda: EXPORT_HEADERS,
+            row=_export_row,
+            permission=EXPORT_PERMISSION,
+            list_url="pipeline:opportunity_list",
+            select_related=("owner", "team", "company", "contact", "pipeline", "stage", "lost_reason"),
+        )
     )
-    return csv_response([str(h) for h in EXPORT_HEADERS], _export_rows(queryset), filename="opportunities.csv")

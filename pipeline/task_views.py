@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from crm.forms import add_service_errors
 from crm.lists import safe_next
+from crm.params import QueryParams
 from crm.permissions import can, get_object_for_user, has_role_permission, restrict
 from crm.screens import Screens
 from pipeline import tasks_services as services
@@ -29,12 +30,13 @@ def _require(user, action: str) -> None:
 @login_required
 def my_tasks_view(request):
     _require(request.user, "view")
-    bucket = request.GET.get("bucket")
+    params = QueryParams(request)
+    bucket = params.choice("bucket", BUCKETS)
     context = {"add_allowed": has_role_permission(request.user, Task, "add")}
-    if bucket in BUCKETS:
+    if bucket:
         context["bucket"] = bucket
         context["page"] = my_tasks_bucket(
-            user=request.user, bucket=bucket, after=request.GET.get("after"), before=request.GET.get("before")
+            user=request.user, bucket=bucket, after=params.cursor("after"), before=params.cursor("before")
         )
     else:
         context["buckets"] = my_tasks(user=request.user)
@@ -43,7 +45,8 @@ def my_tasks_view(request):
 
 def _related_initial(request) -> dict:
     """?company=12 (or contact, lead, opportunity) pre-fills the relation; the form re-checks it."""
-    return {name: request.GET[name][:20] for name in RELATED_MODELS if request.GET.get(name, "").isdigit()}
+    params = QueryParams(request)
+    return {name: pk for name in RELATED_MODELS if (pk := params.id(name))}
 
 
 TASK_SCREENS = Screens(
@@ -118,10 +121,10 @@ def task_quick_add(request):
     _require(request.user, "add")
     form = QuickTaskForm(request.POST, user=request.user)
     related = None
+    params = QueryParams(request, request.POST)
     for name, model in RELATED_MODELS.items():
-        raw = request.POST.get(name, "")
-        if raw.isdigit():
-            related = restrict(model.objects.all(), request.user).filter(pk=raw).first()
+        if pk := params.id(name):
+            related = restrict(model.objects.all(), request.user).filter(pk=pk).first()
             if related is None:
                 raise Http404  # not visible: refuse without saying whether it exists
             break

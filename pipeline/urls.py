@@ -17,7 +17,6 @@ urlpatterns += [
 ]
 
 urlpatterns += [
-    path("opportunities/export/", opportunity_views.opportunity_export, name="opportunity_export"),
     path("opportunities/attention/", opportunity_views.attention, name="attention"),
     *opportunity_views.OPPORTUNITY_SCREENS.urls(),
     path("opportunities/<int:pk>/move/", opportunity_views.opportunity_move, name="opportunity_move"),

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import render
@@ -28,6 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from crm.cache import count_hit
 from crm.middleware import body_limit
 from crm.network import absolute_url, client_address
 from pipeline.lead_forms import PublicLeadForm
@@ -51,17 +51,15 @@ def _frame_headers(response):
 
 
 def _rate_limited(web_form: WebForm, request) -> bool:
-    """Count this submission against the visitor's address; True once over the limit."""
+    """Count this submission against the visitor's address; True once over the limit.
+
+    Fails open: while Redis is away the cache counts nothing (incr misses, see crm/cache.py),
+    so submissions are accepted. A lost enquiry costs more than a spell of spam, which the
+    honeypot and the size caps still filter.
+    """
     limit = int(_setting("WEB_FORM_RATE_LIMIT", 10))
     window = int(_setting("WEB_FORM_RATE_WINDOW", 3600))
-    key = f"webform:{web_form.pk}:{client_address(request) or 'unknown'}"
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        count = 1
-    return count > limit
+    return count_hit(f"webform:{web_form.pk}:{client_address(request) or 'unknown'}", window=window) > limit
 
 
 def _max_body_bytes() -> int:

@@ -1,4 +1,5 @@
 from django import template
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -38,3 +39,10 @@ def masked(value) -> str:
     keep_start = 3 if len(text) >= 8 else 1
     keep_end = 4 if len(text) >= 8 else 2
     return text[:keep_start] + "*" * (len(text) - keep_start - keep_end) + text[-keep_end:]
+
+
+@register.filter
+def user_data(value) -> str:
+    """A value people typed, marked so (translate="no") inside a translated sentence:
+    `{% blocktranslate with name=pipeline.name|user_data %}Board: {{ name }}{% endblocktranslate %}`."""
+    return format_html('<span translate="no">{}</span>', value)

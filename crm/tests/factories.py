@@ -15,7 +15,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm import roles
-from crm.models import Job, SavedView, Team, TeamMembership, User
+from crm.models import Job, PendingTask, SavedView, Team, TeamMembership, User
 from crm.services import team_create, team_set_member
 
 PASSWORD = "pw-for-tests-1"
@@ -169,3 +169,13 @@ class JobFactory(factory.django.DjangoModelFactory):
             started_at=factory.LazyFunction(timezone.now),
             finished_at=factory.LazyFunction(timezone.now),
         )
+
+
+class PendingTaskFactory(factory.django.DjangoModelFactory):
+    """A task queued while the broker was away (crm.outbox)."""
+
+    class Meta:
+        model = PendingTask
+
+    task = "crm.tasks.purge_login_logs"
+    args = factory.List([])

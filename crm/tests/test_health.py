@@ -1,25 +1,11 @@
 """/healthz tells a load balancer or monitor whether the CRM and its services are up."""
 
 import pytest
-from django.db import connections
 from django.test import override_settings
 
 pytestmark = pytest.mark.django_db
 
 CLOSED_PORT_REDIS = "redis://127.0.0.1:6390/0"
-
-
-@pytest.fixture
-def database_down():
-    """Point the default connection at a database that does not exist, then put it back."""
-    real = connections["default"]
-    broken = real.__class__({**real.settings_dict, "NAME": "crm_healthz_no_such_database"}, alias="default")
-    connections["default"] = broken
-    try:
-        yield
-    finally:
-        broken.close()
-        connections["default"] = real
 
 
 def _get(client, **headers):
@@ -71,7 +57,7 @@ def test_database_down_answers_503_without_leaking_the_error(client, database_do
     assert response.status_code == 503
     database = body["checks"]["database"]
     assert (database["status"], database["error"]) == ("down", "OperationalError")
-    assert "crm_healthz_no_such_database" not in response.content.decode()
+    assert database_down not in response.content.decode()
     assert body["checks"]["redis"]["status"] == "ok"
 
 

@@ -1,8 +1,14 @@
 """What each column of an uploaded file means.
 
 Headers are compared after normalising case, width, spaces and punctuation, so "E-mail Address",
-"email address" and "ＥＭＡＩＬ" are the same header. The aliases cover the exports of Outlook,
-Google Contacts, Thunderbird and Salesforce, Chinese spreadsheets, and our own vCard reader.
+"email address" and "ＥＭＡＩＬ" are the same header. The aliases cover the exports of Outlook (in
+English and Chinese), Google Contacts (both its CSV layouts), Thunderbird, Salesforce, Apple
+Contacts and our own vCard reader, and Chinese WPS/Excel sheets.
+
+Several columns may fill one of the MULTI_VALUE fields (Outlook's "E-mail Address", "E-mail 2
+Address", ...): the first non-empty one fills the field, the kind decides what happens to the
+rest. Headers in IGNORED_HEADERS (honorifics, middle names, fax numbers) are never guessed into a
+field, and Outlook's "Title" is an honorific whenever the file also has a "Job Title".
 """
 
 from __future__ import annotations
@@ -43,15 +49,170 @@ CONTACT_FIELDS = {
     "phone": _("Phone"),
     "mobile": _("Mobile"),
     "birthday": _("Birthday"),
+    "birth_year": _("Birthday: year"),
+    "birth_month": _("Birthday: month"),
+    "birth_day": _("Birthday: day"),
     "external_id": _("External ID"),
     "tags": _("Tags"),
     "notes": _("Notes"),
     "owner": _("Owner (username)"),
 }
+MULTI_VALUE = frozenset({"email", "phone", "mobile"})
+
+# Never guessed into a field: an honorific is not a job title, a fax number is not a phone.
+IGNORED_HEADERS = [
+    "name prefix",
+    "name suffix",
+    "prefix",
+    "suffix",
+    "middle name",
+    "additional name",
+    "nickname",
+    "business fax",
+    "home fax",
+    "other fax",
+    "fax",
+    "fax number",
+    "pager",
+    "pager number",
+    "称谓",
+    "后缀",
+    "中间名",
+    "昵称",
+    "商务传真",
+    "住宅传真",
+    "其他传真",
+    "传真",
+    "寻呼机",
+    "传真号码",
+    "寻呼机号码",
+    "e-mail type",
+    "e-mail display name",
+    "电子邮件类型",
+    "电子邮件显示名称",
+]
+# A header that means another field when the file also has one of the given headers: Outlook's
+# "Title" is an honorific beside "Job Title"; Thunderbird's "Birth Day" is the day of the month
+# beside "Birth Year" (and normalises like "Birthday").
+SHADOWED_BY = {
+    "title": ({"jobtitle", "organizationtitle", "organization1title", "职务"}, IGNORE),
+    "birthday": ({"birthyear", "birthmonth"}, "birth_day"),
+}
+
+# The person columns of address books, shared by contacts and leads.
+PERSON_ALIASES = {
+    "full_name": [
+        "name",
+        "full name",
+        "display name",
+        "contact name",
+        "姓名",
+        "联系人",
+        "联系人姓名",
+        "显示名称",
+        "FN",
+    ],
+    "family_name": ["last name", "lastname", "family name", "surname", "姓", "N family"],
+    "given_name": ["first name", "firstname", "given name", "名", "N given"],
+    "title": [
+        "title",
+        "job title",
+        "position",
+        "organization title",
+        "organization 1 - title",
+        "职位",
+        "职务",
+        "头衔",
+        "TITLE",
+    ],
+    "email": [
+        "email",
+        "e-mail",
+        "email address",
+        "e-mail address",
+        "e-mail 2 address",
+        "e-mail 3 address",
+        "primary email",
+        "secondary email",
+        "首选邮件",
+        "次选邮件",
+        "email home",
+        "email work",
+        "email other",
+        "e-mail 1 - value",
+        "e-mail 2 - value",
+        "e-mail 3 - value",
+        "邮箱",
+        "电子邮件",
+        "电子邮箱",
+        "邮件",
+        "邮箱地址",
+        "电子邮件地址",
+        "电子邮件 2 地址",
+        "电子邮件 3 地址",
+        "EMAIL",
+        "EMAIL 2",
+        "EMAIL 3",
+    ],
+    "phone": [
+        "phone",
+        "telephone",
+        "business phone",
+        "business phone 2",
+        "work phone",
+        "home phone",
+        "home phone 2",
+        "other phone",
+        "primary phone",
+        "company main phone",
+        "phone 2 - value",
+        "phone 3 - value",
+        "电话",
+        "办公电话",
+        "座机",
+        "固定电话",
+        "商务电话",
+        "商务电话 2",
+        "住宅电话",
+        "住宅电话 2",
+        "其他电话",
+        "工作电话",
+        "家庭电话",
+        "主要电话",
+        "TEL",
+        "TEL WORK",
+        "TEL HOME",
+    ],
+    "mobile": [
+        "mobile",
+        "mobile phone",
+        "mobile number",
+        "mobilephone",
+        "cell",
+        "cell phone",
+        "phone 1 - value",
+        "手机",
+        "手机号",
+        "手机号码",
+        "移动电话",
+        "TEL CELL",
+    ],
+}
 
 _COMMON = {
     "external_id": ["external id", "externalid", "id", "record id", "外部编号", "编号"],
-    "tags": ["tags", "tag", "labels", "label", "categories", "category", "标签", "分类", "CATEGORIES"],
+    "tags": [
+        "tags",
+        "tag",
+        "labels",
+        "label",
+        "categories",
+        "category",
+        "group membership",
+        "标签",
+        "分类",
+        "CATEGORIES",
+    ],
     "notes": ["notes", "note", "description", "comments", "备注", "说明", "NOTE"],
     "owner": ["owner", "account owner", "contact owner", "负责人", "所有者", "归属人"],
 }
@@ -129,14 +290,14 @@ COMPANY_ALIASES = {
 }
 CONTACT_ALIASES = {
     **_COMMON,
-    "full_name": ["name", "full name", "display name", "contact name", "姓名", "联系人", "联系人姓名", "FN"],
-    "family_name": ["last name", "lastname", "family name", "surname", "姓", "N family"],
-    "given_name": ["first name", "firstname", "given name", "名", "N given"],
-    "title": ["title", "job title", "position", "职位", "职务", "头衔", "TITLE"],
+    **PERSON_ALIASES,
+    "tags": [*_COMMON["tags"], "类别"],
+    "notes": [*_COMMON["notes"], "附注"],
     "company": [
         "company",
         "organization",
         "organisation",
+        "organization name",
         "organization 1 - name",
         "account name",
         "org",
@@ -146,48 +307,10 @@ CONTACT_ALIASES = {
         "单位名称",
         "ORG",
     ],
-    "email": [
-        "email",
-        "e-mail",
-        "email address",
-        "e-mail address",
-        "primary email",
-        "e-mail 1 - value",
-        "邮箱",
-        "电子邮件",
-        "电子邮箱",
-        "邮件",
-        "邮箱地址",
-        "EMAIL",
-    ],
-    "phone": [
-        "phone",
-        "telephone",
-        "business phone",
-        "work phone",
-        "home phone",
-        "phone 2 - value",
-        "电话",
-        "办公电话",
-        "座机",
-        "固定电话",
-        "TEL",
-    ],
-    "mobile": [
-        "mobile",
-        "mobile phone",
-        "mobile number",
-        "mobilephone",
-        "cell",
-        "cell phone",
-        "phone 1 - value",
-        "手机",
-        "手机号",
-        "手机号码",
-        "移动电话",
-        "TEL CELL",
-    ],
     "birthday": ["birthday", "birthdate", "date of birth", "生日", "出生日期", "BDAY"],
+    "birth_year": ["birth year", "出生年份", "出生年"],
+    "birth_month": ["birth month", "出生月份", "出生月"],
+    "birth_day": ["birth day", "出生日"],
     "external_id": [*_COMMON["external_id"], "contact id", "UID", "联系人编号"],
 }
 
@@ -204,7 +327,7 @@ def fields_for(target: str) -> dict:
 
 def _alias_table(target: str) -> dict[str, str]:
     aliases = get_kind(target).aliases
-    table = {}
+    table = {normalize_header(name): IGNORE for name in IGNORED_HEADERS}
     for field, names in aliases.items():
         for name in (field, *names):
             table.setdefault(normalize_header(name), field)
@@ -212,19 +335,26 @@ def _alias_table(target: str) -> dict[str, str]:
 
 
 def auto_mapping(headers: list[str], target: str, saved: dict[str, str] | None = None) -> dict[str, str]:
-    """{column index as text: field} for the headers we recognise; each field is used once.
+    """{column index as text: field} for the headers we recognise; each field is used once,
+    except the MULTI_VALUE ones, which several columns may fill.
 
     A saved mapping ({header: field}) wins over the built-in aliases.
     """
     table = _alias_table(target)
     saved_table = {normalize_header(h): f for h, f in (saved or {}).items()}
     valid = fields_for(target)
+    present = {normalize_header(h) for h in headers}
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for index, header in enumerate(headers):
         key = normalize_header(header)
-        field = saved_table.get(key) if key in saved_table else table.get(key, IGNORE)
-        if field in valid and field not in taken:
+        if key in saved_table:
+            field = saved_table[key]
+        elif key in SHADOWED_BY and present & SHADOWED_BY[key][0]:
+            field = SHADOWED_BY[key][1]
+        else:
+            field = table.get(key, IGNORE)
+        if field in valid and (field not in taken or field in MULTI_VALUE):
             mapping[str(index)] = field
             taken.add(field)
     return mapping

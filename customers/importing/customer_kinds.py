@@ -6,6 +6,7 @@ are written, updated and restored through the customer services.
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -17,7 +18,14 @@ from crm.models import User
 from customers import services
 from customers.importing import columns
 from customers.importing.columns import split_full_name
-from customers.importing.kinds import ImportKind, register_kind
+from customers.importing.kinds import (
+    ImportKind,
+    RowContext,
+    keep_more_phones,
+    keep_valid_email,
+    keep_valid_website,
+    register_kind,
+)
 from customers.models import Company, Contact, ImportTarget, Tag
 
 COUNTRIES = {
@@ -42,46 +50,85 @@ COUNTRIES = {
     "新加坡": "SG",
     "singapore": "SG",
 }
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d", "%m/%d/%Y", "%d.%m.%Y")
+# A date's year, month and day in the orders people write them; which of 03/04/2024's numbers is
+# the month is the import's choice (RowContext.date_order): English Outlook writes m/d/Y.
+_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_XY_Y = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# What Outlook writes for "no birthday".
+_NO_DATE = {"0/0/00", "0/0/0000", "00/00/0000", "0000-00-00", "00.00.0000"}
+# Excel counts days from 1899-12-30 (its 1900 leap-year bug included); a serial of a birthday or
+# a recent date is five digits.
+_EXCEL_EPOCH = datetime.date(1899, 12, 30)
 
 
-def _parse_date(value: str) -> datetime.date:
+def parse_date(value: str, *, date_order: str = "mdy") -> datetime.date | None:
+    """A date from the forms address books and sheets write, or None for an empty one; raises
+    ValueError for text that is not a date. ISO and Y/M/D in any separator, 2024年5月31日,
+    20240531, d/m/Y or m/d/Y (by `date_order`), two-digit years, ISO date-times, Excel serials."""
     text = value.strip()
-    for fmt in DATE_FORMATS:
+    if not text or text in _NO_DATE:
+        return None
+    if "T" in text[:11] or (len(text) > 10 and text[10] == " " and text[4] == "-"):
+        text = text[:10]  # 2024-05-31T00:00:00 or 2024-05-31 00:00:00
+    if match := _YMD.match(text) or _COMPACT.match(text):
+        year, month, day = (int(part) for part in match.groups())
+    elif match := _XY_Y.match(text):
+        first, second, year = (int(part) for part in match.groups())
+        month, day = (second, first) if date_order == "dmy" else (first, second)
+        if year < 100:
+            year += 2000 if year <= datetime.date.today().year % 100 else 1900
+    elif text.isdigit() and 10_000 <= int(text) <= 80_000:
+        return _EXCEL_EPOCH + datetime.timedelta(days=int(text))
+    else:
+        raise ValueError(text)
+    return datetime.date(year, month, day)
+
+
+def _birthday(data: dict, row: RowContext) -> datetime.date | None:
+    """The birthday column, or Thunderbird's Birth Year / Birth Month / Birth Day combined."""
+    if data.get("birthday"):
         try:
-            return datetime.datetime.strptime(text[:19] if "T" not in text else text[:10], fmt).date()
+            return parse_date(data["birthday"], date_order=row.date_order)
         except ValueError:
-            continue
+            row.drop(_("Birthday “%(value)s” is not a date; left out.") % {"value": data["birthday"]})
+            return None
+    parts = [data.get(name, "") for name in ("birth_year", "birth_month", "birth_day")]
+    if not any(parts):
+        return None
     try:
-        return datetime.date.fromisoformat(text[:10])
-    except ValueError:
-        raise ValidationError(_("“%(value)s” is not a date (use 2024-05-31).") % {"value": value}) from None
+        return datetime.date(*(int(part) for part in parts))
+    except (TypeError, ValueError):
+        row.drop(_("Birthday %(value)s is not a date; left out.") % {"value": "/".join(p or "?" for p in parts)})
+        return None
 
 
-def _company_data(data: dict) -> dict:
+def _company_data(data: dict, row: RowContext) -> dict:
     fields = {k: v for k, v in data.items() if k in services.COMPANY_FIELDS}
-    if "website" in fields and "://" not in fields["website"]:
-        fields["website"] = "https://" + fields["website"]
+    keep_valid_website(fields, row)
     if "country" in fields:
-        country = fields["country"].strip()
+        country = fields.pop("country").strip()
         code = COUNTRIES.get(country.lower(), country.upper() if len(country) == 2 and country.isascii() else None)
         if code is None:
-            raise ValidationError(_("Use a two-letter country code such as CN, not “%(value)s”.") % {"value": country})
-        fields["country"] = code
+            row.drop(_("Country “%(value)s” is not a two-letter code such as CN; left out.") % {"value": country})
+        else:
+            fields["country"] = code
+    keep_more_phones(fields, row, slots=("phone",))
     return fields
 
 
-def _contact_data(data: dict) -> dict:
-    fields = {k: v for k, v in data.items() if k in services.CONTACT_FIELDS and k != "company"}
+def _contact_data(data: dict, row: RowContext) -> dict:
+    fields = {k: v for k, v in data.items() if k in services.CONTACT_FIELDS and k not in ("company", "birthday")}
     if "full_name" in data and not ({"family_name", "given_name"} & data.keys()):
         family, given = split_full_name(data["full_name"])
         fields.update({k: v for k, v in (("family_name", family), ("given_name", given)) if v})
-    if "email" in fields:
-        fields["email"] = fields["email"].lower()
-    if "birthday" in fields:
-        fields["birthday"] = _parse_date(fields["birthday"])
+    keep_valid_email(fields, row)
+    if birthday := _birthday(data, row):
+        fields["birthday"] = birthday
+    keep_more_phones(fields, row, slots=("mobile", "phone"))
     if not ({"family_name", "given_name", "email", "mobile", "phone"} & {k for k, v in fields.items() if v}):
-        raise ValidationError(_("The row has no name, email or phone."))
+        row.reject(_("The row has no name, email or phone."))
+    row.check()
     return fields
 
 
@@ -140,10 +187,12 @@ def _check_contact_mapping(fields: set[str]) -> None:
         raise ValidationError(_("Choose at least a name, email or phone column."))
 
 
-def _prepare_company(data: dict) -> dict:
+def _prepare_company(data: dict, row: RowContext) -> dict:
     if not data.get("name"):
-        raise ValidationError(_("The company name is empty."))
-    return _company_data(data)
+        row.reject(_("The company name is empty."))
+    fields = _company_data(data, row)
+    row.check()
+    return fields
 
 
 def _create_company(*, actor, owner, team, tags, fields) -> Company:

@@ -11,6 +11,8 @@ import codecs
 import csv
 import datetime
 import io
+import re
+import zipfile
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -60,9 +62,10 @@ def canonical_encoding(name: str) -> str:
         return ""
     name = ENCODING_ALIASES.get(name, name)
     try:
+        b"a".decode(name, "ignore")  # also refuses codecs that are not text encodings ("zlib", "hex")
         return codecs.lookup(name).name if name not in ("utf-8-sig",) else name
     except LookupError:
-        raise UnreadableFile(_("Unknown encoding: %(name)s") % {"name": name}) from None
+        raise UnreadableFile(_("Unknown encoding: %(name)s") % {"name": name[:40]}) from None
 
 
 def _looks_like_utf16(data: bytes) -> str | None:
@@ -107,7 +110,13 @@ def decode(data: bytes, encoding: str = "") -> tuple[str, str]:
         text = data.decode(encoding, errors="replace")
     else:
         encoding = detect_encoding(data)
-        text = data.decode(encoding)
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:  # a UTF-16 mark or pattern, but an odd length or a broken pair
+            raise UnreadableFile(
+                _("The file is not valid %(encoding)s text: it may be cut short or damaged. Choose its encoding.")
+                % {"encoding": encoding.upper()}
+            ) from None
     return text.lstrip("\ufeff"), encoding
 
 
@@ -177,11 +186,80 @@ def _cell_text(value, integral: bool) -> str:
     return str(value).strip()
 
 
+# What a sheet may reach before it is refused unread: calamine allocates the whole rectangle up to
+# the last cell, so a 5 KB workbook with one cell at XFD1048576 would ask for hundreds of GB.
+MAX_SHEET_ROWS = 100_001  # the import's row limit plus the header
+MAX_SHEET_COLUMNS = 500
+MAX_SHEET_XML_BYTES = 512 * 1024 * 1024  # uncompressed; a zip bomb is refused before inflating
+_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})$")
+
+
+def _cell_position(ref: str) -> tuple[int, int] | None:
+    match = _CELL_REF.match(ref or "")
+    if not match:
+        return None
+    letters, row = match.groups()
+    column = 0
+    for letter in letters:
+        column = column * 26 + ord(letter) - 64
+    return int(row), column
+
+
+def check_sheet_extent(data: bytes) -> None:
+    """Refuse a workbook whose sheets reach beyond MAX_SHEET_ROWS rows or MAX_SHEET_COLUMNS
+    columns (by their declared dimension or by any cell), or inflate beyond MAX_SHEET_XML_BYTES,
+    reading the sheet XML as a stream: nothing the size of the declared area is allocated."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        sheets = [info for info in archive.infolist() if info.filename.startswith("xl/worksheets/")]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise UnreadableFile(_("The spreadsheet could not be read: it is not a valid XLSX file.")) from None
+    for info in sheets:
+        if info.file_size > MAX_SHEET_XML_BYTES:
+            raise UnreadableFile(_("The spreadsheet is too large to read. Save it as CSV, or split it."))
+        try:
+            with archive.open(info) as stream:
+                for event, element in iterparse(stream, events=("start", "end")):
+                    tag = element.tag.rsplit("}", 1)[-1]
+                    if event == "end":
+                        if tag == "row":
+                            element.clear()
+                        continue
+                    if tag == "c":
+                        refs = [element.get("r", "")]
+                    elif tag == "dimension":
+                        refs = element.get("ref", "").split(":")
+                    elif tag == "row":
+                        refs = [f"A{element.get('r', '')}"]
+                    else:
+                        continue
+                    for ref in refs:
+                        position = _cell_position(ref)
+                        if position and (position[0] > MAX_SHEET_ROWS or position[1] > MAX_SHEET_COLUMNS):
+                            raise UnreadableFile(
+                                _(
+                                    "The sheet reaches cell %(cell)s, beyond %(rows)d rows or %(columns)d columns. "
+                                    "Copy the data into a new sheet or save it as CSV."
+                                )
+                                % {"cell": ref, "rows": MAX_SHEET_ROWS - 1, "columns": MAX_SHEET_COLUMNS}
+                            )
+        except UnreadableFile:
+            raise
+        except (ParseError, DefusedXmlException, zipfile.BadZipFile, EOFError, OSError, ValueError):
+            raise UnreadableFile(_("The spreadsheet could not be read: it is damaged or cut short.")) from None
+
+
 def read_spreadsheet(data: bytes) -> Table:
     """The first sheet. Spreadsheets store 13800138000 as a float: a column whose numbers are all
     whole reads them back as integers."""
     from python_calamine import CalamineWorkbook
 
+    check_sheet_extent(data)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         raw = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)

@@ -11,23 +11,29 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.audit import acting_as
+from crm.fields import mask_numbers
 from crm.models import Job, User
 from crm.permissions import can, may_assign_owner, restrict
 from customers import services
-from customers.importing.kinds import get_kind
+from customers.importing.columns import MULTI_VALUE
+from customers.importing.kinds import RowContext, get_kind
 from customers.importing.reading import UnreadableFile
+from customers.importing.sealed import seal_previous, seal_row_error
 from customers.importing.source import read_batch_table
 from customers.models import Company, Contact, ImportBatch, ImportedRecord, Tag
 
 CHUNK_SIZE = 200
 MAX_STORED_ERRORS = 5000
-_TAG_SPLIT = re.compile(r"[,;，；、|]+")
+_TAG_SPLIT = re.compile(r"[,;，；、|]+|:::")
+# Google Contacts joins several values of one cell with " ::: ".
+_GOOGLE_JOIN = " ::: "
 
 
 class _DryRunRollback(Exception):
@@ -40,18 +46,28 @@ class _Chunk:
     updated: int = 0
     skipped: int = 0
     errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # (row, message, values): imported, a value left out
     companies: dict = field(default_factory=dict)  # company name -> Company, for the contacts' column
 
 
-def _clean_values(batch: ImportBatch, values: list[str]) -> dict[str, str]:
-    data = {}
-    for index, name in batch.mapping.items():
+def _clean_values(batch: ImportBatch, values: list[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """({field: text} of the row, {field: further texts}): where several columns fill one field,
+    the leftmost non-empty one fills it and the others are kept in the second dict, in order."""
+    data: dict[str, str] = {}
+    more: dict[str, list[str]] = {}
+    for index, name in sorted(batch.mapping.items(), key=lambda item: int(item[0])):
         position = int(index)
         if name and position < len(values):
             value = (values[position] or "").strip()
-            if value:
+            if _GOOGLE_JOIN in value and name in MULTI_VALUE:
+                value, *rest = (part.strip() for part in value.split(_GOOGLE_JOIN))
+                more.setdefault(name, []).extend(part for part in rest if part)
+            if value and name in data:
+                if value != data[name] and value not in more.get(name, []):
+                    more.setdefault(name, []).append(value)
+            elif value:
                 data[name] = value
-    return data
+    return data, more
 
 
 def _owner_for(batch: ImportBatch, actor: User, username: str | None) -> User:
@@ -69,7 +85,7 @@ def _tags(value: str | None) -> list[Tag]:
     tags = []
     for name in _TAG_SPLIT.split(value or ""):
         name = name.strip()[:50]
-        if name:
+        if name and not name.startswith("* "):  # Google's own groups: "* myContacts", "* starred"
             tags.append(Tag.objects.get_or_create(name=name)[0])
     return tags
 
@@ -84,7 +100,7 @@ def _snapshot(obj, names) -> dict:
         else:
             value = getattr(obj, name)
             previous[name] = value.isoformat() if isinstance(value, datetime.date) else value
-    return previous
+    return seal_previous(obj, previous)
 
 
 def _tag_record(batch: ImportBatch, obj, *, action: str, row: int, previous: dict | None = None) -> None:
@@ -113,11 +129,20 @@ def _company_for_contact(batch: ImportBatch, actor: User, chunk: _Chunk, name: s
 def _import_row(batch: ImportBatch, actor: User, chunk: _Chunk, row: int, values: list[str]) -> str:
     """Write one row; returns "created", "updated" or "skipped", or raises ValidationError."""
     kind = get_kind(batch.target)
-    data = _clean_values(batch, values)
-    owner = _owner_for(batch, actor, data.get("owner"))
+    data, more = _clean_values(batch, values)
+    context = RowContext(date_order=batch.params.get("date_order", "mdy"), more=more)
+    try:
+        owner = _owner_for(batch, actor, data.get("owner"))
+    except ValidationError as error:
+        context.reject("; ".join(error.messages))  # reported with the row's other problems
+        owner = actor
     team = batch.import_team
     model = kind.model
-    fields = kind.prepare(data)
+    if extra := context.more_emails_line():
+        data["notes"] = "\n".join(filter(None, [data.get("notes"), extra]))
+    fields = kind.prepare(data, context)
+    context.check()
+    chunk.warnings.extend((row, message, values) for message in context.warnings)
     tags = _tags(data.get("tags"))
     visible = restrict(model.objects.all(), actor, "view")
     existing = None
@@ -184,7 +209,8 @@ def _run_chunk(batch: ImportBatch, actor: User, rows: list[tuple[int, list[str]]
             with transaction.atomic():
                 outcome = _import_row(batch, actor, chunk, row, values)
         except (ValidationError, PermissionDenied) as error:
-            chunk.errors.append({"row": row, "message": _error_text(error, model), "values": values})
+            chunk.errors.append(seal_row_error(batch.pk, row=row, message=_error_text(error, model), values=values))
+            chunk.warnings = [warning for warning in chunk.warnings if warning[0] != row]  # not imported after all
             # A company created for this row was rolled back with it.
             chunk.companies = {k: v for k, v in chunk.companies.items() if v is None or _exists(v)}
             continue
@@ -215,14 +241,15 @@ def import_run(*, batch_id: int, max_chunks: int | None = None) -> bool:
         table = read_batch_table(batch)
     except UnreadableFile as error:
         ImportBatch.objects.filter(pk=batch.pk).update(
-            status=Job.Status.FAILED, message=str(error)[:500], finished_at=timezone.now()
+            status=Job.Status.FAILED, message=mask_numbers(str(error))[:500], finished_at=timezone.now()
         )
         return True
     rows = table.rows
     ImportBatch.objects.filter(pk=batch.pk, started_at__isnull=True).update(started_at=timezone.now())
     ImportBatch.objects.filter(pk=batch.pk).update(status=Job.Status.RUNNING, total=len(rows))
     chunks = 0
-    with acting_as(actor):
+    # The report is written in the importer's language, not the worker's.
+    with acting_as(actor), translation.override(getattr(actor, "language", "") or settings.LANGUAGE_CODE):
         while True:
             with transaction.atomic():
                 locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
@@ -245,8 +272,14 @@ def import_run(*, batch_id: int, max_chunks: int | None = None) -> bool:
                 locked.updated_count += result.updated
                 locked.skipped_count += result.skipped
                 locked.error_count += len(result.errors)
+                warned = [
+                    {**seal_row_error(batch.pk, row=row, message=message, values=values), "warning": True}
+                    for row, message, values in result.warnings
+                ]
+                locked.result = {**locked.result, "warnings": locked.result.get("warnings", 0) + len(warned)}
                 room = MAX_STORED_ERRORS - len(locked.row_errors)
-                locked.row_errors = locked.row_errors + result.errors[: max(room, 0)]
+                reported = sorted([*result.errors, *warned], key=lambda entry: entry["row"])
+                locked.row_errors = locked.row_errors + reported[: max(room, 0)]
                 locked.save(
                     update_fields=[
                         "next_row",
@@ -256,6 +289,7 @@ def import_run(*, batch_id: int, max_chunks: int | None = None) -> bool:
                         "skipped_count",
                         "error_count",
                         "row_errors",
+                        "result",
                     ]
                 )
             chunks += 1
@@ -273,5 +307,5 @@ def import_run(*, batch_id: int, max_chunks: int | None = None) -> bool:
 
 def import_fail(*, batch_id: int, message: str) -> None:
     ImportBatch.objects.filter(pk=batch_id).exclude(status=Job.Status.DONE).update(
-        status=Job.Status.FAILED, message=message[:500], finished_at=timezone.now()
+        status=Job.Status.FAILED, message=mask_numbers(message)[:500], finished_at=timezone.now()
     )

@@ -16,15 +16,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import acting_as
+from crm.audit import EVENT_IMPORT, acting_as, log_event
 from crm.jobs import job_queue
 from crm.models import Job, Team, User
 from crm.permissions import can, has_role_permission, is_administrator
 from crm.selectors import assignable_teams
 from crm.writes import DeleteBlocked, record_delete
-from customers.importing.columns import auto_mapping, fields_for, mapping_by_header
+from customers.importing.columns import MULTI_VALUE, auto_mapping, fields_for, mapping_by_header
 from customers.importing.kinds import get_kind, kind_for_model, kind_names
 from customers.importing.reading import UnreadableFile, file_format
+from customers.importing.sealed import open_previous, row_errors, safe_headers
 from customers.importing.source import read_batch_table, read_table
 from customers.models import ImportBatch, ImportedRecord, ImportMapping
 
@@ -92,7 +93,7 @@ def import_create(
         source_format=fmt,
         encoding=table.encoding if encoding else "",
         delimiter="",
-        headers=table.headers,
+        headers=safe_headers(table.headers),
         mapping=auto_mapping(table.headers, target, saved_mapping.columns if saved_mapping else None),
         import_team=team,
         total=len(table.rows),
@@ -120,7 +121,7 @@ def import_reread(*, batch: ImportBatch, actor: User, encoding: str, delimiter: 
         table = read_batch_table(batch)
     except UnreadableFile as error:
         raise ValidationError(str(error)) from None
-    batch.headers = table.headers
+    batch.headers = safe_headers(table.headers)
     batch.mapping = auto_mapping(table.headers, batch.target)
     batch.total = len(table.rows)
     batch.stage = ImportBatch.Stage.MAPPING
@@ -139,6 +140,7 @@ def import_configure(
     team: Team | None,
     save_as: str = "",
     share: bool = False,
+    date_order: str = "mdy",
 ) -> ImportBatch:
     _check_editable(batch, actor)
     if team is not None and team not in teams_for(actor):
@@ -150,7 +152,7 @@ def import_configure(
             continue
         if name not in valid or not index.isdigit() or int(index) >= len(batch.headers):
             raise ValidationError(_("Unknown column or field."))
-        if name in cleaned.values():
+        if name in cleaned.values() and name not in MULTI_VALUE:
             raise ValidationError(_("“%(field)s” is chosen for more than one column.") % {"field": valid[name]})
         cleaned[index] = name
     get_kind(batch.target).check_mapping(set(cleaned.values()))
@@ -158,6 +160,7 @@ def import_configure(
     batch.duplicates = duplicates
     batch.company_policy = company_policy
     batch.import_team = team
+    batch.params = {**batch.params, "date_order": "dmy" if date_order == "dmy" else "mdy"}
     batch.save()
     if save_as:
         ImportMapping.objects.update_or_create(
@@ -181,9 +184,13 @@ def import_start(*, batch: ImportBatch, actor: User, dry_run: bool, queue: bool 
     batch.next_row = batch.done = batch.error_count = 0
     batch.created_count = batch.updated_count = batch.skipped_count = 0
     batch.row_errors = []
+    batch.result = {k: v for k, v in batch.result.items() if k != "warnings"}
     batch.started_at = batch.finished_at = None
     batch.message = ""
     batch.save()
+    if not dry_run:
+        # Who imported which file from where (the address comes from the request's context).
+        log_event(batch, actor=actor, event=EVENT_IMPORT, changes={"source_name": ["", batch.source_name]})
     if queue:
         job_queue(batch)
     return batch
@@ -253,7 +260,7 @@ def import_revert(*, batch: ImportBatch, actor: User) -> RevertOutcome:
                     continue
                 outcome.deleted += 1
             else:
-                kind.restore(obj=obj, previous=record.previous, actor=actor)
+                kind.restore(obj=obj, previous=open_previous(obj, record.previous), actor=actor)
                 outcome.restored += 1
     batch.stage = ImportBatch.Stage.REVERTED
     batch.reverted_at = timezone.now()
@@ -270,7 +277,9 @@ def import_revert(*, batch: ImportBatch, actor: User) -> RevertOutcome:
 
 
 def error_report_rows(batch: ImportBatch):
-    """Header and rows of the downloadable error report: the row number, the reason, the row."""
+    """Header and rows of the downloadable error report: the row number, the reason, the row
+    (decrypted for the importing user; after the retention period only the row and reason)."""
     yield [_("Row"), _("Problem"), *batch.headers]
-    for error in batch.row_errors:
-        yield [error["row"], error["message"], *error["values"]]
+    for error in row_errors(batch):
+        outcome = _("Imported, a value left out") if error["warning"] else _("Not imported")
+        yield [error["row"], f"{outcome}: {error['message']}", *error["values"]]

@@ -2,43 +2,14 @@
 
 Recency moves on every day even when nobody buys, so grades are recomputed nightly;
 administrators may change or disable the schedule in the admin site (django-celery-beat).
-The task is named by string so the migration does not import the Celery module.
 
 crm's migration 0006 used to create this schedule; it is customers' own, so it lives here now.
 A database that already has it (by name) keeps it as it is, edits included.
 """
 
-from django.conf import settings
 from django.db import migrations
 
-TASK_NAME = "Recompute customer grades"
-
-
-def create_schedule(apps, schema_editor):
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    if PeriodicTask.objects.filter(name=TASK_NAME).exists():
-        return
-    crontab, _created = CrontabSchedule.objects.get_or_create(
-        minute="0",
-        hour="2",
-        day_of_week="*",
-        day_of_month="*",
-        month_of_year="*",
-        timezone=settings.TIME_ZONE,
-    )
-    PeriodicTask.objects.create(
-        name=TASK_NAME,
-        task="customers.tasks.grade_all_companies",
-        crontab=crontab,
-        enabled=True,
-        description="Recomputes every company's RFM grade from its purchases (grading policy in the admin site).",
-    )
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
-
+from crm.migration_ops import SchedulePeriodicTask
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -48,4 +19,12 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(create_schedule, remove_schedule)]
+    operations = [
+        SchedulePeriodicTask(
+            "Recompute customer grades",
+            "customers.tasks.grade_all_companies",
+            description="Recomputes every company's RFM grade from its purchases (grading policy in the admin site).",
+            minute="0",
+            hour="2",
+        )
+    ]

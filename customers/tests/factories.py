@@ -189,6 +189,7 @@ class ImportBatchFactory(factory.django.DjangoModelFactory):
     headers = factory.List(["公司名称", "城市"])
     mapping = factory.Dict({"公司名称": "name", "城市": "city"})
     total = 1
+    params = factory.Dict({"detected_encoding": "utf-8", "detected_delimiter": ","})
 
 
 class ImportMappingFactory(factory.django.DjangoModelFactory):

@@ -126,7 +126,7 @@ def test_find_a_chinese_company_and_log_a_call(live_server, context, customer):
     form.get_by_role("button", name="Add").click()
     first_entry = page.locator("#timeline li").first
     expect(first_entry).to_contain_text("电话沟通续约事宜")
-    expect(first_entry).to_contain_text("Call")
+    expect(first_entry).to_contain_text("logged a call with 华为技术有限公司")  # a sentence, not "call · name"
     expect(page.locator("#timeline").get_by_role("status")).to_have_text("Added to the history.")
     assert page.evaluate("window.__stillTheSamePage === true"), "adding a note reloaded the page"
     expect(form.get_by_label("Summary")).to_have_value("")  # ready for the next note

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 
 from crm.fields import blind_lookup
 from customers.importing import running, service
+from customers.importing.sealed import row_errors
 from customers.models import Company, Contact, ImportBatch, ImportedRecord
 from customers.services import company_update
 from customers.tests.factories import CompanyFactory
@@ -27,8 +28,9 @@ def test_dry_run_reports_row_errors_and_writes_nothing(cast):
     batch = run_import(cast.owner, GBK_ROWS, encoding="gbk", team=cast.team, dry_run=True)
     assert batch.stage == ImportBatch.Stage.CHECKED
     assert (batch.created_count, batch.error_count) == (3, 1)
-    assert batch.row_errors[0]["row"] == 4
-    assert "name" in batch.row_errors[0]["message"].lower()
+    errors = row_errors(batch)
+    assert errors[0]["row"] == 4
+    assert "name" in errors[0]["message"].lower()
     assert not Company.objects.exists()
     assert not ImportedRecord.objects.exists()
     assert LogEntry.objects.count() == before
@@ -144,10 +146,19 @@ def test_only_the_importer_reverts(cast):
 
 
 def test_error_report_lists_failing_rows_with_reasons(cast):
-    rows = [["Company", "Website", "Country"], ["甲", "not a url at all", "CN"], ["乙", "", "Atlantis"], ["丙", "", ""]]
+    rows = [
+        ["Company", "Website", "Country"],
+        ["甲", "not a url at all", "CN"],
+        ["乙", "", "Atlantis"],
+        ["丙", "", ""],
+        ["", "https://nameless.example", "CN"],
+    ]
     batch = run_import(cast.owner, rows, team=cast.team)
     report = list(service.error_report_rows(batch))
     assert report[0] == ["Row", "Problem", "Company", "Website", "Country"]
-    assert [r[0] for r in report[1:]] == [2, 3]
-    assert "Atlantis" in report[2][1]
-    assert report[2][2:] == ["乙", "", "Atlantis"]
+    assert [r[0] for r in report[1:]] == [2, 3, 5]
+    # Bad optional values: the row is imported without them, and the report says so.
+    assert "not a url at all" in report[1][1] and report[1][1].startswith("Imported")
+    assert "Atlantis" in report[2][1] and report[2][2:] == ["乙", "", "Atlantis"]
+    assert report[3][1].startswith("Not imported") and "name is empty" in report[3][1]
+    assert batch.created_count == 3 and batch.error_count == 1

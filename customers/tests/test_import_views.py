@@ -1,6 +1,7 @@
 """Import pages: who may open what, the upload-map-check-import flow, refused posts change nothing."""
 
 import pytest
+from auditlog.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -51,8 +52,12 @@ def test_a_dry_run_then_the_import_through_the_pages(client, cast, django_captur
     assert ImportMapping.objects.get().columns == {"公司名称": "name", "城市": "city", "电话": "phone"}
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("customers:import_start", args=[batch.pk]), form)
+        client.post(reverse("customers:import_start", args=[batch.pk]), form, REMOTE_ADDR="203.0.113.44")
     assert sorted(Company.objects.values_list("name", flat=True)) == ["华为", "小米"]
+    # The import is audited once (not its dry run), with who, which file and from where.
+    [entry] = LogEntry.objects.filter(additional_data__event="import")
+    assert (entry.actor, entry.remote_addr, entry.object_id) == (cast.owner, "203.0.113.44", batch.pk)
+    assert entry.changes["source_name"] == ["", "客户.csv"]
     report = b"".join(client.get(reverse("customers:import_errors", args=[batch.pk])).streaming_content)
     assert report.startswith(b"\xef\xbb\xbf") and "3" in report.decode("utf-8-sig").splitlines()[1]
 

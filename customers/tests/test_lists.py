@@ -77,6 +77,18 @@ def test_saved_views_are_per_user(client, cast, companies):
     assert SavedView.objects.exists()  # not theirs to delete
 
 
+def test_a_saved_view_is_removed_from_the_list_page(client, cast, companies):
+    view = SavedView.objects.create(user=cast.owner, list_key="customers.company", name="Key", query="lifecycle=key")
+    client.force_login(cast.owner)
+    remove = reverse("crm:saved_view_remove", args=[view.pk])
+
+    assert f'action="{remove}"' in client.get(URL).content.decode()
+    response = client.post(remove, {"next": URL})
+
+    assert response.url == URL
+    assert not SavedView.objects.exists()
+
+
 def test_saved_view_redirect_stays_on_site(client, cast):
     client.force_login(cast.owner)
     response = client.post(

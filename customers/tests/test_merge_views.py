@@ -169,6 +169,18 @@ def test_duplicates_page_hides_what_the_user_cannot_see(client, cast, pair, who)
     assert response.status_code == 200 and "No possible duplicates found" in response.content.decode()
 
 
+@pytest.mark.parametrize("postgres", [True, False])
+def test_similar_names_say_plainly_when_they_need_postgresql(client, cast, pair, monkeypatch, postgres):
+    monkeypatch.setattr("customers.merge_views.similar_names_available", lambda: postgres)
+    monkeypatch.setattr("customers.duplicates.similar_names_available", lambda: postgres)
+    client.force_login(cast.owner)
+
+    html = client.get(reverse("customers:duplicates") + "?kind=likely").content.decode()
+
+    assert ("needs PostgreSQL" in html) is not postgres
+    assert ("No possible duplicates found" in html) is not postgres  # pg_trgm finds the pair
+
+
 def test_duplicates_page_needs_a_customer_role(client, cast):
     client.force_login(make_user(role=None))
     assert client.get(reverse("customers:duplicates")).status_code == 403

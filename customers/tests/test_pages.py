@@ -88,6 +88,13 @@ def test_reveal_needs_the_permission_and_is_audited(client, cast, company):
     assert response.status_code == 200 and "13800138000" in response.content.decode()
     entry = LogEntry.objects.get_for_object(company).filter(action=LogEntry.Action.ACCESS).get()
     assert entry.actor == cast.manager and "13800138000" not in str(entry.changes)
+    client.force_login(cast.auditor)  # the audit page names the field that was opened
+    page = client.get(reverse("crm:audit_log"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert (
+        "Revealed a protected field" in page
+        and "Field: phone" in page
+        and "revealed" not in page.lower().replace("revealed a protected field", "")
+    )
     client.force_login(cast.outsider)
     assert client.post(url).status_code == 404
     assert client.post(reverse("customers:company_reveal", args=[company.pk, "name"])).status_code == 404

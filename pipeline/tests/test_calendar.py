@@ -50,7 +50,9 @@ def test_calendar_pages_need_the_task_role(client, cast):
 
 def test_the_feed_parses_and_carries_only_the_owners_tasks(client, cast):
     meeting = make_task(owner=cast.owner, team=cast.team, title="Site visit", kind="meeting", duration_minutes=90)
-    proposal = make_task(owner=cast.owner, team=cast.team, title="Write proposal", kind="task", due_in=timedelta(days=1))
+    proposal = make_task(
+        owner=cast.owner, team=cast.team, title="Write proposal", kind="task", due_in=timedelta(days=1)
+    )
     make_task(owner=cast.teammate, team=cast.team, title="Not in my feed")
     url = new_feed_url(client, cast.owner)
     response = client.get(url)  # no session: calendar clients send no cookies

@@ -20,8 +20,9 @@ ROWS = [
     ["姓名", "公司", "职位", "手机", "邮箱", "来源"],
     ["王小明", "星河科技", "采购经理", "13800138000", "wang@xinghe.cn", "展会"],
     ["欧阳娜娜", "云帆贸易", "总经理", "13900139000", "", "客户推荐"],
-    ["张三", "", "", "", "not-an-email", ""],
-    ["李四", "", "", "", "", "不存在的来源"],
+    ["张三", "", "", "13700137000", "not-an-email", ""],
+    ["李四", "", "", "", "li.si@example.cn", "不存在的来源"],
+    ["", "", "", "", "", "展会"],
 ]
 FORM = {
     "column_0": "full_name",
@@ -68,7 +69,12 @@ def test_dry_run_import_skip_on_reimport_and_revert(client, cast, django_capture
 
     post(client, "import_start", batch, django_capture_on_commit_callbacks)
     leads = {lead.display_name: lead for lead in Lead.objects.all()}
-    assert set(leads) == {"王小明", "欧阳娜娜"}
+    # A bad optional value is left out with a warning and the row imported; a row with nothing
+    # to name or reach the lead by is the only one rejected.
+    assert set(leads) == {"王小明", "欧阳娜娜", "张三", "李四"}
+    assert leads["张三"].email == "" and leads["李四"].source is None
+    batch.refresh_from_db()
+    assert batch.error_count == 1 and batch.result["warnings"] == 2
     assert all(lead.owner == cast.owner for lead in leads.values())
     wang = leads["王小明"]
     assert wang.family_name == "王" and wang.source == source("trade_show") and wang.mobile == "13800138000"
@@ -78,8 +84,8 @@ def test_dry_run_import_skip_on_reimport_and_revert(client, cast, django_capture
     again = upload(client)
     post(client, "import_start", again, django_capture_on_commit_callbacks)
     again.refresh_from_db()
-    assert Lead.objects.count() == 2
-    assert (again.created_count, again.skipped_count, again.error_count) == (0, 2, 2)
+    assert Lead.objects.count() == 4
+    assert (again.created_count, again.skipped_count, again.error_count) == (0, 4, 1)
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("customers:import_revert", args=[batch.pk]))
@@ -110,7 +116,7 @@ def test_an_outsider_cannot_see_another_users_lead_import(client, cast, django_c
     client.force_login(cast.outsider)
     assert client.get(batch.get_absolute_url()).status_code == 404
     assert client.post(reverse("customers:import_revert", args=[batch.pk])).status_code == 404
-    assert Lead.objects.count() == 2
+    assert Lead.objects.count() == 4
 
 
 def test_the_lead_kind_is_offered_and_a_mapping_without_a_person_is_refused(

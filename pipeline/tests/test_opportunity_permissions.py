@@ -4,6 +4,8 @@ Owner and manager change it; a teammate and an outsider get 404 (ids cannot be p
 sees it and changes nothing (403). A refused request leaves the database as it was.
 """
 
+import io
+
 import pytest
 from django.urls import reverse
 
@@ -119,7 +121,7 @@ def test_a_role_without_opportunities_gets_403_everywhere(client, cast, deal):
         reverse("pipeline:opportunity_list"),
         reverse("pipeline:board", args=[new_business().pk]),
         reverse("pipeline:attention"),
-        reverse("pipeline:opportunity_export"),
+        reverse("customers:export_page", args=["opportunities"]),
     ):
         assert client.get(url).status_code == 403, url
     assert client.get(reverse("pipeline:opportunity_detail", args=[deal.pk])).status_code == 404
@@ -139,16 +141,45 @@ def test_anonymous_is_sent_to_sign_in(client, deal):
 
 def test_export_needs_the_export_permission_and_is_audited(client, cast, deal):
     from auditlog.models import LogEntry
+    from python_calamine import CalamineWorkbook
 
+    export = reverse("customers:export_download", args=["opportunities"])
     client.force_login(cast.owner)
-    assert client.get(reverse("pipeline:opportunity_export")).status_code == 403
+    assert client.get(reverse("customers:export_page", args=["opportunities"])).status_code == 403
+    assert client.post(export, {"format": "csv"}).status_code == 403
     hidden = make_opportunity(owner=cast.outsider, team=cast.other_team, name="Annual hidden")
     client.force_login(cast.manager)
-    response = client.get(reverse("pipeline:opportunity_export") + "?q=Annual")
+    page = client.get(reverse("customers:export_page", args=["opportunities"]) + "?q=Annual")
+    assert page.status_code == 200 and 'value="xlsx"' in page.content.decode() and "vCard" not in page.content.decode()
+    assert client.get(export + "?q=Annual").status_code == 405  # an export is a POST
+    response = client.post(export + "?q=Annual", {"format": "csv"})
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert response.status_code == 200 and deal.name in body and hidden.name not in body
     entry = LogEntry.objects.filter(actor=cast.manager, additional_data__event="export").latest("timestamp")
     assert entry.additional_data["export"] == "opportunities" and entry.additional_data["rows"] == 1
+    xlsx = client.post(export + "?q=Annual", {"format": "xlsx"})
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(b"".join(xlsx.streaming_content))).get_sheet_by_index(0)
+    assert [row[1] for row in rows.to_python()[1:]] == [deal.name]
+    assert client.post(export, {"format": "vcf"}).status_code == 302  # not offered for deals: back to the page
+
+
+def test_a_large_opportunity_export_runs_in_the_background_instead_of_being_cut(
+    client, cast, deal, monkeypatch, django_capture_on_commit_callbacks
+):
+    from crm.models import Job
+    from customers import exporting
+
+    make_opportunity(owner=cast.owner, team=cast.team, name="Second deal")
+    monkeypatch.setattr(exporting, "INLINE_LIMIT", 1)
+    client.force_login(cast.manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("customers:export_download", args=["opportunities"]), {"format": "xlsx"})
+    job = Job.objects.get(kind=exporting.JOB_KIND)
+    assert response.status_code == 302 and response["Location"] == reverse("customers:export_job", args=[job.pk])
+    job.refresh_from_db()
+    assert (job.status, job.done) == (Job.Status.DONE, 2)  # every row, none cut
+    download = client.get(reverse("customers:export_file", args=[job.pk]))
+    assert download.status_code == 200 and download["Content-Disposition"].endswith('.xlsx"')
 
 
 def test_bulk_actions_skip_what_the_user_may_not_change(client, cast, deal):

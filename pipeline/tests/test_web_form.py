@@ -152,6 +152,18 @@ def test_rate_limit_per_address(client, form):
     assert other.status_code == 200 and Lead.objects.count() == 4
 
 
+# Nothing listens on port 1: every cache call is refused, as while Redis restarts.
+REDIS_AWAY = {"default": {"BACKEND": "crm.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+
+
+@override_settings(WEB_FORM_RATE_LIMIT=2, CACHES=REDIS_AWAY)
+def test_rate_limit_fails_open_while_redis_is_away(client, form):
+    # A lost enquiry costs more than a spell of spam; the honeypot and size caps still apply.
+    for i in range(4):
+        assert client.post("/pipeline/forms/contact/", {**GOOD, "email": f"a{i}@x.example"}).status_code == 200
+    assert Lead.objects.count() == 4
+
+
 def test_unknown_or_inactive_form_is_404_and_reveals_nothing(client, form):
     web_form, _rep = form
     assert client.get("/pipeline/forms/nope/").status_code == 404

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from crm.devenv import DEFAULT_HOST, DEFAULT_PORT, serving_address
+
 STOP_GRACE_SECONDS = 10
 
 
@@ -47,14 +49,16 @@ class Command(BaseCommand):
     requires_system_checks = []  # runserver runs them in the web process
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default=os.environ.get("HOST") or "127.0.0.1")
-        parser.add_argument("--port", default=os.environ.get("PORT") or "8000")
+        parser.add_argument("--host", default=os.environ.get("HOST") or DEFAULT_HOST)
+        parser.add_argument("--port", default=os.environ.get("PORT") or DEFAULT_PORT)
         parser.add_argument("--noreload", action="store_true", help="do not restart the web server on code changes")
 
     def handle(self, *args, **options):
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.stopping = False
         env = os.environ.copy()
+        # runserver's "do not use in production" banner: this command exists only for development.
+        env["DJANGO_RUNSERVER_HIDE_WARNING"] = "true"
         with_workers = self._choose_mode(env)
 
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
@@ -69,7 +73,8 @@ class Command(BaseCommand):
             self._start("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2"], env)
             self._start("beat", [*celery, "beat", "--loglevel=INFO"], env)
         self._start("web", web, env)
-        self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/ — press Ctrl-C to stop.")
+        address = serving_address(options["host"], options["port"])
+        self.stdout.write(f"Serving on {address}/ — press Ctrl-C to stop.")
         return self._supervise()
 
     def _choose_mode(self, env: dict[str, str]) -> bool:
@@ -93,10 +98,7 @@ class Command(BaseCommand):
             # local-memory cache, database sessions and eager Celery.
             env["REDIS_URL"] = ""
             self.stdout.write(
-                self.style.WARNING(
-                    f"{reason}: background tasks run inline in the web request, "
-                    "and scheduled jobs (celery beat) are off."
-                )
+                f"{reason}: background tasks run inline in the web request, and scheduled jobs (celery beat) are off."
             )
             return False
         self.stdout.write(f"Redis at {without_password(redis_url)} answers: starting a Celery worker and celery beat.")

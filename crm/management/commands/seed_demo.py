@@ -2,13 +2,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from crm.demo import ADMIN_USERNAME, has_data, seed_demo
-
-SIGN_IN_URL = "http://127.0.0.1:8000"
+from crm.devenv import serving_address
 
 
 class Command(BaseCommand):
     help = _(
-        "Create a bilingual demo company: teams, people in every role, and a few hundred customers. "
+        "Create a bilingual demo company: teams, people in every role, customers with their history, "
+        "leads, opportunities, tasks and quotas. "
         "Passwords are generated (DEMO_ADMIN_PASSWORD sets the administrator's) and printed once."
     )
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
                         "Demo data already loaded; use the password printed when it was created, "
                         "or `manage.py changepassword %(username)s`. Sign in at %(url)s"
                     )
-                    % {"username": ADMIN_USERNAME, "url": SIGN_IN_URL}
+                    % {"username": ADMIN_USERNAME, "url": serving_address()}
                 )
                 return
             raise CommandError(_("The database already holds data; the demo needs an empty one."))
@@ -40,6 +40,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 _("Sign in at %(url)s as %(username)s / %(password)s")
-                % {"url": SIGN_IN_URL, "username": ADMIN_USERNAME, "password": result.admin_password}
+                % {"url": serving_address(), "username": ADMIN_USERNAME, "password": result.admin_password}
             )
         )

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from crm.models import Team, User
 from customers.importing import running, service
 from customers.importing.kinds import kind_names
+from customers.importing.sealed import row_errors
 from customers.models import ImportBatch, ImportTarget
 
 
@@ -73,5 +74,5 @@ class Command(BaseCommand):
             f"{batch.created_count} {verb}created, {batch.updated_count} {verb}updated, "
             f"{batch.skipped_count} skipped, {batch.error_count} with problems."
         )
-        for error in batch.row_errors[:50]:
+        for error in row_errors(batch, limit=50):
             self.stdout.write(f"  row {error['row']}: {error['message']}")
