@@ -191,13 +191,17 @@ def forecast(*, user, period: Period, team: Team | None = None) -> Forecast:
         quotas_qs = quotas_qs.filter(user_id__in=scope)
     quotas = dict(quotas_qs.values("user_id").annotate(total=Sum("amount")).values_list("user_id", "total"))
 
-    # Every member of the teams in view has a line, with or without deals and a quota.
+    # Every member of the selling teams in view has a line, with or without deals and a quota: a
+    # selling team is one with deals in the period or a member with a quota (not support or
+    # marketing teams, whose members would only add rows of zeros).
     memberships = TeamMembership.objects.filter(user__is_active=True)
     if team is not None:
         memberships = memberships.filter(team=team)
     if scope is not None:
         memberships = memberships.filter(user_id__in=scope)
     member_teams = list(memberships.values_list("user_id", "team_id"))
+    selling = {row["team_id"] for row in rows} | {team_id for user_id, team_id in member_teams if user_id in quotas}
+    member_teams = [(user_id, team_id) for user_id, team_id in member_teams if team_id in selling]
     user_ids = {row["owner_id"] for row in rows} | set(quotas) | {user_id for user_id, _team in member_teams}
     names = {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)}
     team_ids = {row["team_id"] for row in rows if row["team_id"]} | {

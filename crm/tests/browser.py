@@ -80,13 +80,51 @@ class ConsoleProblems(list):
         return page
 
 
-def assert_accessible(page, name):
+SERIOUS = ("critical", "serious")
+MODERATE = ("critical", "serious", "moderate")
+
+
+def accessibility_problems(page, impacts=SERIOUS) -> list[str]:
+    """axe's violations of at least the given impacts, one line each."""
     results = Axe().run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in ("critical", "serious")]
-    report = "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}" for v in serious
-    )
-    assert not serious, f"accessibility problems on {name}:\n{report}"
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}"
+        for v in results.response["violations"]
+        if v["impact"] in impacts
+    ]
+
+
+def assert_accessible(page, name, impacts=SERIOUS):
+    problems = accessibility_problems(page, impacts)
+    assert not problems, f"accessibility problems on {name}:\n" + "\n".join(problems)
+
+
+# The visible and hidden interface text of a page, without what users typed: elements marked
+# translate="no" (user data: names, notes, summaries), form values, code and scripts.
+_INTERFACE_TEXT_JS = """() => {
+  const skip = "script, style, noscript, template, code, pre, kbd, samp, textarea, select, [translate=no]";
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    if (text && !node.parentElement.closest(skip)) texts.push(text);
+  }
+  // A form control's label may hold the record it acts on ("Select 华为"): only its placeholder counts.
+  for (const el of document.querySelectorAll("[title], [aria-label], [placeholder], img[alt]")) {
+    if (el.closest(skip)) continue;
+    if (el.matches("input") && el.hasAttribute("aria-label") && !el.hasAttribute("placeholder")) continue;
+    for (const attr of ["title", "aria-label", "placeholder", "alt"]) {
+      const value = (el.getAttribute(attr) || "").trim();
+      if (value) texts.push(value);
+    }
+  }
+  return texts;
+}"""
+
+
+def interface_texts(page) -> list[str]:
+    """Every piece of interface text on the page (see _INTERFACE_TEXT_JS)."""
+    return page.evaluate(_INTERFACE_TEXT_JS)
 
 
 def shot(page, name):
@@ -94,7 +132,29 @@ def shot(page, name):
 
 
 def phone_fits(page):
+    # Two frames let resize observers (Chart.js) catch up with a viewport just made narrower.
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     return page.evaluate("document.scrollingElement.scrollWidth") <= 375
+
+
+def overflowing(page) -> list[str]:
+    """The elements that reach past the viewport's right edge outside any scroll box, innermost
+    first: the culprit is usually the first one named."""
+    return page.evaluate("""() => {
+      const width = document.documentElement.clientWidth, found = [];
+      const sticksOut = (el) => el.getBoundingClientRect().right > width + 1;
+      for (const el of document.body.querySelectorAll("*")) {
+        if (!sticksOut(el) || [...el.children].some(sticksOut)) continue;
+        let parent = el.parentElement, scrolled = false;
+        for (; parent && parent !== document.body; parent = parent.parentElement) {
+          if (getComputedStyle(parent).overflowX !== "visible") { scrolled = true; break; }
+        }
+        const classes = typeof el.className === "string" ? el.className.trim().split(/\\s+/).join(".") : "";
+        const name = `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${classes}`;
+        if (!scrolled) found.push(`${name}: ${el.textContent.slice(0, 40)}`);
+      }
+      return found.slice(0, 3);
+    }""")
 
 
 def sign_in(page, base_url, username, password=PASSWORD, *, heading=None):
