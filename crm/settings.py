@@ -301,6 +301,11 @@ LOGGING = {
         "drop_query_strings": {"()": "crm.logging.DropQueryStrings"},
     },
     "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(task_id)s",
@@ -314,13 +319,18 @@ LOGGING = {
             "formatter": "json",
             "filters": ["request_context", "drop_query_strings"],
         },
+        # The development server's request lines, as Django prints them, without query strings.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["drop_query_strings"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "django.request": {"level": "WARNING", "propagate": True},
-        # The development server's request lines, as JSON and without query strings.
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # axes announces its configuration at every start of every process.
         "axes.apps": {"level": "WARNING"},
         # runserver's reloader announces itself at every start, twice in DEBUG (Django's handler and ours).
