@@ -11,8 +11,10 @@ def _after_migrate(sender, using="default", verbosity=0, **kwargs):
     from django.contrib.auth.management import create_permissions
 
     from crm.defaults import ensure_all
+    from crm.permissions import forget_permission_ids
     from crm.roles import sync_role_permissions
 
+    forget_permission_ids()
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0, using=using)
     sync_role_permissions(verbosity=verbosity)

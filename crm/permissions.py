@@ -80,8 +80,14 @@ def perm_codename(model: type[models.Model], action: str) -> str:
     return f"{action}_{model._meta.model_name}"
 
 
+def forget_permission_ids() -> None:
+    """Drop the cached permission ids: after a flush and re-migration (tests) the rows are new."""
+    _permission_ids.clear()
+
+
 def permission_id(model: type[models.Model], action: str) -> int:
-    """The auth Permission id for `action` on `model`, cached per process (ids never change)."""
+    """The auth Permission id for `action` on `model`, cached per process (ids never change once
+    migrated; `_after_migrate` forgets them when a flush recreates the rows)."""
     key = (model._meta.label_lower, action)
     if key not in _permission_ids:
         _permission_ids[key] = Permission.objects.get(
