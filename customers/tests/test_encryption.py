@@ -256,7 +256,6 @@ def test_audit_log_holds_no_plaintext_or_ciphertext(owner):
 def test_registering_an_encrypted_model_without_masking_fails_the_system_check():
     from auditlog.registry import auditlog
 
-
     auditlog.unregister(Company)
     try:
         auditlog.register(Company)
