@@ -353,7 +353,7 @@ if SENTRY_DSN:
 
 # Health check: also ask a Celery worker to answer, when a broker is configured.
 HEALTHZ_CHECK_CELERY = env.bool("HEALTHZ_CHECK_CELERY", default=bool(REDIS_URL))
-HEALTHZ_CELERY_TIMEOUT = env.float("HEALTHZ_CELERY_TIMEOUT", default=0.5)
+HEALTHZ_CELERY_TIMEOUT = env.float("HEALTHZ_CELERY_TIMEOUT", default=2.0)
 
 # Where `manage.py backup` writes its archives unless told otherwise.
 BACKUP_DIR = env.path("BACKUP_DIR", default=BASE_DIR / "var" / "backups")
