@@ -12,7 +12,7 @@ from customers.importing.service import MAX_UPLOAD_BYTES, may_import, teams_for,
 from customers.models import ImportBatch
 
 DELIMITER_CHOICES = (("", _("Detect")), (",", _("Comma")), (";", _("Semicolon")), ("\t", _("Tab")))
-ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.ods,.vcf,.vcard"
+ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,.vcf,.vcard"
 
 
 class UploadForm(forms.Form):

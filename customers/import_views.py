@@ -13,15 +13,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.exports import csv_response
 from crm.fields import mask_numbers
+from crm.models import Job
 from customers.import_forms import MappingForm, RereadForm, UploadForm
 from customers.importing import service
 from customers.importing.kinds import find_kind, kind_names
-from customers.importing.reading import UnreadableFile
-from customers.importing.sealed import row_errors
-from customers.importing.source import read_batch_table
+from customers.importing.sealed import open_preview, row_errors
+from customers.importing.source import upload_deleted
 from customers.models import ImportBatch
-
-PREVIEW_ROWS = 5
 
 
 def _require_importer(user) -> None:
@@ -71,7 +69,7 @@ def import_upload(request):
                 actor=request.user,
                 target=form.cleaned_data["target"],
                 filename=upload.name,
-                data=upload.read(),
+                data=upload,  # stored as it streams in; the worker reads it
                 team=form.cleaned_data["team"],
                 saved_mapping=form.cleaned_data["saved_mapping"],
             )
@@ -82,21 +80,12 @@ def import_upload(request):
     return _render_list(request, form, status=400)
 
 
-def _preview(batch: ImportBatch) -> tuple[list, str]:
-    try:
-        table = read_batch_table(batch)
-    except UnreadableFile as error:
-        return [], str(error)
-    return [values for _row, values in table.rows[:PREVIEW_ROWS]], ""
-
-
 def _detail_context(request, batch: ImportBatch, mapping_form=None) -> dict:
-    preview, problem = (
-        _preview(batch) if batch.stage in (ImportBatch.Stage.MAPPING, ImportBatch.Stage.CHECKED) else ([], "")
-    )
-    editable = batch.stage in (ImportBatch.Stage.MAPPING, ImportBatch.Stage.CHECKED) or (
-        batch.stage == ImportBatch.Stage.CHECKING and batch.finished
-    )
+    Stage = ImportBatch.Stage
+    mappable = batch.stage in (Stage.MAPPING, Stage.CHECKED) or (batch.stage == Stage.CHECKING and batch.finished)
+    # The first rows as the worker read them (sealed in the batch): the page never parses the file.
+    preview = open_preview(batch) if mappable else []
+    read_failed = batch.stage == Stage.READING and batch.status == Job.Status.FAILED
     mapping_form = mapping_form or MappingForm(batch=batch, user=request.user)
     columns = []
     for index, bound in enumerate(mapping_form.columns()):
@@ -104,14 +93,17 @@ def _detail_context(request, batch: ImportBatch, mapping_form=None) -> dict:
     return {
         "batch": batch,
         "kind": find_kind(batch.target),
-        "editable": editable,
+        "editable": mappable,
+        # Another encoding or delimiter may read a text file; a workbook that failed must be re-saved.
+        "rereadable": mappable or (read_failed and batch.source_format != "xlsx"),
+        # After the retention period the upload is gone: say so before the user maps its columns.
+        "upload_deleted": str(upload_deleted()) if (mappable or read_failed) and not batch.source else "",
         "mapping_form": mapping_form,
         "columns": columns,
-        "preview_problem": problem,
         "reread_form": RereadForm(initial={"encoding": batch.encoding, "delimiter": batch.delimiter}),
         "detected": batch.params,
         "shown_errors": row_errors(batch, limit=100),
-        "running": not batch.finished and batch.stage in (ImportBatch.Stage.CHECKING, ImportBatch.Stage.IMPORTING),
+        "running": not batch.finished and batch.stage in (Stage.READING, Stage.CHECKING, Stage.IMPORTING),
     }
 
 
@@ -129,8 +121,8 @@ def import_progress(request, pk):
     context = _detail_context(request, batch)
     response = render(request, "customers/import_detail.html#progress", context)
     response["Vary"] = "HX-Request"
-    if batch.finished and request.htmx:
-        response["HX-Refresh"] = "true"  # show the results part of the page
+    if not context["running"] and request.htmx:
+        response["HX-Refresh"] = "true"  # show the results part of the page, or the column mapping
     return response
 
 
@@ -149,6 +141,11 @@ def import_reread(request, pk):
 
 def _configure_and_start(request, pk, *, dry_run: bool):
     batch = _batch_for(request.user, pk)
+    try:
+        service.check_editable(batch, request.user)
+    except ValidationError as error:  # still being read, or already run: no mapping form to show it on
+        _messages_from(request, error)
+        return render(request, "customers/import_detail.html", _detail_context(request, batch), status=400)
     form = MappingForm(request.POST, batch=batch, user=request.user)
     if form.is_valid():
         try:

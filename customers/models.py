@@ -453,6 +453,7 @@ class ImportBatch(Job):
     """
 
     class Stage(models.TextChoices):
+        READING = "reading", _("Reading the file")
         MAPPING = "mapping", _("Choose columns")
         CHECKING = "checking", _("Checking")
         CHECKED = "checked", _("Checked")
@@ -505,8 +506,11 @@ class ImportBatch(Job):
 
     def retention_updates(self) -> dict:
         """What else goes when the upload expires (`crm.storage.purge_expired_files`): the file's
-        rows that the error report kept; the row numbers and problems stay."""
-        return {"row_errors": [{k: v for k, v in error.items() if k != "values"} for error in self.row_errors]}
+        rows that the error report and the preview kept; the row numbers and problems stay."""
+        return {
+            "row_errors": [{k: v for k, v in error.items() if k != "values"} for error in self.row_errors],
+            "params": {k: v for k, v in self.params.items() if k != "preview"},
+        }
 
 
 class ImportMapping(models.Model):

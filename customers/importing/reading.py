@@ -1,19 +1,23 @@
-"""From uploaded bytes to a header row and numbered data rows.
+"""From an uploaded file to a header row and numbered data rows, read as a stream.
+
+Nothing here holds a whole file in memory: the CSV reader decodes as it goes, the spreadsheet
+reader (`customers.importing.spreadsheet`) parses the sheet's XML row by row, and the rows come
+out of a generator, so a row limit stops reading as soon as it is passed (`limit_rows`).
 
 Encodings: a fixed pre-pass, because a statistical detector alone reads a short GBK file as
 Korean: byte-order mark (UTF-8, UTF-16 LE/BE) -> UTF-16 without a mark (NUL bytes) -> strict
-UTF-8 -> strict GB18030 (a superset of GBK and GB2312) -> charset-normalizer.
+UTF-8 over the whole file -> strict GB18030 (a superset of GBK and GB2312) over the whole file
+-> charset-normalizer on the first 64 KiB. The strict passes decode chunk by chunk.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import datetime
 import io
-import re
-import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
@@ -31,7 +35,11 @@ ENCODING_CHOICES = (
     ("shift_jis", "Shift-JIS"),
     ("cp1252", "Windows-1252"),
 )
-SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
+SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm")
+# Older and other spreadsheet formats are refused by name: saved as XLSX or CSV they import.
+UNSUPPORTED_EXTENSIONS = (".xls", ".et", ".ods", ".numbers")
+SAMPLE_BYTES = 64 * 1024
+DECODE_CHUNK_BYTES = 256 * 1024
 VCARD_EXTENSIONS = (".vcf", ".vcard")
 
 
@@ -42,7 +50,7 @@ class UnreadableFile(ValueError):
 @dataclass
 class Table:
     headers: list[str]
-    rows: list[tuple[int, list[str]]]  # (row number in the file, cell texts), empty rows left out
+    rows: Iterator[tuple[int, list[str]]]  # (row number in the file, cell texts), empty rows left out
     encoding: str = ""
     delimiter: str = ""
 
@@ -53,7 +61,14 @@ def file_format(filename: str) -> str:
         return "xlsx"
     if name.endswith(VCARD_EXTENSIONS):
         return "vcard"
+    if name.endswith(UNSUPPORTED_EXTENSIONS):
+        return "unsupported"
     return "csv"
+
+
+def as_stream(source: bytes | BinaryIO) -> BinaryIO:
+    """A seekable binary stream over `source` (bytes, or an open file returned as it is)."""
+    return io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
 
 
 def canonical_encoding(name: str) -> str:
@@ -82,42 +97,75 @@ def _looks_like_utf16(data: bytes) -> str | None:
     return None
 
 
-def detect_encoding(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
+def _decodes_whole(handle: BinaryIO, encoding: str) -> bool:
+    """Whether the whole stream is valid `encoding`, decoded a chunk at a time."""
+    handle.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        while chunk := handle.read(DECODE_CHUNK_BYTES):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(source: bytes | BinaryIO) -> str:
+    handle = as_stream(source)
+    handle.seek(0)
+    head = handle.read(SAMPLE_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if guess := _looks_like_utf16(data):
+    if guess := _looks_like_utf16(head):
         return guess
     for candidate in ("utf-8", "gb18030"):
-        try:
-            data.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        return candidate
+        if _decodes_whole(handle, candidate):
+            return candidate
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    best = from_bytes(head).best()
     if best is None:
         raise UnreadableFile(_("The file's text encoding could not be recognised. Choose one."))
     return canonical_encoding(best.encoding)
 
 
-def decode(data: bytes, encoding: str = "") -> tuple[str, str]:
-    """(text, encoding used). A chosen encoding replaces what it cannot read instead of failing."""
+def not_valid_text(encoding: str) -> UnreadableFile:
+    return UnreadableFile(
+        _("The file is not valid %(encoding)s text: it may be cut short or damaged. Choose its encoding.")
+        % {"encoding": encoding.upper()}
+    )
+
+
+def text_stream(source: bytes | BinaryIO, encoding: str = "") -> tuple[io.TextIOWrapper, str]:
+    """(the file as text, the encoding used), decoded as it is read. A chosen encoding replaces
+    what it cannot read; a detected one is strict, and a decoding error while reading means
+    `not_valid_text`. Closing the text stream closes `source`."""
+    handle = as_stream(source)
     if encoding:
-        encoding = canonical_encoding(encoding)
-        text = data.decode(encoding, errors="replace")
+        encoding, errors = canonical_encoding(encoding), "replace"
+        if encoding in ("utf-16", "utf-32"):  # these codecs insist on a byte-order mark
+            handle.seek(0)
+            head = handle.read(4)
+            if not head.startswith(
+                (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+            ):
+                encoding = f"{encoding}-le"
     else:
-        encoding = detect_encoding(data)
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:  # a UTF-16 mark or pattern, but an odd length or a broken pair
-            raise UnreadableFile(
-                _("The file is not valid %(encoding)s text: it may be cut short or damaged. Choose its encoding.")
-                % {"encoding": encoding.upper()}
-            ) from None
-    return text.lstrip("\ufeff"), encoding
+        encoding, errors = detect_encoding(handle), "strict"
+    handle.seek(0)
+    raw = getattr(handle, "file", handle)  # a Django File: its underlying stream
+    return io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline=""), encoding
+
+
+def sample_text(source: bytes | BinaryIO, encoding: str) -> str:
+    """The first SAMPLE_BYTES of the file as text, for sniffing; the stream is rewound."""
+    handle = as_stream(source)
+    handle.seek(0)
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(handle.read(SAMPLE_BYTES))
+    handle.seek(0)
+    return text.lstrip("\ufeff")
 
 
 def sniff_delimiter(text: str) -> str:
@@ -148,128 +196,47 @@ def _clean_headers(headers: list) -> list[str]:
     return result
 
 
-def _table_from_matrix(matrix: list[list[str]], **extra) -> Table:
-    numbered = [(n, row) for n, row in enumerate(matrix, start=1) if any(cell.strip() for cell in row)]
-    if not numbered:
-        raise UnreadableFile(_("The file has no rows."))
-    header_number, header_row = numbered[0]
+def table_from_rows(numbered: Iterable[tuple[int, list[str]]], **extra) -> Table:
+    """The first non-empty row as the header, the non-empty rows after it (cut or padded to the
+    header's width) as a generator: only the rows up to the header are read here."""
+    rows = (item for item in numbered if any(cell.strip() for cell in item[1]))
+    try:
+        _number, header_row = next(rows)
+    except StopIteration:
+        raise UnreadableFile(_("The file has no rows.")) from None
     width = len(header_row)
-    rows = [(n, (row + [""] * width)[:width]) for n, row in numbered[1:]]
-    return Table(headers=_clean_headers(header_row), rows=rows, **extra)
+    body = ((n, (row + [""] * width)[:width]) for n, row in rows)
+    return Table(headers=_clean_headers(header_row), rows=body, **extra)
 
 
-def read_csv(data: bytes, *, encoding: str = "", delimiter: str = "") -> Table:
-    text, used = decode(data, encoding)
-    if "\x00" in text:
-        raise UnreadableFile(_("This does not look like a text file. Choose its encoding, or upload CSV or XLSX."))
-    delimiter = delimiter or sniff_delimiter(text)
-    try:
-        matrix = [
-            [cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        ]
-    except csv.Error as error:
-        raise UnreadableFile(_("The file is not valid CSV: %(error)s") % {"error": error}) from None
-    return _table_from_matrix(matrix, encoding=used, delimiter=delimiter)
+def limit_rows(rows: Iterable, max_rows: int) -> Iterator:
+    """`rows`, refused as soon as a row beyond `max_rows` is read (the rest is never parsed)."""
+    for count, row in enumerate(rows, start=1):
+        if count > max_rows:
+            raise UnreadableFile(
+                _("The file has more than %(max)d rows. Split it into smaller files.") % {"max": max_rows}
+            )
+        yield row
 
 
-def _cell_text(value, integral: bool) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if integral and value.is_integer() else repr(value)
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value).strip()
+def read_csv(source: bytes | BinaryIO, *, encoding: str = "", delimiter: str = "") -> Table:
+    handle = as_stream(source)
+    text, used = text_stream(handle, encoding)
+    delimiter = delimiter or sniff_delimiter(sample_text(handle, used))
 
-
-# What a sheet may reach before it is refused unread: calamine allocates the whole rectangle up to
-# the last cell, so a 5 KB workbook with one cell at XFD1048576 would ask for hundreds of GB.
-MAX_SHEET_ROWS = 100_001  # the import's row limit plus the header
-MAX_SHEET_COLUMNS = 500
-MAX_SHEET_XML_BYTES = 512 * 1024 * 1024  # uncompressed; a zip bomb is refused before inflating
-_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})$")
-
-
-def _cell_position(ref: str) -> tuple[int, int] | None:
-    match = _CELL_REF.match(ref or "")
-    if not match:
-        return None
-    letters, row = match.groups()
-    column = 0
-    for letter in letters:
-        column = column * 26 + ord(letter) - 64
-    return int(row), column
-
-
-def check_sheet_extent(data: bytes) -> None:
-    """Refuse a workbook whose sheets reach beyond MAX_SHEET_ROWS rows or MAX_SHEET_COLUMNS
-    columns (by their declared dimension or by any cell), or inflate beyond MAX_SHEET_XML_BYTES,
-    reading the sheet XML as a stream: nothing the size of the declared area is allocated."""
-    from xml.etree.ElementTree import ParseError
-
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import iterparse
-
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        sheets = [info for info in archive.infolist() if info.filename.startswith("xl/worksheets/")]
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise UnreadableFile(_("The spreadsheet could not be read: it is not a valid XLSX file.")) from None
-    for info in sheets:
-        if info.file_size > MAX_SHEET_XML_BYTES:
-            raise UnreadableFile(_("The spreadsheet is too large to read. Save it as CSV, or split it."))
+    def records():
         try:
-            with archive.open(info) as stream:
-                for event, element in iterparse(stream, events=("start", "end")):
-                    tag = element.tag.rsplit("}", 1)[-1]
-                    if event == "end":
-                        if tag == "row":
-                            element.clear()
-                        continue
-                    if tag == "c":
-                        refs = [element.get("r", "")]
-                    elif tag == "dimension":
-                        refs = element.get("ref", "").split(":")
-                    elif tag == "row":
-                        refs = [f"A{element.get('r', '')}"]
-                    else:
-                        continue
-                    for ref in refs:
-                        position = _cell_position(ref)
-                        if position and (position[0] > MAX_SHEET_ROWS or position[1] > MAX_SHEET_COLUMNS):
-                            raise UnreadableFile(
-                                _(
-                                    "The sheet reaches cell %(cell)s, beyond %(rows)d rows or %(columns)d columns. "
-                                    "Copy the data into a new sheet or save it as CSV."
-                                )
-                                % {"cell": ref, "rows": MAX_SHEET_ROWS - 1, "columns": MAX_SHEET_COLUMNS}
-                            )
-        except UnreadableFile:
-            raise
-        except (ParseError, DefusedXmlException, zipfile.BadZipFile, EOFError, OSError, ValueError):
-            raise UnreadableFile(_("The spreadsheet could not be read: it is damaged or cut short.")) from None
+            for number, row in enumerate(csv.reader(text, delimiter=delimiter), start=1):
+                if any("\x00" in cell for cell in row):
+                    raise UnreadableFile(
+                        _("This does not look like a text file. Choose its encoding, or upload CSV or XLSX.")
+                    )
+                if number == 1 and row:
+                    row[0] = row[0].lstrip("\ufeff")
+                yield number, [cell.strip() for cell in row]
+        except UnicodeError:  # a UTF-16 mark or pattern, but an odd length or a broken pair
+            raise not_valid_text(used) from None
+        except csv.Error as error:
+            raise UnreadableFile(_("The file is not valid CSV: %(error)s") % {"error": error}) from None
 
-
-def read_spreadsheet(data: bytes) -> Table:
-    """The first sheet. Spreadsheets store 13800138000 as a float: a column whose numbers are all
-    whole reads them back as integers."""
-    from python_calamine import CalamineWorkbook
-
-    check_sheet_extent(data)
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        raw = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except Exception as error:  # calamine raises its own error types for every kind of damage
-        raise UnreadableFile(_("The spreadsheet could not be read: %(error)s") % {"error": error}) from None
-    width = max((len(row) for row in raw), default=0)
-    integral = [True] * width
-    for row in raw:
-        for col, value in enumerate(row):
-            if isinstance(value, float) and not value.is_integer():
-                integral[col] = False
-    matrix = [[_cell_text(value, integral[col]) for col, value in enumerate(row)] for row in raw]
-    return _table_from_matrix(matrix)
+    return table_from_rows(records(), encoding=used, delimiter=delimiter)

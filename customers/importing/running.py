@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,14 +23,16 @@ from crm.fields import mask_numbers
 from crm.models import Job, User
 from crm.permissions import can, may_assign_owner, restrict
 from customers import services
-from customers.importing.columns import MULTI_VALUE
+from customers.importing.columns import MULTI_VALUE, auto_mapping
 from customers.importing.kinds import RowContext, get_kind
 from customers.importing.reading import UnreadableFile
-from customers.importing.sealed import seal_previous, seal_row_error
-from customers.importing.source import read_batch_table
+from customers.importing.sealed import safe_headers, seal_preview, seal_previous, seal_row_error
+from customers.importing.source import open_batch_table
 from customers.models import Company, Contact, ImportBatch, ImportedRecord, Tag
 
 CHUNK_SIZE = 200
+MAX_ROWS = 100_000
+PREVIEW_ROWS = 5
 MAX_STORED_ERRORS = 5000
 _TAG_SPLIT = re.compile(r"[,;，；、|]+|:::")
 # Google Contacts joins several values of one cell with " ::: ".
@@ -227,74 +230,72 @@ def _exists(company: Company) -> bool:
     return Company.objects.filter(pk=company.pk).exists()
 
 
+def import_read(batch: ImportBatch) -> None:
+    """Read the stored upload once through: its header, first rows and row count, refused as soon
+    as it passes MAX_ROWS; then the batch waits for its column mapping (stage MAPPING). A file
+    that cannot be read fails the batch with the reason, and the user may read it again with
+    another encoding or delimiter."""
+    ImportBatch.objects.filter(pk=batch.pk).update(status=Job.Status.RUNNING, started_at=timezone.now())
+    preview: list[list[str]] = []
+    total = 0
+    try:
+        with open_batch_table(batch, max_rows=MAX_ROWS) as table:
+            for _number, values in table.rows:
+                if total < PREVIEW_ROWS:
+                    preview.append(values)
+                total += 1
+    except UnreadableFile as error:
+        ImportBatch.objects.filter(pk=batch.pk, stage=ImportBatch.Stage.READING).update(
+            status=Job.Status.FAILED, message=mask_numbers(str(error))[:500], finished_at=timezone.now()
+        )
+        return
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if locked.stage != ImportBatch.Stage.READING:
+            return
+        locked.headers = safe_headers(table.headers)
+        locked.mapping = auto_mapping(table.headers, locked.target, locked.params.get("saved_columns"))
+        locked.total = total
+        locked.params = {
+            **locked.params,
+            "detected_encoding": table.encoding,
+            "detected_delimiter": table.delimiter,
+            "preview": seal_preview(locked.pk, preview),
+        }
+        locked.stage, locked.status = ImportBatch.Stage.MAPPING, Job.Status.QUEUED
+        locked.message, locked.finished_at = "", None
+        locked.save()
+
+
 def import_run(*, batch_id: int, max_chunks: int | None = None) -> bool:
-    """Process the import from its last committed row; returns whether it has finished.
+    """Read the upload (stage READING) or process the import from its last committed row;
+    returns whether this step has finished.
 
     Safe to call again at any time: a finished import does nothing, an interrupted one resumes.
-    `max_chunks` bounds one call's work (the task then queues itself again).
+    `max_chunks` bounds one call's work (the task then queues itself again). The rows are read
+    from the file as they are imported; rows already committed are skipped unparsed where the
+    format allows (CSV lines are still decoded).
     """
     batch = ImportBatch.objects.select_related("owner").get(pk=batch_id)
     if batch.status in (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED):
         return True
     actor = batch.owner
-    try:
-        table = read_batch_table(batch)
-    except UnreadableFile as error:
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            status=Job.Status.FAILED, message=mask_numbers(str(error))[:500], finished_at=timezone.now()
-        )
-        return True
-    rows = table.rows
-    ImportBatch.objects.filter(pk=batch.pk, started_at__isnull=True).update(started_at=timezone.now())
-    ImportBatch.objects.filter(pk=batch.pk).update(status=Job.Status.RUNNING, total=len(rows))
-    chunks = 0
     # The report is written in the importer's language, not the worker's.
     with acting_as(actor), translation.override(getattr(actor, "language", "") or settings.LANGUAGE_CODE):
-        while True:
-            with transaction.atomic():
-                locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-                start = locked.next_row
-                if start >= len(rows) or locked.status != Job.Status.RUNNING:
-                    break
-                part = rows[start : start + CHUNK_SIZE]
-                if locked.dry_run:
-                    try:
-                        with transaction.atomic():
-                            result = _run_chunk(locked, actor, part)
-                            raise _DryRunRollback(result)
-                    except _DryRunRollback as rollback:
-                        result = rollback.args[0]
-                else:
-                    result = _run_chunk(locked, actor, part)
-                locked.next_row = start + len(part)
-                locked.done = locked.next_row
-                locked.created_count += result.created
-                locked.updated_count += result.updated
-                locked.skipped_count += result.skipped
-                locked.error_count += len(result.errors)
-                warned = [
-                    {**seal_row_error(batch.pk, row=row, message=message, values=values), "warning": True}
-                    for row, message, values in result.warnings
-                ]
-                locked.result = {**locked.result, "warnings": locked.result.get("warnings", 0) + len(warned)}
-                room = MAX_STORED_ERRORS - len(locked.row_errors)
-                reported = sorted([*result.errors, *warned], key=lambda entry: entry["row"])
-                locked.row_errors = locked.row_errors + reported[: max(room, 0)]
-                locked.save(
-                    update_fields=[
-                        "next_row",
-                        "done",
-                        "created_count",
-                        "updated_count",
-                        "skipped_count",
-                        "error_count",
-                        "row_errors",
-                        "result",
-                    ]
-                )
-            chunks += 1
-            if max_chunks is not None and chunks >= max_chunks:
-                return False
+        if batch.stage == ImportBatch.Stage.READING:
+            import_read(batch)
+            return True
+        if batch.stage not in (ImportBatch.Stage.CHECKING, ImportBatch.Stage.IMPORTING):
+            return True
+        ImportBatch.objects.filter(pk=batch.pk, started_at__isnull=True).update(started_at=timezone.now())
+        ImportBatch.objects.filter(pk=batch.pk).update(status=Job.Status.RUNNING)
+        try:
+            with open_batch_table(batch) as table:
+                if not _run_rows(batch, actor, table.rows, max_chunks):
+                    return False
+        except UnreadableFile as error:
+            import_fail(batch_id=batch.pk, message=str(error))
+            return True
     with transaction.atomic():
         locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if locked.status == Job.Status.RUNNING:
@@ -303,6 +304,61 @@ def import_run(*, batch_id: int, max_chunks: int | None = None) -> bool:
             locked.finished_at = timezone.now()
             locked.save(update_fields=["status", "stage", "finished_at"])
     return True
+
+
+def _run_rows(batch: ImportBatch, actor: User, rows, max_chunks: int | None) -> bool:
+    """Import `rows` chunk by chunk from the batch's `next_row`; False when `max_chunks` ran out."""
+    rows = iter(rows)
+    position = chunks = 0
+    while True:
+        with transaction.atomic():
+            locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+            start = locked.next_row
+            if locked.status != Job.Status.RUNNING or start < position:
+                return True
+            next(islice(rows, start - position, start - position), None)  # skip what is committed
+            part = list(islice(rows, CHUNK_SIZE))
+            position = start + len(part)
+            if not part:
+                return True
+            if locked.dry_run:
+                try:
+                    with transaction.atomic():
+                        result = _run_chunk(locked, actor, part)
+                        raise _DryRunRollback(result)
+                except _DryRunRollback as rollback:
+                    result = rollback.args[0]
+            else:
+                result = _run_chunk(locked, actor, part)
+            locked.next_row = position
+            locked.done = locked.next_row
+            locked.created_count += result.created
+            locked.updated_count += result.updated
+            locked.skipped_count += result.skipped
+            locked.error_count += len(result.errors)
+            warned = [
+                {**seal_row_error(batch.pk, row=row, message=message, values=values), "warning": True}
+                for row, message, values in result.warnings
+            ]
+            locked.result = {**locked.result, "warnings": locked.result.get("warnings", 0) + len(warned)}
+            room = MAX_STORED_ERRORS - len(locked.row_errors)
+            reported = sorted([*result.errors, *warned], key=lambda entry: entry["row"])
+            locked.row_errors = locked.row_errors + reported[: max(room, 0)]
+            locked.save(
+                update_fields=[
+                    "next_row",
+                    "done",
+                    "created_count",
+                    "updated_count",
+                    "skipped_count",
+                    "error_count",
+                    "row_errors",
+                    "result",
+                ]
+            )
+        chunks += 1
+        if max_chunks is not None and chunks >= max_chunks:
+            return False
 
 
 def import_fail(*, batch_id: int, message: str) -> None:

@@ -6,6 +6,8 @@
 - The error report (`ImportBatch.row_errors`): each failing row's problem and cells, which may
   hold phone numbers and tax IDs in any column, are sealed, bound to their import; they are
   opened for the importing user's pages and download only.
+- The first rows of the file, shown beside the column mapping (`ImportBatch.params["preview"]`),
+  are sealed the same way.
 - Column headers that look like a phone number or a tax ID (a file without a header row) are
   masked before they are stored.
 
@@ -85,6 +87,18 @@ def row_errors(batch: ImportBatch, *, limit: int | None = None) -> list[dict]:
             {"row": error.get("row"), "message": message, "values": values, "warning": error.get("warning", False)}
         )
     return opened
+
+
+def seal_preview(batch_id: int, rows: list[list[str]]) -> str:
+    return seal_json(rows, context=_error_context(batch_id, "preview"))
+
+
+def open_preview(batch: ImportBatch) -> list[list[str]]:
+    """The first rows of the import's file as the reader saw them ([] once the upload expired)."""
+    sealed = batch.params.get("preview")
+    if not sealed or not is_ciphertext(sealed):
+        return []
+    return open_json(sealed, context=_error_context(batch.pk, "preview"))
 
 
 def looks_sensitive(text: str) -> bool:

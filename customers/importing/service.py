@@ -1,5 +1,8 @@
 """The import as the user drives it: upload, map, start (dry run or for real), resume, revert.
 
+The web request only stores the upload; the worker reads it (`running.import_read`) and then
+imports it, each time as a stream.
+
 Rows go through the same services as the forms (`company_create`, `contact_update`, ...), so
 the same validation, team rules and reach re-checks apply, and auditlog records every write;
 `customers.importing.running` processes them in the background, in resumable chunks.
@@ -10,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,15 +25,13 @@ from crm.models import Job, Team, User
 from crm.permissions import can, has_role_permission, is_administrator
 from crm.selectors import assignable_teams
 from crm.writes import DeleteBlocked, record_delete
-from customers.importing.columns import MULTI_VALUE, auto_mapping, fields_for, mapping_by_header
+from customers.importing.columns import MULTI_VALUE, fields_for, mapping_by_header
 from customers.importing.kinds import get_kind, kind_for_model, kind_names
-from customers.importing.reading import UnreadableFile, file_format
-from customers.importing.sealed import open_previous, row_errors, safe_headers
-from customers.importing.source import read_batch_table, read_table
+from customers.importing.reading import UnreadableFile, canonical_encoding, file_format
+from customers.importing.sealed import open_previous, row_errors
 from customers.models import ImportBatch, ImportedRecord, ImportMapping
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 100_000
 JOB_KIND = "customers.import"
 
 
@@ -62,51 +63,60 @@ def import_create(
     actor: User,
     target: str,
     filename: str,
-    data: bytes,
+    data: bytes | File,
     team: Team | None = None,
     saved_mapping: ImportMapping | None = None,
     encoding: str = "",
+    queue: bool = True,
 ) -> ImportBatch:
-    """Store an uploaded file as a new import, read its header and guess the column mapping."""
+    """Store an uploaded file as a new import and queue its reading (`running.import_read`: the
+    header, the first rows, the row count and a guessed column mapping). Nothing of the file is
+    parsed here; `data` may be an uploaded file, which is stored as it streams in.
+
+    `queue=False`: the caller runs `running.import_run` itself."""
     if target not in kind_names() or not may_import(actor, target):
         raise PermissionDenied
-    if len(data) > MAX_UPLOAD_BYTES:
+    size = len(data) if isinstance(data, (bytes, bytearray)) else data.size
+    if size > MAX_UPLOAD_BYTES:
         raise ValidationError(_("The file is larger than 20 MB. Split it into smaller files."))
     if team is not None and team not in teams_for(actor):
         raise ValidationError(_("You can only import into your own teams."))
     fmt = file_format(filename)
+    if fmt == "unsupported":
+        raise ValidationError(_("This kind of spreadsheet cannot be read. Save it as XLSX or CSV and upload that."))
     if fmt == "vcard" and not get_kind(target).vcard:
         raise ValidationError(_("vCard files hold contacts: import them as contacts."))
     try:
-        table = read_table(data, file_format=fmt, encoding=encoding)
+        encoding = canonical_encoding(encoding)
     except UnreadableFile as error:
         raise ValidationError(str(error)) from None
-    if len(table.rows) > MAX_ROWS:
-        raise ValidationError(
-            _("The file has more than %(max)d rows. Split it into smaller files.") % {"max": MAX_ROWS}
-        )
     batch = ImportBatch(
         kind=JOB_KIND,
         owner=actor,
         target=target,
         source_name=filename[:255],
         source_format=fmt,
-        encoding=table.encoding if encoding else "",
+        encoding=encoding,
         delimiter="",
-        headers=safe_headers(table.headers),
-        mapping=auto_mapping(table.headers, target, saved_mapping.columns if saved_mapping else None),
         import_team=team,
-        total=len(table.rows),
-        params={"detected_encoding": table.encoding, "detected_delimiter": table.delimiter},
+        stage=ImportBatch.Stage.READING,
+        status=Job.Status.QUEUED,
+        params={"saved_columns": saved_mapping.columns} if saved_mapping else {},
     )
-    batch.source.save(filename[-100:] or "import", ContentFile(data), save=False)
+    content = ContentFile(data) if isinstance(data, (bytes, bytearray)) else data
+    batch.source.save(filename[-100:] or "import", content, save=False)
     batch.save()
+    if queue:
+        job_queue(batch)
     return batch
 
 
-def _check_editable(batch: ImportBatch, actor: User) -> None:
+def check_editable(batch: ImportBatch, actor: User, *, rereading: bool = False) -> None:
     if batch.owner_id != actor.pk:
         raise PermissionDenied
+    if batch.stage == ImportBatch.Stage.READING and (not rereading or batch.status != Job.Status.FAILED):
+        message = _("The file could not be read.") if batch.finished else _("The file is still being read.")
+        raise ValidationError(message)
     checking = batch.stage == ImportBatch.Stage.CHECKING and batch.status in (Job.Status.QUEUED, Job.Status.RUNNING)
     if checking or batch.stage in (ImportBatch.Stage.IMPORTING, ImportBatch.Stage.IMPORTED, ImportBatch.Stage.REVERTED):
         raise ValidationError(_("This import has already run."))
@@ -114,18 +124,18 @@ def _check_editable(batch: ImportBatch, actor: User) -> None:
 
 @transaction.atomic
 def import_reread(*, batch: ImportBatch, actor: User, encoding: str, delimiter: str) -> ImportBatch:
-    """Read the file again with the encoding or delimiter the user chose; the mapping is guessed anew."""
-    _check_editable(batch, actor)
-    batch.encoding, batch.delimiter = encoding, delimiter
+    """Read the file again, in the background, with the encoding or delimiter the user chose;
+    the mapping is guessed anew."""
+    check_editable(batch, actor, rereading=True)
     try:
-        table = read_batch_table(batch)
+        batch.encoding = canonical_encoding(encoding)
     except UnreadableFile as error:
         raise ValidationError(str(error)) from None
-    batch.headers = safe_headers(table.headers)
-    batch.mapping = auto_mapping(table.headers, batch.target)
-    batch.total = len(table.rows)
-    batch.stage = ImportBatch.Stage.MAPPING
+    batch.delimiter = delimiter
+    batch.stage, batch.status = ImportBatch.Stage.READING, Job.Status.QUEUED
+    batch.message, batch.started_at, batch.finished_at = "", None, None
     batch.save()
+    job_queue(batch)
     return batch
 
 
@@ -142,7 +152,7 @@ def import_configure(
     share: bool = False,
     date_order: str = "mdy",
 ) -> ImportBatch:
-    _check_editable(batch, actor)
+    check_editable(batch, actor)
     if team is not None and team not in teams_for(actor):
         raise ValidationError(_("You can only import into your own teams."))
     valid = fields_for(batch.target)
@@ -175,7 +185,7 @@ def import_configure(
 @transaction.atomic
 def import_start(*, batch: ImportBatch, actor: User, dry_run: bool, queue: bool = True) -> ImportBatch:
     """Queue a dry run (writes nothing) or the import itself (`queue=False`: the caller runs it)."""
-    _check_editable(batch, actor)
+    check_editable(batch, actor)
     if not may_import(actor, batch.target):
         raise PermissionDenied
     batch.dry_run = dry_run

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import quopri
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
-from customers.importing.reading import Table, UnreadableFile, canonical_encoding, decode
+from customers.importing.reading import Table, UnreadableFile, canonical_encoding, not_valid_text, text_stream
 
 HEADERS = ["FN", "N family", "N given", "EMAIL", "TEL CELL", "TEL", "ORG", "TITLE", "BDAY", "NOTE", "UID", "CATEGORIES"]
 _QP = re.compile(r"(?:^|;)(?:ENCODING=)?QUOTED-PRINTABLE(?=;|$)", re.IGNORECASE)
@@ -46,10 +47,22 @@ def _decode_quoted_printable(lines: list[str]) -> list[str]:
     return out
 
 
-def prepare(data: bytes, encoding: str = "") -> tuple[str, str]:
-    text, used = decode(data, encoding)
-    lines = _decode_quoted_printable(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-    return "\r\n".join(lines) + "\r\n", used
+def _cards(text) -> Iterator[list[str]]:
+    """The lines of each top-level card, read line by line (a card inside a card stays in it)."""
+    lines: list[str] = []
+    depth = 0
+    for line in text:
+        line = line.rstrip("\r\n")
+        upper = line.strip().upper()
+        if upper == "BEGIN:VCARD":
+            depth += 1
+        if depth:
+            lines.append(line)
+        if upper == "END:VCARD" and depth:
+            depth -= 1
+            if not depth:
+                yield lines
+                lines = []
 
 
 def _types(prop) -> set[str]:
@@ -92,20 +105,30 @@ def _card_row(card) -> list[str]:
     return [fn, family, given, email, mobile, phone, org, title, birthday, note, uid, categories]
 
 
-def read_vcards(data: bytes, *, encoding: str = "") -> Table:
+def read_vcards(data: bytes | BinaryIO, *, encoding: str = "") -> Table:
+    """The cards as rows under HEADERS, parsed one card at a time as the file is read."""
     import vobject
 
-    text, used = prepare(data, encoding)
-    rows = []
-    try:
-        for number, card in enumerate(vobject.readComponents(text, ignoreUnreadable=True), start=2):
-            if card.name.upper() == "VCARD":
-                rows.append((number, _card_row(card)))
-    except Exception as error:  # vobject raises ParseError and friends, all meaning "not a vCard"
-        raise UnreadableFile(_("The vCard file could not be read: %(error)s") % {"error": error}) from None
-    if not rows:
-        raise UnreadableFile(_("The file holds no vCards."))
-    return Table(headers=list(HEADERS), rows=rows, encoding=used)
+    text, used = text_stream(data, encoding)
+
+    def rows():
+        count = 0
+        try:
+            for number, lines in enumerate(_cards(text), start=2):
+                card = vobject.readOne("\r\n".join(_decode_quoted_printable(lines)) + "\r\n", ignoreUnreadable=True)
+                if card.name.upper() == "VCARD":
+                    count += 1
+                    yield number, _card_row(card)
+        except UnicodeError:
+            raise not_valid_text(used) from None
+        except UnreadableFile:
+            raise
+        except Exception as error:  # vobject raises ParseError and friends, all meaning "not a vCard"
+            raise UnreadableFile(_("The vCard file could not be read: %(error)s") % {"error": error}) from None
+        if not count:
+            raise UnreadableFile(_("The file holds no vCards."))
+
+    return Table(headers=list(HEADERS), rows=rows(), encoding=used)
 
 
 # --- writing ---------------------------------------------------------------------------------

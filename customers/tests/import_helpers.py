@@ -28,6 +28,16 @@ def xlsx_bytes(rows: list[list]) -> bytes:
     return buffer.getvalue()
 
 
+def upload(actor, data: bytes, *, target="companies", filename="x.csv", team=None, **options) -> ImportBatch:
+    """Store a file as a new import and read it inline, as the worker does after the upload."""
+    batch = service.import_create(
+        actor=actor, target=target, filename=filename, data=data, team=team, queue=False, **options
+    )
+    running.import_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    return batch
+
+
 def run_import(
     actor,
     rows,
@@ -42,9 +52,7 @@ def run_import(
     **options,
 ) -> ImportBatch:
     """Upload, keep the guessed mapping, and run the import inline (the task's own function)."""
-    batch = service.import_create(
-        actor=actor, target=target, filename=filename, data=data or csv_bytes(rows, encoding=encoding), team=team
-    )
+    batch = upload(actor, data or csv_bytes(rows, encoding=encoding), target=target, filename=filename, team=team)
     service.import_configure(
         batch=batch,
         actor=actor,

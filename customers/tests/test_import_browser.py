@@ -4,7 +4,7 @@ import re
 
 from crm import roles
 from crm.testing import add_to_team, make_team, make_user
-from crm.tests.browser import BROWSER_TEST, PASSWORD, assert_accessible, expect, shot
+from crm.tests.browser import BROWSER_TEST, PASSWORD, assert_accessible, expect, overflowing, phone_fits, shot, sign_in
 from customers.tests.import_helpers import csv_bytes
 
 pytestmark = BROWSER_TEST
@@ -57,3 +57,26 @@ def test_rep_imports_a_gbk_csv_with_a_dry_run_first(live_server, context):
     expect(page.get_by_role("link", name="华为技术有限公司")).to_be_visible()
     expect(page.get_by_role("link", name="小米科技")).to_be_visible()
     shot(page, "import-companies-listed")
+
+
+def test_a_file_that_cannot_be_read_says_why_in_chinese_and_can_be_read_again(live_server, zh_context):
+    """A file named .csv that is no text: the worker's reading fails, the page tells why and offers
+    to read it again with a chosen encoding."""
+    rep = make_user(role=roles.SALES_REP, username="wangfang", password=PASSWORD)
+    add_to_team(rep, make_team("华南销售"))
+    page = zh_context.new_page()
+    sign_in(page, live_server.url, "wangfang")
+    page.goto(f"{live_server.url}/customers/imports/")
+    page.get_by_label("文件").set_input_files(
+        {"name": "客户.csv", "mimeType": "text/csv", "buffer": bytes(range(256)) * 16}
+    )
+    page.get_by_role("button", name="上传").click()
+    expect(page.get_by_role("heading", name=re.compile("正在读取文件"))).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("无法读取该文件")
+    expect(page.get_by_role("button", name="重新读取")).to_be_visible()
+    expect(page.get_by_role("heading", name="列")).to_have_count(0)  # no mapping of a file not read
+    assert_accessible(page, "import read failed")
+    shot(page, "import-read-failed-zh")
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert phone_fits(page), overflowing(page)
+    shot(page, "import-read-failed-zh-phone")

@@ -21,7 +21,7 @@ from customers.importing import running, service
 from customers.importing.sealed import row_errors
 from customers.models import Company, ImportBatch, ImportedRecord
 from customers.tests.factories import CompanyFactory
-from customers.tests.import_helpers import csv_bytes, run_import
+from customers.tests.import_helpers import csv_bytes, run_import, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +132,8 @@ def test_an_export_file_altered_or_lost_on_disk_is_expired_not_an_error(
 
 
 def test_an_expired_upload_gives_a_clear_message(client, cast):
-    batch = service.import_create(actor=cast.owner, target="companies", filename="x.csv", data=csv_bytes(ROWS))
+    batch = upload(cast.owner, csv_bytes(ROWS))
+    assert batch.params["preview"]
     ImportBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(days=8))
     purge_expired_files()
     client.force_login(cast.owner)
@@ -140,6 +141,7 @@ def test_an_expired_upload_gives_a_clear_message(client, cast):
     assert page.status_code == 200 and "uploads are kept for 7 days" in page.content.decode()
 
     batch.refresh_from_db()
+    assert "preview" not in batch.params  # the first rows went with the file
     service.import_start(batch=batch, actor=cast.owner, dry_run=True, queue=False)
     running.import_run(batch_id=batch.pk)
     batch.refresh_from_db()
@@ -179,7 +181,7 @@ def test_undo_values_are_sealed_and_a_revert_restores_them(cast):
 
 def test_a_header_row_that_is_really_a_record_is_masked(cast):
     rows = [["星河科技", "0755-28780808", TAX_ID], ["宇宙公司", PHONE, ""]]
-    batch = service.import_create(actor=cast.owner, target="companies", filename="x.csv", data=csv_bytes(rows))
+    batch = upload(cast.owner, csv_bytes(rows))
     assert batch.headers == ["星河科技", "******", "******"]
 
 
@@ -198,12 +200,12 @@ def test_an_expired_upload_takes_the_rows_of_its_error_report_along(cast):
 def test_a_reading_error_that_quotes_the_file_is_stored_without_its_numbers(cast, monkeypatch):
     from customers.importing.reading import UnreadableFile
 
-    def unreadable(batch):
+    def unreadable(batch, **options):
         raise UnreadableFile(f"The vCard file could not be read: At line 3: Failed to parse line: TEL:{PHONE}")
 
-    batch = service.import_create(actor=cast.owner, target="companies", filename="x.csv", data=csv_bytes(ROWS))
+    batch = upload(cast.owner, csv_bytes(ROWS))
     service.import_start(batch=batch, actor=cast.owner, dry_run=True, queue=False)
-    monkeypatch.setattr(running, "read_batch_table", unreadable)
+    monkeypatch.setattr(running, "open_batch_table", unreadable)
     running.import_run(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == Job.Status.FAILED

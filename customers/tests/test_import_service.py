@@ -10,7 +10,7 @@ from customers.importing.sealed import row_errors
 from customers.models import Company, Contact, ImportBatch, ImportedRecord
 from customers.services import company_update
 from customers.tests.factories import CompanyFactory
-from customers.tests.import_helpers import csv_bytes, run_import
+from customers.tests.import_helpers import csv_bytes, run_import, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def test_auditor_may_not_import(cast):
 def test_resume_after_a_crash_mid_import_creates_no_duplicates(cast, monkeypatch):
     monkeypatch.setattr(running, "CHUNK_SIZE", 2)
     rows = [["Company", "City"], *([f"公司{i}", "上海"] for i in range(7))]
-    batch = service.import_create(actor=cast.owner, target="companies", filename="c.csv", data=csv_bytes(rows))
+    batch = upload(cast.owner, csv_bytes(rows), filename="c.csv")
     service.import_start(batch=batch, actor=cast.owner, dry_run=False)
     # The worker dies after two chunks: their rows and their progress were committed together.
     assert running.import_run(batch_id=batch.pk, max_chunks=2) is False

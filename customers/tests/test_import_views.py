@@ -3,9 +3,10 @@
 import pytest
 from auditlog.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
-from customers.importing import service
+from customers.importing import running, service
 from customers.models import Company, ImportBatch, ImportMapping
 from customers.tests.import_helpers import csv_bytes, run_import
 
@@ -15,10 +16,12 @@ ROWS = [["公司名称", "城市", "电话"], ["华为", "深圳", "0755-1"], ["
 
 
 def upload(client, data, name="客户.csv", target="companies", **extra):
-    return client.post(
-        reverse("customers:import_upload"),
-        {"target": target, "file": SimpleUploadedFile(name, data), **extra},
-    )
+    """Post the file; the worker's reading of it runs inline when the request commits."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(
+            reverse("customers:import_upload"),
+            {"target": target, "file": SimpleUploadedFile(name, data), **extra},
+        )
 
 
 def test_upload_shows_the_mapping_with_chinese_headers_and_samples(client, cast):
@@ -65,9 +68,12 @@ def test_a_dry_run_then_the_import_through_the_pages(client, cast, django_captur
 def test_bad_files_and_mappings_answer_with_a_message_not_an_error(client, cast):
     client.force_login(cast.owner)
     assert upload(client, b"").status_code == 400
-    assert upload(client, b"PK\x03\x04 not really a spreadsheet", name="x.xlsx").status_code == 400
+    assert upload(client, b"data", name="x.xls").status_code == 400  # "save it as XLSX or CSV"
+    assert upload(client, b"PK\x03\x04 not really a spreadsheet", name="x.xlsx").status_code == 302
+    failed = ImportBatch.objects.get()
+    assert failed.status == "failed" and "not a valid XLSX file" in failed.message
     upload(client, csv_bytes(ROWS))
-    batch = ImportBatch.objects.get()
+    batch = ImportBatch.objects.latest("pk")
     response = client.post(
         reverse("customers:import_check", args=[batch.pk]), {"column_1": "city", "duplicates": "skip"}
     )
@@ -106,10 +112,12 @@ def test_reread_with_another_encoding(client, cast):
     client.force_login(cast.owner)
     upload(client, csv_bytes(ROWS, encoding="gbk"))
     batch = ImportBatch.objects.get()
-    client.post(reverse("customers:import_reread", args=[batch.pk]), {"encoding": "big5", "delimiter": ""})
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(reverse("customers:import_reread", args=[batch.pk]), {"encoding": "big5", "delimiter": ""})
     batch.refresh_from_db()
     assert batch.encoding == "big5" and batch.headers != ROWS[0]
-    client.post(reverse("customers:import_reread", args=[batch.pk]), {"encoding": "gb18030", "delimiter": ";"})
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(reverse("customers:import_reread", args=[batch.pk]), {"encoding": "gb18030", "delimiter": ";"})
     batch.refresh_from_db()
     assert batch.headers == ["公司名称,城市,电话"]
 
@@ -124,3 +132,29 @@ def test_the_import_command_runs_the_same_service(cast, tmp_path):
     call_command("import_customers", str(path), "--kind", "companies", "--user", cast.owner.username)
     assert Company.objects.count() == 2
     assert service.visible_mappings(cast.owner).count() == 0
+
+
+def test_the_page_waits_for_the_worker_to_read_the_file_then_shows_the_mapping(client, cast):
+    """The upload request stores the file and queues its reading; the page polls until the worker
+    has read it, then reloads into the column mapping."""
+    client.force_login(cast.owner)
+    response = client.post(
+        reverse("customers:import_upload"),
+        {"target": "companies", "file": SimpleUploadedFile("客户.csv", csv_bytes(ROWS, encoding="gbk"))},
+    )
+    batch = ImportBatch.objects.get()
+    assert response.status_code == 302 and batch.stage == ImportBatch.Stage.READING and not batch.headers
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert "Reading the file" in page and reverse("customers:import_progress", args=[batch.pk]) in page
+    assert "column_0" not in page
+    # Mapping it before it is read is refused with a reason.
+    refused = client.post(reverse("customers:import_check", args=[batch.pk]), {"column_0": "name"})
+    assert refused.status_code == 400 and "still being read" in refused.content.decode()
+    polled = client.get(reverse("customers:import_progress", args=[batch.pk]), HTTP_HX_REQUEST="true")
+    assert polled.status_code == 200 and "HX-Refresh" not in polled
+
+    running.import_run(batch_id=batch.pk)  # what the worker does with the queued task
+    polled = client.get(reverse("customers:import_progress", args=[batch.pk]), HTTP_HX_REQUEST="true")
+    assert polled["HX-Refresh"] == "true"
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert "column_0" in page and "华为" in page and "公司名称" in page

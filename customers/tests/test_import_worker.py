@@ -11,6 +11,17 @@ from customers.tests.import_helpers import csv_bytes
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 
+def wait_until_read(batch, timeout=60):
+    """The worker reads an upload before its columns are mapped."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batch.refresh_from_db()
+        if batch.stage != ImportBatch.Stage.READING:
+            return batch
+        time.sleep(0.2)
+    raise AssertionError(f"upload still being read after {timeout}s")
+
+
 def wait_until_finished(batch, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -26,6 +37,8 @@ def test_a_worker_runs_the_dry_run_and_the_import(live_celery_worker, cast):
     batch = service.import_create(
         actor=cast.owner, target="companies", filename="gbk.csv", data=csv_bytes(rows, encoding="gbk"), team=cast.team
     )
+    wait_until_read(batch)
+    assert (batch.stage, batch.total, batch.params["detected_encoding"]) == (ImportBatch.Stage.MAPPING, 31, "gb18030")
     service.import_start(batch=batch, actor=cast.owner, dry_run=True)
     wait_until_finished(batch)
     assert (batch.stage, batch.created_count, batch.error_count) == (ImportBatch.Stage.CHECKED, 30, 1)

@@ -4,6 +4,7 @@ and nobody else's imports."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
 from crm import roles
@@ -37,9 +38,10 @@ FORM = {
 
 def upload(client, rows=ROWS):
     data = csv_bytes(rows, encoding="gbk")
-    response = client.post(
-        reverse("customers:import_upload"), {"target": "leads", "file": SimpleUploadedFile("线索.csv", data)}
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the worker reads the file, inline here
+        response = client.post(
+            reverse("customers:import_upload"), {"target": "leads", "file": SimpleUploadedFile("线索.csv", data)}
+        )
     assert response.status_code == 302, response.content.decode()[:2000]
     return ImportBatch.objects.filter(owner=response.wsgi_request.user).latest("pk")
 

@@ -53,7 +53,12 @@ class Command(BaseCommand):
                 team=team,
                 saved_mapping=saved,
                 encoding=options["encoding"],
+                queue=False,
             )
+            running.import_run(batch_id=batch.pk)  # reads the file: header, rows, guessed mapping
+            batch.refresh_from_db()
+            if batch.stage == ImportBatch.Stage.READING:
+                raise CommandError(f"The file could not be read: {batch.message}")
             service.import_configure(
                 batch=batch,
                 actor=user,
