@@ -64,7 +64,7 @@ TASKS = {
     Task.Kind.MEETING: [("方案演示", "Product demo"), ("合同谈判", "Contract negotiation")],
     Task.Kind.TASK: [("准备合同草稿", "Draft the contract"), ("整理需求清单", "Write up the requirements")],
 }
-DISQUALIFY_REASONS = ["无预算", "只是学生咨询", "Duplicate enquiry"]
+DISQUALIFY_REASONS = ["无预算", "只是学生咨询", "重复咨询"]
 
 
 class SalesStory:

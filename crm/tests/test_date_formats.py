@@ -28,6 +28,7 @@ PYTHON_ALLOWED = {
     "crm/exports.py": "CSV cells, ISO so that spreadsheets read them as dates",
     "crm/backup.py": "backup file names",
     "crm/management/commands/bench.py": "the UTC time of a measurement in docs/benchmarks.md",
+    "customers/management/commands/bench_import.py": "the UTC time of a measurement in docs/benchmarks.md",
     "customers/demo.py": "order references of the demo data (SO-202612-…)",
     "customers/exporting.py": "export file names",
     "customers/importing/vcard.py": "vCard BDAY values",

@@ -281,7 +281,8 @@ def import_run(*, batch_id: int, max_chunks: int | None = None) -> bool:
         return True
     actor = batch.owner
     # The report is written in the importer's language, not the worker's.
-    with acting_as(actor), translation.override(getattr(actor, "language", "") or settings.LANGUAGE_CODE):
+    language = getattr(actor, "language", "") or batch.params.get("language") or settings.LANGUAGE_CODE
+    with acting_as(actor), translation.override(language):
         if batch.stage == ImportBatch.Stage.READING:
             import_read(batch)
             return True

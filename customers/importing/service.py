@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.audit import EVENT_IMPORT, acting_as, log_event
@@ -101,7 +101,11 @@ def import_create(
         import_team=team,
         stage=ImportBatch.Stage.READING,
         status=Job.Status.QUEUED,
-        params={"saved_columns": saved_mapping.columns} if saved_mapping else {},
+        # The worker writes its messages in the language the importer is using now.
+        params={
+            "language": translation.get_language() or "",
+            **({"saved_columns": saved_mapping.columns} if saved_mapping else {}),
+        },
     )
     content = ContentFile(data) if isinstance(data, (bytes, bytearray)) else data
     batch.source.save(filename[-100:] or "import", content, save=False)

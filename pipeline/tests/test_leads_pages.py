@@ -3,6 +3,7 @@ the create form, and the status actions."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from pipeline.leads import lead_record_event
 from pipeline.models import Lead, ScoringRule
@@ -67,7 +68,7 @@ def test_list_filters(client, cast):
     assert ids(score_max=10) == [cold.pk]
     assert ids(q="冷") == [cold.pk]
     assert set(ids(owner=cast.owner.pk, team=cast.team.pk)) == {hot.pk, cold.pk}
-    today = hot.created_at.date().isoformat()
+    today = timezone.localdate(hot.created_at).isoformat()  # the day as the user's calendar has it
     assert set(ids(created_from=today, created_to=today)) == {hot.pk, cold.pk}
     assert ids(score_min="x") and client.get(url, {"score_min": "x"}).status_code == 200  # bad filter ignored
 
