@@ -1,6 +1,8 @@
 from auditlog.admin import LogEntryAdmin as BaseLogEntryAdmin
 from auditlog.models import LogEntry
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
@@ -8,12 +10,25 @@ from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import CrontabScheduleAdmin as BaseCrontabScheduleAdmin
 from django_celery_beat.models import CrontabSchedule
 
-from crm.models import Team, TeamMembership, User
+from crm import signin
+from crm.mfa import reset_second_factor_action
+from crm.models import RoleSecurity, Team, TeamMembership, User, UserSession
 from crm.roles import role_label
 
 admin.site.site_header = _("CRM administration")
 admin.site.site_title = _("CRM administration")
 admin.site.index_title = _("Settings")
+
+
+class AdminSignInForm(AdminAuthenticationForm):
+    """The admin site's own sign-in form keeps the same network rules as the CRM's (crm/signin.py)."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        signin.check_sign_in_allowed(user, self.request)
+
+
+admin.site.login_form = AdminSignInForm
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,6 +49,7 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = BaseUserAdmin.fieldsets + ((_("Preferences"), {"fields": ("language",)}),)
     list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff")
     list_filter = ("is_active", "is_staff", ("groups", RoleFilter))
+    actions = [reset_second_factor_action]
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
@@ -67,11 +83,45 @@ class LogEntryAdmin(BaseLogEntryAdmin):
         return super().cid_url(obj)
 
 
+class RoleSecurityForm(forms.ModelForm):
+    class Meta:
+        model = RoleSecurity
+        fields = ("require_mfa", "networks")
+        widgets = {"networks": forms.Textarea(attrs={"rows": 3, "placeholder": "10.20.0.0/16"})}
+
+    def clean_networks(self):
+        networks = self.cleaned_data["networks"]
+        signin.parse_networks(networks)  # refuses what is no address or range, naming it
+        return networks
+
+
+class RoleSecurityInline(admin.StackedInline):
+    """How the role's members sign in: a second factor, and the networks they may use."""
+
+    model = RoleSecurity
+    form = RoleSecurityForm
+    can_delete = False
+    verbose_name_plural = _("Sign-in rules")
+
+
 @admin.register(Group)
 class GroupAdmin(BaseGroupAdmin):
     """Roles and team groups; a role's stored name is an English key, shown in the user's language."""
 
-    list_display = ("role_name",)
+    list_display = ("role_name", "second_factor", "networks")
+    inlines = [RoleSecurityInline]
+
+    @admin.display(description=_("second factor required"), boolean=True)
+    def second_factor(self, group):
+        return bool(getattr(getattr(group, "security", None), "require_mfa", False))
+
+    @admin.display(description=_("allowed networks"))
+    def networks(self, group):
+        rule = getattr(group, "security", None)
+        return ", ".join(line.strip() for line in rule.networks.splitlines() if line.strip()) if rule else ""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("security")
 
     @admin.display(description=_("Name"), ordering="name")
     def role_name(self, group):
@@ -102,3 +152,34 @@ class TeamAdmin(admin.ModelAdmin):
             team_remove_member(team=membership.team, user=membership.user, actor=request.user)
         for membership in memberships:
             team_set_member(team=form.instance, user=membership.user, role=membership.role, actor=request.user)
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(admin.ModelAdmin):
+    """Where everyone is signed in; signing a session out ends it at its next request."""
+
+    list_display = ("user", "browser", "ip_address", "created_at", "last_seen")
+    list_filter = ("created_at",)
+    search_fields = ("user__username", "ip_address")
+    list_select_related = ("user",)
+    actions = ["sign_out"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deleting the record alone would leave the session signed in: use the action
+
+    @admin.display(description=_("browser"))
+    def browser(self, record):
+        return signin.browser_name(record.user_agent)
+
+    @admin.action(description=_("Sign out the selected sessions"))
+    def sign_out(self, request, queryset):
+        count = 0
+        for record in queryset.select_related("user"):
+            count += signin.end_sessions(record.user, actor=request.user, only=record.session_key, reason="admin")
+        self.message_user(request, _("%(count)d sessions signed out.") % {"count": count})

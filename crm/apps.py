@@ -29,7 +29,7 @@ class CrmConfig(AppConfig):
         from auditlog.models import LogEntry
         from django.db.models.signals import pre_save
 
-        from crm import signals  # noqa: F401
+        from crm import mfa, signals  # noqa: F401 - their signal handlers
         from crm.audit import fill_acting_user
         from crm.permissions import restrict
         from crm.querysets import register_scope

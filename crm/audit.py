@@ -48,7 +48,22 @@ EVENT_LOGOUT = "logout"
 EVENT_LOGIN_FAILED = "login_failed"
 EVENT_REVEAL = "reveal"
 EVENT_IMPORT = "import"
-SIGN_IN_EVENTS = (EVENT_LOGIN, EVENT_LOGOUT, EVENT_LOGIN_FAILED)
+# Sign-in security (crm/signin.py, crm/mfa.py, crm/directory.py).
+EVENT_SIGN_IN_REFUSED = "sign_in_refused"  # right password, but from a network the role may not use
+EVENT_MFA_ENROLLED = "mfa_enrolled"
+EVENT_MFA_RESET = "mfa_reset"
+EVENT_MFA_FAILED = "mfa_failed"
+EVENT_SESSION_ENDED = "session_ended"
+SIGN_IN_EVENTS = (
+    EVENT_LOGIN,
+    EVENT_LOGOUT,
+    EVENT_LOGIN_FAILED,
+    EVENT_SIGN_IN_REFUSED,
+    EVENT_MFA_ENROLLED,
+    EVENT_MFA_RESET,
+    EVENT_MFA_FAILED,
+    EVENT_SESSION_ENDED,
+)
 
 MASK = "******"
 
@@ -230,6 +245,11 @@ ACTION_CHOICES = (
     (EVENT_LOGIN, gettext_lazy("Signed in")),
     (EVENT_LOGOUT, gettext_lazy("Signed out")),
     (EVENT_LOGIN_FAILED, gettext_lazy("Sign-in failed")),
+    (EVENT_SIGN_IN_REFUSED, gettext_lazy("Sign-in refused from this network")),
+    (EVENT_MFA_ENROLLED, gettext_lazy("Set up a second factor")),
+    (EVENT_MFA_RESET, gettext_lazy("Second factor reset")),
+    (EVENT_MFA_FAILED, gettext_lazy("Wrong second-factor code")),
+    (EVENT_SESSION_ENDED, gettext_lazy("Session ended")),
 )
 _ACTION_CODES = {
     "create": LogEntry.Action.CREATE,
@@ -241,6 +261,11 @@ EVENT_LABELS = {
     EVENT_LOGIN: gettext_lazy("Signed in"),
     EVENT_LOGOUT: gettext_lazy("Signed out"),
     EVENT_LOGIN_FAILED: gettext_lazy("Sign-in failed"),
+    EVENT_SIGN_IN_REFUSED: gettext_lazy("Sign-in refused from this network"),
+    EVENT_MFA_ENROLLED: gettext_lazy("Set up a second factor"),
+    EVENT_MFA_RESET: gettext_lazy("Second factor reset"),
+    EVENT_MFA_FAILED: gettext_lazy("Wrong second-factor code"),
+    EVENT_SESSION_ENDED: gettext_lazy("Session ended"),
     "share": gettext_lazy("Shared"),
     "unshare": gettext_lazy("Sharing removed"),
     "merge": gettext_lazy("Merged"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from functools import partial
 
 from django.core.cache import caches
@@ -122,3 +123,45 @@ def count_hit(key: str, *, window: int) -> int:
     except ValueError:  # expired between add and incr, or the cache is away
         cache.set(key, 1, timeout=window)
         return 1
+
+
+# --- answers about one user, kept until what they depend on changes ---------------------------------
+
+
+def _user_key(user, name: str) -> str:
+    # The account's creation time keeps a recycled id (a restored or re-created database) from
+    # reading another account's answer.
+    joined = int(user.date_joined.timestamp() * 1_000_000) if getattr(user, "date_joined", None) else 0
+    return f"{name}:{user.pk}:{joined}"
+
+
+def per_user(user, name: str, compute, *, generation: str, timeout: int):
+    """`compute()`'s answer for `user`, from the cache while `generation` is unchanged: a rule
+    that changes for everyone bumps the generation (`bump`), a change of one user's facts
+    forgets that user's answer (`forget_user`). Without Redis it is computed each time."""
+    from django.core.cache import cache
+
+    key = _user_key(user, name)
+    found = cache.get_many([generation, key])
+    current, cached = found.get(generation), found.get(key)
+    if current is not None and isinstance(cached, tuple) and len(cached) == 2 and cached[0] == current:
+        return cached[1]
+    answer = compute()
+    if current is None:
+        current = uuid.uuid4().hex
+        if not cache.add(generation, current, None):
+            return answer  # another process set it meanwhile: cache the answer next time
+    cache.set(key, (current, answer), timeout)
+    return answer
+
+
+def bump(generation: str) -> None:
+    from django.core.cache import cache
+
+    cache.set(generation, uuid.uuid4().hex, None)
+
+
+def forget_user(users, name: str) -> None:
+    from django.core.cache import cache
+
+    cache.delete_many([_user_key(user, name) for user in users])

@@ -1,6 +1,7 @@
 import datetime
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -15,6 +16,7 @@ from crm.params import bound_form_fields
 from crm.permissions import can, restrict
 from crm.selectors import assignable_owners, assignable_teams, audited_content_types
 from crm.services import ShareLevel
+from crm.signin import check_sign_in_allowed
 
 # --- Date inputs: ISO values in every language ---------------------------------------------------
 #
@@ -109,6 +111,15 @@ class UnshareForm(forms.Form):
     def recipient(self):
         model = User if self.cleaned_data["kind"] == "user" else Group
         return model.objects.filter(pk=self.cleaned_data["recipient_id"]).first()
+
+
+class SignInForm(AuthenticationForm):
+    """The sign-in form, which also refuses a right password from a network the user's roles
+    may not sign in from (crm/signin.py), saying why."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        check_sign_in_allowed(user, self.request)
 
 
 class ProfileForm(forms.ModelForm):

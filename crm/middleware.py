@@ -74,21 +74,27 @@ class SessionIdleTimeoutMiddleware:
         return self.get_response(request)
 
     def _sign_out(self, request):
-        # The request is not served: acting on it would run as nobody, or as a half-signed-out user.
-        htmx = getattr(request, "htmx", None)
-        # After signing in again, come back to the page, not to the fragment htmx asked for.
-        if htmx:
-            back_to = htmx.current_url_abs_path or resolve_url(settings.LOGIN_REDIRECT_URL)
-        elif request.method in ("GET", "HEAD"):
-            back_to = request.get_full_path()
-        else:  # a form's action answers POST only; going back there after signing in would fail
-            back_to = resolve_url(settings.LOGIN_REDIRECT_URL)
-        logout(request)
-        messages.info(request, _("You were signed out after a period of inactivity."))
-        login = redirect_to_login(back_to)
-        if htmx:
-            return HttpResponseClientRedirect(login.url)
-        return login
+        return sign_out_to_login(request, _("You were signed out after a period of inactivity."))
+
+
+def sign_out_to_login(request, message: str):
+    """Sign the user out, say why on the sign-in page, and send them there (htmx: HX-Redirect),
+    to come back to the page they were on. The request itself is not served: acting on it would
+    run as nobody, or as a half-signed-out user."""
+    htmx = getattr(request, "htmx", None)
+    # After signing in again, come back to the page, not to the fragment htmx asked for.
+    if htmx:
+        back_to = htmx.current_url_abs_path or resolve_url(settings.LOGIN_REDIRECT_URL)
+    elif request.method in ("GET", "HEAD"):
+        back_to = request.get_full_path()
+    else:  # a form's action answers POST only; going back there after signing in would fail
+        back_to = resolve_url(settings.LOGIN_REDIRECT_URL)
+    logout(request)
+    messages.info(request, message)
+    login = redirect_to_login(back_to)
+    if htmx:
+        return HttpResponseClientRedirect(login.url)
+    return login
 
 
 class UserLanguageMiddleware:

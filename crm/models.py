@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from crm.querysets import OwnedQuerySet
@@ -19,6 +21,9 @@ class User(AbstractUser):
         choices=settings.LANGUAGES,
         help_text=_("Leave empty to follow the browser's language."),
     )
+    # Set for accounts that sign in with the company directory (crm/directory.py): their
+    # password, active flag, roles and teams come from there at every sign-in.
+    directory_dn = models.CharField(_("directory entry"), max_length=500, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("user")
@@ -197,3 +202,71 @@ class PendingTask(models.Model):
 
     def __str__(self):
         return f"{self.task} {self.args!r} {self.kwargs!r}"
+
+
+# --- sign-in security ------------------------------------------------------------------------------
+
+
+class RoleSecurity(models.Model):
+    """How the members of a role must sign in: with a second factor, and from which networks.
+    A user with several roles meets every rule of every one of them (crm/signin.py)."""
+
+    role = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="security", verbose_name=_("role"))
+    require_mfa = models.BooleanField(
+        _("require a second factor"),
+        default=False,
+        help_text=_("Members must enrol an authenticator app and enter its code at every sign-in."),
+    )
+    networks = models.TextField(
+        _("allowed networks"),
+        blank=True,
+        help_text=_("One address or range per line, e.g. 10.20.0.0/16. Empty: any network."),
+    )
+
+    class Meta:
+        verbose_name = _("sign-in rule for a role")
+        verbose_name_plural = _("sign-in rules for roles")
+
+    def __str__(self):
+        return str(self.role)
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator app; only its hash is kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes", verbose_name=_("user")
+    )
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        indexes = [models.Index(fields=["user", "code_hash"], name="recovery_code_lookup")]
+
+    def __str__(self):
+        return f"{self.user} · {date_format(timezone.localtime(self.created_at), 'SHORT_DATE_FORMAT')}"
+
+
+class UserSession(models.Model):
+    """A signed-in browser: where the user is signed in, and what ends when they are signed out
+    everywhere (password changed, role lost, account deactivated)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signed_in", verbose_name=_("user")
+    )
+    session_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("signed in"), auto_now_add=True)
+    last_seen = models.DateTimeField(_("last seen"))
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("signed-in session")
+        verbose_name_plural = _("signed-in sessions")
+        indexes = [models.Index(fields=["user", "-last_seen"], name="user_session_recent")]
+
+    def __str__(self):
+        return f"{self.user} · {self.ip_address or '-'}"

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -58,12 +60,16 @@ MIDDLEWARE = [
     "crm.middleware.BodyLimitMiddleware",  # before CSRF, which reads the form body
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "crm.middleware.UserLanguageMiddleware",
+    "crm.directory.DirectoryCheckMiddleware",  # a user disabled in the directory is signed out
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.middleware.SessionIdleTimeoutMiddleware",  # after messages and htmx: it uses both
+    "crm.signin.SignInPolicyMiddleware",  # networks per role, absolute timeout, session records
+    "crm.mfa.SecondFactorMiddleware",  # a second factor where the user's role requires one
     "crm.middleware.AuditContextMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -135,10 +141,112 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+
+# Second factor (crm/mfa.py): the name authenticator apps show, and django-otp's own device
+# admin never shows the secret keys.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CRM")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# --- Directory sign-in (LDAP / Active Directory, crm/directory.py) ---------------------------------
+# Off unless LDAP_SERVER_URI is set; the directory's accounts then sign in before local ones.
+# Every variable is described in docs/directory.md.
+LDAP_SERVER_URI = env.str("LDAP_SERVER_URI", default="")  # ldap://dc1.example.com or ldaps://…
+LDAP_START_TLS = env.bool("LDAP_START_TLS", default=False)
+LDAP_CA_FILE = env.str("LDAP_CA_FILE", default="")  # PEM bundle that signed the server's certificate
+# Passwords only travel encrypted, unless a deployment says so (a directory on the same host).
+LDAP_ALLOW_PLAINTEXT = env.bool("LDAP_ALLOW_PLAINTEXT", default=False)
+LDAP_BIND_DN = env.str("LDAP_BIND_DN", default="")  # the read-only service account; empty: anonymous
+if "LDAP_BIND_PASSWORD_FILE" in env:
+    LDAP_BIND_PASSWORD = Path(env.str("LDAP_BIND_PASSWORD_FILE")).read_text().strip()
+else:
+    LDAP_BIND_PASSWORD = env.str("LDAP_BIND_PASSWORD", default="")
+LDAP_USER_BASE = env.str("LDAP_USER_BASE", default="")
+LDAP_USER_FILTER = env.str("LDAP_USER_FILTER", default="(sAMAccountName=%(user)s)")
+LDAP_GROUP_BASE = env.str("LDAP_GROUP_BASE", default="") or LDAP_USER_BASE
+LDAP_GROUP_TYPE = env.str("LDAP_GROUP_TYPE", default="ad").lower()
+# A search filter that matches a disabled account (AD: userAccountControl bit 2); empty: none is.
+LDAP_DISABLED_FILTER = env.str("LDAP_DISABLED_FILTER", default="(userAccountControl:1.2.840.113556.1.4.803:=2)")
+LDAP_RECHECK_SECONDS = env.int("LDAP_RECHECK_SECONDS", default=60)
+LDAP_TIMEOUT = env.float("LDAP_TIMEOUT", default=5.0)
+
+
+def _directory_mapping(name: str) -> list[tuple[str, str]]:
+    """`Key=group DN;Key=group DN` (or one pair a line) as [(key, DN)], failing loudly on a bad pair."""
+    pairs = []
+    for item in env.str(name, default="").replace("\n", ";").split(";"):
+        if not item.strip():
+            continue
+        key, sep, dn = item.partition("=")
+        if not sep or not key.strip() or "=" not in dn:
+            raise environ.ImproperlyConfigured(f"{name}: {item.strip()!r} is not of the form 'Name=group DN'.")
+        pairs.append((key.strip(), dn.strip()))
+    return pairs
+
+
+def _directory_roles() -> list[tuple[str, str]]:
+    from crm.roles import ROLES
+
+    by_name = {role.lower(): role for role in ROLES}
+    mapping = []
+    for key, dn in _directory_mapping("LDAP_ROLE_GROUPS"):
+        if key.lower() not in by_name:
+            raise environ.ImproperlyConfigured(f"LDAP_ROLE_GROUPS: {key!r} is not a role ({', '.join(ROLES)}).")
+        mapping.append((by_name[key.lower()], dn))
+    return mapping
+
+
+def _directory_teams() -> list[tuple[str, str, str]]:
+    """[(team name, "member" or "manager", DN)]; "East:manager=…" makes the group's members managers."""
+    mapping = []
+    for key, dn in _directory_mapping("LDAP_TEAM_GROUPS"):
+        name, _sep, role = key.rpartition(":")
+        if role.strip().lower() not in ("member", "manager") or not name.strip():
+            name, role = key, "member"
+        mapping.append((name.strip(), role.strip().lower(), dn))
+    return mapping
+
+
+LDAP_ROLE_GROUPS = _directory_roles()
+LDAP_TEAM_GROUPS = _directory_teams()
+if LDAP_SERVER_URI:
+    for _uri in LDAP_SERVER_URI.split():
+        if not _uri.startswith(("ldap://", "ldaps://")):
+            raise environ.ImproperlyConfigured(f"LDAP_SERVER_URI: {_uri!r} must start with ldap:// or ldaps://.")
+        if _uri.startswith("ldap://") and not LDAP_START_TLS and not LDAP_ALLOW_PLAINTEXT:
+            raise environ.ImproperlyConfigured(
+                "LDAP_SERVER_URI: passwords would cross the network unencrypted. Use ldaps://, "
+                "set LDAP_START_TLS=true, or (a directory on this host only) LDAP_ALLOW_PLAINTEXT=true."
+            )
+    if not LDAP_USER_BASE:
+        raise environ.ImproperlyConfigured("LDAP_USER_BASE is required when LDAP_SERVER_URI is set.")
+    if "%(user)s" not in LDAP_USER_FILTER:
+        raise environ.ImproperlyConfigured("LDAP_USER_FILTER must contain %(user)s.")
+    if LDAP_GROUP_TYPE not in ("ad", "ad-nested", "groupofnames", "groupofuniquenames", "posix"):
+        raise environ.ImproperlyConfigured(
+            "LDAP_GROUP_TYPE must be one of ad, ad-nested, groupOfNames, groupOfUniqueNames, posix."
+        )
+    if LDAP_RECHECK_SECONDS < 0:
+        raise environ.ImproperlyConfigured("LDAP_RECHECK_SECONDS must be 0 (every request) or more.")
+    AUTHENTICATION_BACKENDS.insert(1, "crm.directory.DirectoryBackend")
+# --- end of directory sign-in ----------------------------------------------------------------------
+# Local passwords (directory accounts have none here): at least PASSWORD_MIN_LENGTH characters
+# and not on the breached-password list, a file read locally, never fetched. The default is the
+# list Django ships (20,000 passwords most often found in breaches); PASSWORD_BREACHED_LIST may
+# name a longer one (one password per line, plain or .gz).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12)},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.CommonPasswordValidator",
+        **(
+            {"OPTIONS": {"password_list_path": env.str("PASSWORD_BREACHED_LIST")}}
+            if env.str("PASSWORD_BREACHED_LIST", default="")
+            else {}
+        ),
+    },
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
@@ -148,6 +256,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Sessions end after this much inactivity (seconds); every request renews the deadline.
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
+# However active it is, a session ends this long after its sign-in (crm/signin.py).
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=SESSION_COOKIE_AGE)
 
 # Brute-force protection: lock a username+address pair after repeated failures.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

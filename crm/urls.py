@@ -34,6 +34,8 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/sessions/", views.signed_in_sessions, name="signed_in_sessions"),
+    path("accounts/", include("crm.mfa_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("core/", include("crm.core_urls")),

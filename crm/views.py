@@ -12,15 +12,18 @@ from django.template import loader
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from crm.forms import AuditFilterForm, ProfileForm, ShareForm, UnshareForm
+from crm import signin
+from crm.forms import AuditFilterForm, ProfileForm, ShareForm, SignInForm, UnshareForm
 from crm.health import health_report
 from crm.lists import safe_next
+from crm.models import UserSession
 from crm.outbox import BROKER_AWAY
 from crm.pagination import keyset_page
-from crm.params import QueryParams, parse_text
+from crm.params import BadParameter, QueryParams, parse_id, parse_text
 from crm.permissions import can, get_object_for_user
 from crm.selectors import audit_entries, audit_rows, can_view_audit_log, record_shares, shareable_model
 from crm.services import record_share, record_unshare
@@ -47,12 +50,18 @@ def healthz(request):
 
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
+    form_class = SignInForm
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
-        messages.success(self.request, _("Your password was changed."))
-        return super().form_valid(form)
+        # The other sessions end with the new password (crm/signals.py); this one stays, under
+        # the new key Django gives it.
+        old_key = self.request.session.session_key
+        response = super().form_valid(form)
+        signin.session_renamed(old_key, self.request.session.session_key)
+        messages.success(self.request, _("Your password was changed. You were signed out everywhere else."))
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -79,6 +88,37 @@ def profile(request):
             )
         return response
     return render(request, "crm/profile.html", {"form": form})
+
+
+@login_required
+def signed_in_sessions(request):
+    """Where the user is signed in: each browser, from where, last seen; sign out any of them."""
+    current = signin.current_session_key(request)
+    if request.method == "POST":
+        which = request.POST.get("session", "")
+        if which == "others":
+            count = signin.end_sessions(request.user, actor=request.user, keep=current, reason="signed out elsewhere")
+        else:
+            try:
+                record = UserSession.objects.filter(user=request.user, pk=parse_id(which)).first()
+            except BadParameter:
+                record = None
+            if record is None or record.session_key == current:
+                messages.error(request, _("That session is not one of your other sessions any more."))
+                return redirect("signed_in_sessions")
+            count = signin.end_sessions(request.user, actor=request.user, only=record.session_key, reason="signed out")
+        messages.success(
+            request,
+            ngettext("%(count)d session was signed out.", "%(count)d sessions were signed out.", count)
+            % {"count": count},
+        )
+        return redirect("signed_in_sessions")
+    sessions = UserSession.objects.filter(user=request.user).order_by("-last_seen")[:50]
+    rows = [
+        {"record": s, "current": s.session_key == current, "browser": signin.browser_name(s.user_agent)}
+        for s in sessions
+    ]
+    return render(request, "crm/sessions.html", {"rows": rows, "others": sum(1 for r in rows if not r["current"])})
 
 
 def _share_context(request, obj, form):
