@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from auditlog.admin import LogEntryAdmin as BaseLogEntryAdmin
 from auditlog.models import LogEntry
 from django import forms
@@ -9,10 +11,11 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import CrontabScheduleAdmin as BaseCrontabScheduleAdmin
 from django_celery_beat.models import CrontabSchedule
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm import signin
 from crm.mfa import reset_second_factor_action
-from crm.models import RoleSecurity, Team, TeamMembership, User, UserSession
+from crm.models import PendingTask, RoleSecurity, Team, TeamMembership, User, UserSession
 from crm.roles import role_label
 
 admin.site.site_header = _("CRM administration")
@@ -29,6 +32,13 @@ class AdminSignInForm(AdminAuthenticationForm):
 
 
 admin.site.login_form = AdminSignInForm
+
+# django-otp's own device admin would let an administrator show anyone's authenticator key as a
+# QR code; Users -> "Reset second factor" (crm/mfa.py) is what administrators need instead. Its
+# admin module is imported here first, so that admin autodiscovery does not register it again.
+import_module("django_otp.plugins.otp_totp.admin")
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
 
 
 class MembershipInline(admin.TabularInline):
@@ -183,3 +193,23 @@ class UserSessionAdmin(admin.ModelAdmin):
         for record in queryset.select_related("user"):
             count += signin.end_sessions(record.user, actor=request.user, only=record.session_key, reason="admin")
         self.message_user(request, _("%(count)d sessions signed out.") % {"count": count})
+
+
+@admin.register(PendingTask)
+class PendingTaskAdmin(admin.ModelAdmin):
+    """Background work queued while the broker was away, until beat hands it over (crm.outbox).
+    Read-only: its arguments are record ids, and a task deleted here would never run."""
+
+    list_display = ("task", "created_at")
+    list_filter = ("task",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("task", "args", "kwargs", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -237,3 +237,16 @@ def test_the_admin_signs_out_a_session_from_the_admin_site(admin_client):
 )
 def test_browser_names(agent, name):
     assert browser_name(agent) == name
+
+
+def test_the_admin_site_shows_no_authenticator_keys_and_lists_waiting_tasks(admin_client):
+    """django-otp's device admin (which can draw anyone's key as a QR code) is not offered; the
+    tasks waiting for the broker are listed read-only."""
+    from crm.models import PendingTask
+
+    assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
+    task = PendingTask.objects.create(task="customers.import_tasks.run_import", args=[7])
+    page = admin_client.get("/admin/crm/pendingtask/")
+    assert page.status_code == 200 and "customers.import_tasks.run_import" in page.content.decode()
+    assert admin_client.post(f"/admin/crm/pendingtask/{task.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert PendingTask.objects.filter(pk=task.pk).exists()

@@ -158,8 +158,10 @@ class Command(BaseCommand):
 
         if step == "migrate":
             call_command("migrate", verbosity=0, interactive=False)
+            # The results table quotes the worker's messages: in English, like the rest of the doc.
+            User.objects.filter(username="bench-importer").update(language="en")
             if not User.objects.filter(username="bench-importer").exists():
-                user = User.objects.create_user(username="bench-importer", password=None, language="zh-hans")
+                user = User.objects.create_user(username="bench-importer", password=None, language="en")
                 user.groups.add(Group.objects.get(name=roles.SALES_REP))
                 team = Team.objects.filter(name="导入基准").first() or team_create(name="导入基准")
                 team_set_member(team=team, user=user, role=TeamMembership.Role.MEMBER)
