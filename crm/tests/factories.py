@@ -15,7 +15,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm import roles
-from crm.models import Job, PendingTask, SavedView, Team, TeamMembership, User
+from crm.models import Job, PendingTask, RecoveryCode, RoleSecurity, SavedView, Team, TeamMembership, User, UserSession
 from crm.services import team_create, team_set_member
 
 PASSWORD = "pw-for-tests-1"
@@ -169,6 +169,41 @@ class JobFactory(factory.django.DjangoModelFactory):
             started_at=factory.LazyFunction(timezone.now),
             finished_at=factory.LazyFunction(timezone.now),
         )
+
+
+class RoleSecurityFactory(factory.django.DjangoModelFactory):
+    """Sign-in rules of a role: Administrators need a second factor and the office network."""
+
+    class Meta:
+        model = RoleSecurity
+        django_get_or_create = ("role",)
+
+    role = factory.LazyFunction(lambda: Group.objects.get(name=roles.ADMINISTRATOR))
+    require_mfa = True
+    networks = "10.20.0.0/16"
+
+
+class RecoveryCodeFactory(factory.django.DjangoModelFactory):
+    """An unused recovery code; only its hash is stored (crm.mfa makes the real ones)."""
+
+    class Meta:
+        model = RecoveryCode
+
+    user = factory.SubFactory(UserFactory)
+    code_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class UserSessionFactory(factory.django.DjangoModelFactory):
+    """A signed-in browser's record (crm.signin)."""
+
+    class Meta:
+        model = UserSession
+
+    user = factory.SubFactory(UserFactory)
+    session_key = factory.Sequence(lambda n: f"session{n:032d}")
+    last_seen = factory.LazyFunction(timezone.now)
+    ip_address = "10.20.1.5"
+    user_agent = "Mozilla/5.0 (Windows NT 10.0) Chrome/140.0"
 
 
 class PendingTaskFactory(factory.django.DjangoModelFactory):
