@@ -1,6 +1,8 @@
 from django import template
 from django.utils.html import format_html
 
+from crm.dates import format_date, iso_value
+
 register = template.Library()
 
 
@@ -46,3 +48,19 @@ def user_data(value) -> str:
     """A value people typed, marked so (translate="no") inside a translated sentence:
     `{% blocktranslate with name=pipeline.name|user_data %}Board: {{ name }}{% endblocktranslate %}`."""
     return format_html('<span translate="no">{}</span>', value)
+
+
+@register.filter
+def named_date(value, format_name: str = "SHORT_DATE_FORMAT") -> str:
+    """`{{ value|named_date:"SHORT_DATETIME_FORMAT" }}`: the `date` filter's text for a named
+    format, several times faster (crm/dates.py); for dates in every row of a list."""
+    return format_date(value, format_name)
+
+
+@register.simple_tag
+def time_element(value, format_name: str = "SHORT_DATE_FORMAT"):
+    """`{% time_element row.created_at %}`: <time datetime="ISO">the date as people read it</time>,
+    or nothing for no date."""
+    if value in (None, ""):
+        return ""
+    return format_html('<time datetime="{}">{}</time>', iso_value(value), format_date(value, format_name))

@@ -93,7 +93,7 @@ def test_named_formats_read_as_the_language_writes_dates(language, expected):
 
 
 def test_templates_ask_for_named_formats():
-    pattern = re.compile(r"""\|(?:date|time):(["'])(.*?)\1|\{%\s*now\s+(["'])(.*?)\3""")
+    pattern = re.compile(r"""\|(?:date|time|named_date):(["'])(.*?)\1|\{%\s*now\s+(["'])(.*?)\3""")
     literal = []
     for path in _template_files():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
