@@ -12,6 +12,8 @@ view that touches one record through `get_object_for_user`.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -118,8 +120,31 @@ def has_role_permission(user, model: type[models.Model], action: str) -> bool:
 SHARED_IDS_INLINE_LIMIT = 5000
 
 
+@contextmanager
+def shares_held(user):
+    """Within the block, what is shared with `user` is read once per model and action, not at
+    every `restrict()`: for work that checks the same user's reach many times over (an import
+    chunk) while nothing shares records with them. Forgotten when the block ends."""
+    facts = _user_facts(user)
+    facts["shared"] = {}
+    try:
+        yield
+    finally:
+        facts.pop("shared", None)
+
+
 def _shared_condition(user, model, action: str, facts: dict) -> Q:
     """Rows of `model` shared with the user or one of their groups for `action`."""
+    held = facts.get("shared")
+    if held is not None:
+        key = (model._meta.label_lower, action)
+        if key not in held:
+            held[key] = _read_shared_condition(user, model, action, facts)
+        return held[key]
+    return _read_shared_condition(user, model, action, facts)
+
+
+def _read_shared_condition(user, model, action: str, facts: dict) -> Q:
     user_perm_model, group_perm_model = object_permission_models(model)
     perm_id = permission_id(model, action)
     direct = user_perm_model.objects.filter(user_id=user.pk, permission_id=perm_id).values("content_object_id")

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from crm.audit import acting_as
 from crm.fields import mask_numbers
 from crm.models import Job, User
-from crm.permissions import can, may_assign_owner, restrict
+from crm.permissions import can, may_assign_owner, restrict, shares_held
 from customers import services
 from customers.importing.columns import MULTI_VALUE, auto_mapping
 from customers.importing.kinds import RowContext, get_kind
@@ -207,6 +207,12 @@ def _error_text(error: Exception, model) -> str:
 def _run_chunk(batch: ImportBatch, actor: User, rows: list[tuple[int, list[str]]]) -> _Chunk:
     chunk = _Chunk()
     model = get_kind(batch.target).model
+    with shares_held(actor):  # the importer's shared records, read once per chunk, not per row
+        _run_rows_of_chunk(batch, actor, chunk, model, rows)
+    return chunk
+
+
+def _run_rows_of_chunk(batch: ImportBatch, actor: User, chunk: _Chunk, model, rows) -> None:
     for row, values in rows:
         try:
             with transaction.atomic():
@@ -223,7 +229,6 @@ def _run_chunk(batch: ImportBatch, actor: User, rows: list[tuple[int, list[str]]
             chunk.updated += 1
         else:
             chunk.skipped += 1
-    return chunk
 
 
 def _exists(company: Company) -> bool:

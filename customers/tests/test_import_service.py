@@ -162,3 +162,31 @@ def test_error_report_lists_failing_rows_with_reasons(cast):
     assert "Atlantis" in report[2][1] and report[2][2:] == ["乙", "", "Atlantis"]
     assert report[3][1].startswith("Not imported") and "name is empty" in report[3][1]
     assert batch.created_count == 3 and batch.error_count == 1
+
+
+def test_a_chunk_reads_what_is_shared_with_the_importer_once_not_per_row(cast, monkeypatch):
+    """Every row checks the importer's reach (duplicates, the write kit's visibility re-check);
+    what is shared with them is read once per chunk, not per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crm.services import record_share
+
+    shared = CompanyFactory(name="共享公司", owner=cast.outsider, team=cast.other_team)
+    record_share(obj=shared, recipient=cast.owner, level="view", actor=cast.outsider)
+    rows = [["Company", "City"], *([f"公司{i}", "上海"] for i in range(20))]
+    batch = upload(cast.owner, csv_bytes(rows), filename="c.csv")
+    service.import_configure(
+        batch=batch,
+        actor=cast.owner,
+        mapping=batch.mapping,
+        duplicates="update",
+        company_policy=batch.company_policy,
+        team=cast.team,
+    )
+    service.import_start(batch=batch, actor=cast.owner, dry_run=False, queue=False)
+    with CaptureQueriesContext(connection) as captured:
+        running.import_run(batch_id=batch.pk)
+    shared_reads = [q for q in captured.captured_queries if "userobjectpermission" in q["sql"]]
+    assert Company.objects.filter(owner=cast.owner).count() == 20
+    assert 1 <= len(shared_reads) <= 3, len(shared_reads)  # once per model and action, not 20 times
