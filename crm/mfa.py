@@ -22,7 +22,6 @@ from urllib.parse import quote, urlencode
 
 import django_otp
 import qrcode
-import qrcode.image.svg
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core import signing
@@ -35,6 +34,7 @@ from django.shortcuts import resolve_url
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django_htmx.http import HttpResponseClientRedirect
@@ -169,12 +169,26 @@ def provisioning_uri(device: TOTPDevice) -> str:
     return f"otpauth://totp/{quote(label)}?{params}&issuer={quote(issuer)}"
 
 
-def qr_code_svg(data: str) -> str:
-    """`data` as an inline SVG QR code (no image request, no script, no outside service)."""
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=4)
-    image._img.set("aria-hidden", "true")
-    image._img.set("focusable", "false")
-    return image.to_string(encoding="unicode")
+def qr_code_svg(data: str, *, pixels: int = 180) -> str:
+    """`data` as an inline SVG QR code (no image request, no script, no outside service).
+
+    Drawn from the code's matrix as one path of integers through format_html: nothing of
+    `data` (which holds the username) reaches the markup, and nothing is marked safe by hand."""
+    code = qrcode.QRCode(border=4, box_size=1)
+    code.add_data(data)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    path = "".join(f"M{x} {y}h1v1h-1z" for y, row in enumerate(matrix) for x, dark in enumerate(row) if dark)
+    size = len(matrix)
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="{}" height="{}" aria-hidden="true" '
+        'focusable="false" shape-rendering="crispEdges"><path d="{}" fill="#000"/></svg>',
+        size,
+        size,
+        pixels,  # drawn at a fixed size that fits a phone; the viewBox scales the modules
+        pixels,
+        path,
+    )
 
 
 def _throttled_message(info: dict | None) -> str:

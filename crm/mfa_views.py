@@ -13,7 +13,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
@@ -184,7 +183,7 @@ def enrol(request):
         "form": form,
         "next": next_url,
         # Made by the qrcode library from the key alone: no text from users ends up in it.
-        "qr_code": mark_safe(mfa.qr_code_svg(mfa.provisioning_uri(device))),  # noqa: S308
+        "qr_code": mfa.qr_code_svg(mfa.provisioning_uri(device)),
         "secret": mfa.secret_key(device),
         "required": mfa.role_requires_mfa(user),
         "replacing": user.is_verified(),

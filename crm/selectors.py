@@ -25,7 +25,7 @@ from crm import roles
 from crm.audit import EVENT_LABELS, EVENT_REVEAL, PSEUDO_FIELD_LABELS, action_filter, entry_event, entry_label
 from crm.exports import EVENT_EXPORT, export_summary
 from crm.fields import MASKED
-from crm.models import OwnedModel, Team, TeamMembership, User
+from crm.models import OwnedModel, Team, TeamMembership, User, UserSession
 from crm.permissions import is_administrator, managed_team_ids, object_permission_models, restrict
 
 
@@ -337,3 +337,15 @@ def assignable_owners(user) -> QuerySet[User]:
         return active.filter(pk=user.pk)
     members = TeamMembership.objects.filter(team_id__in=managed).values("user_id")
     return active.filter(Q(pk=user.pk) | Q(pk__in=members))
+
+
+def sessions_of(user: User, *, limit: int = 50) -> list[UserSession]:
+    """The user's own sessions still open, most recently used first ("where you are signed in")."""
+    from crm.signin import live_sessions
+
+    return list(live_sessions(UserSession.objects.filter(user=user)).order_by("-last_seen")[:limit])
+
+
+def own_session(user: User, pk) -> UserSession | None:
+    """One of the user's own session records by id; None for another user's, or no such id."""
+    return UserSession.objects.filter(user=user, pk=pk).first() if pk is not None else None

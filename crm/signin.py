@@ -23,6 +23,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -274,8 +275,20 @@ class SignInPolicyMiddleware:
         return response
 
 
-def stale_sessions_purge(*, older_than: timedelta | None = None) -> int:
-    """Delete the records of sessions that can no longer be used (past the absolute lifetime)."""
-    cutoff = timezone.now() - (older_than or timedelta(seconds=settings.SESSION_ABSOLUTE_TIMEOUT))
-    deleted, _details = UserSession.objects.filter(created_at__lt=cutoff).delete()
+def _ended() -> Q:
+    """Records of sessions that can no longer be used: past their lifetime, or idle too long
+    (last_seen is written once a minute, hence the extra minute)."""
+    now = timezone.now()
+    idle = timedelta(seconds=settings.SESSION_IDLE_TIMEOUT + LAST_SEEN_RESOLUTION)
+    return Q(created_at__lt=now - timedelta(seconds=settings.SESSION_ABSOLUTE_TIMEOUT)) | Q(last_seen__lt=now - idle)
+
+
+def live_sessions(queryset):
+    """`queryset` (UserSession) without the sessions that have ended by time."""
+    return queryset.exclude(_ended())
+
+
+def ended_sessions_purge() -> int:
+    """Delete the records of sessions that ended by time (the nightly session purge calls it)."""
+    deleted, _details = UserSession.objects.filter(_ended()).delete()
     return deleted

@@ -37,8 +37,12 @@ def publish_pending_tasks() -> int:
 
 @shared_task(acks_late=True, ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def purge_expired_sessions() -> None:
-    """Nightly: delete expired sessions from the database, as `manage.py clearsessions` does."""
+    """Nightly: delete expired sessions from the database, as `manage.py clearsessions` does, and
+    the records of the sessions that ended by time (crm.signin)."""
+    from crm.signin import ended_sessions_purge
+
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    ended_sessions_purge()
 
 
 @shared_task(acks_late=True, ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)

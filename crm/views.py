@@ -20,12 +20,19 @@ from crm import signin
 from crm.forms import AuditFilterForm, ProfileForm, ShareForm, SignInForm, UnshareForm
 from crm.health import health_report
 from crm.lists import safe_next
-from crm.models import UserSession
 from crm.outbox import BROKER_AWAY
 from crm.pagination import keyset_page
 from crm.params import BadParameter, QueryParams, parse_id, parse_text
 from crm.permissions import can, get_object_for_user
-from crm.selectors import audit_entries, audit_rows, can_view_audit_log, record_shares, shareable_model
+from crm.selectors import (
+    audit_entries,
+    audit_rows,
+    can_view_audit_log,
+    own_session,
+    record_shares,
+    sessions_of,
+    shareable_model,
+)
 from crm.services import record_share, record_unshare
 
 # A service the request needs is restarting or unreachable (PostgreSQL, or Redis as the broker):
@@ -100,7 +107,7 @@ def signed_in_sessions(request):
             count = signin.end_sessions(request.user, actor=request.user, keep=current, reason="signed out elsewhere")
         else:
             try:
-                record = UserSession.objects.filter(user=request.user, pk=parse_id(which)).first()
+                record = own_session(request.user, parse_id(which))
             except BadParameter:
                 record = None
             if record is None or record.session_key == current:
@@ -113,7 +120,7 @@ def signed_in_sessions(request):
             % {"count": count},
         )
         return redirect("signed_in_sessions")
-    sessions = UserSession.objects.filter(user=request.user).order_by("-last_seen")[:50]
+    sessions = sessions_of(request.user)
     rows = [
         {"record": s, "current": s.session_key == current, "browser": signin.browser_name(s.user_agent)}
         for s in sessions

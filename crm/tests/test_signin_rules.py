@@ -250,3 +250,21 @@ def test_the_admin_site_shows_no_authenticator_keys_and_lists_waiting_tasks(admi
     assert page.status_code == 200 and "customers.import_tasks.run_import" in page.content.decode()
     assert admin_client.post(f"/admin/crm/pendingtask/{task.pk}/delete/", {"post": "yes"}).status_code == 403
     assert PendingTask.objects.filter(pk=task.pk).exists()
+
+
+def test_sessions_ended_by_time_are_not_listed_and_go_with_the_nightly_purge():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from crm.tasks import purge_expired_sessions
+
+    user = make_user(role=roles.SALES_REP, username="rep.li", password=PASSWORD)
+    here, gone = browser(), browser("10.0.0.7", FIREFOX)
+    sign_in(here, "rep.li")
+    sign_in(gone, "rep.li")
+    UserSession.objects.filter(ip_address="10.0.0.7").update(last_seen=timezone.now() - timedelta(hours=3))
+    page = here.get("/accounts/sessions/").content.decode()
+    assert "Firefox on Linux" not in page and "Chrome on Windows" in page
+    purge_expired_sessions()
+    assert list(UserSession.objects.filter(user=user).values_list("ip_address", flat=True)) == ["10.20.1.5"]
