@@ -69,6 +69,17 @@ def register(*, model: type[models.Model], per_company: float = 1.0):
     return decorator
 
 
+_finishers: list[Callable[[], object]] = []
+
+
+def register_finish(func: Callable[[], object]) -> Callable[[], object]:
+    """Declare work to do once the rows are loaded: COPY sends no signals, so data derived from
+    the loaded rows (the board's stage totals) is recounted here."""
+    if func not in _finishers:
+        _finishers.append(func)
+    return func
+
+
 def generators() -> list[Generator]:
     autodiscover_modules("generators")
     return list(_registry)
@@ -235,6 +246,10 @@ def generate(
         result = TableResult(generator.label, loaded, time.monotonic() - table_started)
         log(f"{result.label}: {result.rows} rows in {result.seconds:.1f}s (COPY + ANALYZE)")
         results.append(result)
+    for finish in _finishers:
+        finish_started = time.monotonic()
+        finish()
+        log(f"{finish.__module__}.{finish.__name__}: {time.monotonic() - finish_started:.1f}s")
     return results
 
 

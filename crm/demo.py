@@ -35,6 +35,7 @@ from django.utils.module_loading import autodiscover_modules
 from crm import roles
 from crm.audit import acting_as
 from crm.models import Team, TeamMembership, User
+from crm.writes import bulk_change
 
 ADMIN_USERNAME = "admin"
 
@@ -176,7 +177,8 @@ class DemoCompany:
 def backdate(record: models.Model, **dates) -> None:
     """Move a record's dates into the story's past: a plain UPDATE, no signal and no audit entry,
     since it is the demo's backstory and not anyone's change."""
-    type(record)._default_manager.filter(pk=record.pk).update(**dates)
+    with bulk_change(type(record), [record.pk]):
+        type(record)._default_manager.filter(pk=record.pk).update(**dates)
     for name, value in dates.items():
         setattr(record, name, value)
 

@@ -13,6 +13,7 @@ view that touches one record through `get_object_for_user`.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
@@ -159,25 +160,49 @@ def _read_shared_condition(user, model, action: str, facts: dict) -> Q:
     return Q(pk__in=direct) | Q(pk__in=via_group)
 
 
-def restrict(queryset: QuerySet, user, action: str = "view") -> QuerySet:
-    """Filter `queryset` to the rows `user` may perform `action` on."""
+@dataclass(frozen=True)
+class Reach:
+    """Which rows of a model a user may act on, in parts: everything; or the rows they own and
+    the rows of the teams they manage (when their role grants the action), plus the rows shared
+    with them. `restrict` is these parts as one filter; a summary kept per owner and team (the
+    board's totals) reads the first two from itself and only the shared rows from the table."""
+
+    everything: bool = False
+    owner_id: int | None = None
+    team_ids: tuple[int, ...] = ()
+    shared: Q = field(default_factory=lambda: Q(pk__in=[]))
+
+    def owned(self, owner: str = "owner_id", team: str = "team_id") -> Q:
+        """The owned part as a filter over columns of the given names; matches nothing without one."""
+        condition = Q(pk__in=[]) if self.owner_id is None else Q(**{owner: self.owner_id})
+        if self.team_ids:
+            condition |= Q(**{f"{team}__in": self.team_ids})
+        return condition
+
+    def condition(self) -> Q:
+        return Q() if self.everything else self.owned() | self.shared
+
+
+def reach(user, model: type[models.Model], action: str = "view") -> Reach:
+    """The parts of `model` that `user` may perform `action` on (nothing when signed out)."""
     if action not in ACTIONS:
         raise ValueError(f"Unknown action {action!r}")
     if not (user and user.is_authenticated and user.is_active):
-        return queryset.none()
-    model = queryset.model
+        return Reach()
     facts = _user_facts(user)
     if facts["is_admin"] or (action == "view" and facts["sees_all"]):
-        return queryset
-
-    condition = Q(pk__in=[])
+        return Reach(everything=True)
+    owner_id, team_ids = None, ()
     if has_role_permission(user, model, action):
-        condition |= Q(owner_id=user.pk)
-        if facts["managed_team_ids"]:
-            condition |= Q(team_id__in=facts["managed_team_ids"])
-    if action in SHAREABLE_ACTIONS:
-        condition |= _shared_condition(user, model, action, facts)
-    return queryset.filter(condition)
+        owner_id, team_ids = user.pk, tuple(facts["managed_team_ids"])
+    shared = _shared_condition(user, model, action, facts) if action in SHAREABLE_ACTIONS else Q(pk__in=[])
+    return Reach(owner_id=owner_id, team_ids=team_ids, shared=shared)
+
+
+def restrict(queryset: QuerySet, user, action: str = "view") -> QuerySet:
+    """Filter `queryset` to the rows `user` may perform `action` on."""
+    scope = reach(user, queryset.model, action)
+    return queryset if scope.everything else queryset.filter(scope.condition())
 
 
 def can(user, obj: models.Model, action: str = "view") -> bool:

@@ -15,12 +15,14 @@ block it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -30,6 +32,19 @@ from crm.models import OwnedModel
 from crm.permissions import can, has_role_permission, may_assign_owner, may_assign_team, restrict
 
 ASSIGNMENT_FIELDS = ("owner", "team")
+
+# Sent (sender=model, pks=[...]) around a bulk UPDATE, which sends no save signals, so that data
+# derived from the rows (pipeline's stage totals) can take them out before and add them back after.
+bulk_changing = Signal()
+bulk_changed = Signal()
+
+
+@contextmanager
+def bulk_change(model: type[models.Model], pks: list) -> Iterator[None]:
+    """Wrap a queryset `update()` of the rows `pks`; inside the caller's transaction."""
+    bulk_changing.send(sender=model, pks=pks)
+    yield
+    bulk_changed.send(sender=model, pks=pks)
 
 
 def ensure_still_visible(record: models.Model, actor) -> None:
@@ -252,6 +267,7 @@ def bulk_assign_owner(*, queryset, actor, data: dict) -> int:
     pks = list(restrict(queryset, actor, "assign").values_list("pk", flat=True))
     if not pks:
         return 0
-    model._default_manager.filter(pk__in=pks).update(owner=owner, updated_at=timezone.now())
+    with bulk_change(model, pks):
+        model._default_manager.filter(pk__in=pks).update(owner=owner, updated_at=timezone.now())
     log_bulk_change(model, pks, actor=actor, changes={"owner": ["…", str(owner)]}, event="bulk_assign_owner")
     return len(pks)

@@ -8,7 +8,7 @@ class PipelineConfig(AppConfig):
 
     def ready(self):
         from crm.navigation import NavItem, NavSection, register_section
-        from pipeline import lead_search, lead_tasks, signals  # noqa: F401
+        from pipeline import lead_search, lead_tasks, signals, stage_totals  # noqa: F401
 
         register_section(
             NavSection(

@@ -2,11 +2,11 @@
 
 What keeps it fast at millions of deals:
 
-- Totals are one `GROUP BY stage` over the visible, filtered deals of the pipeline. Every column
-  it reads (pipeline, stage, amount, probability, owner, team, expected close date) is in the
-  covering index `opp_board_totals`, so PostgreSQL answers with an index-only scan and never
-  touches the table. The weighted total takes each stage's probability from a CASE built here,
-  not from a join.
+- Totals are sums of the stage totals (`pipeline.stage_totals`): cells per stage, team, owner
+  and close month kept up to date as deals change, so a manager's or an administrator's board
+  adds up thousands of cells, not every open deal they see. Deals reached only by a share, and
+  the odd days of an "overdue" filter, are grouped from the deals (`totals_queryset`, an
+  index-only scan of `opp_board_totals`).
 - Cards are the first N of each column by amount: one query, a UNION ALL of one `LIMIT N+1`
   per stage, each walking the `(stage, -amount, -id)` index. "More" continues by keyset.
   SQLite cannot limit the parts of a UNION, so there it is one such query per stage.
@@ -23,8 +23,9 @@ from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, Quer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from crm.permissions import restrict
-from pipeline.models import Opportunity, Pipeline, Stage
+from crm.permissions import reach, restrict
+from pipeline import stage_totals
+from pipeline.models import NO_MONTH, NO_PROBABILITY, Opportunity, Pipeline, Stage
 from pipeline.opportunity_selectors import is_stale, stale_reason, visible_opportunities
 
 CARDS_PER_COLUMN = 20
@@ -81,7 +82,13 @@ def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
 
 
 def totals_queryset(*, user, pipeline: Pipeline, stages: list[Stage], filters: dict) -> QuerySet:
-    """Count, total and weighted total per stage: one GROUP BY over the covering index."""
+    """Count, total and weighted total per stage, read from the deals themselves: one GROUP BY over
+    the covering index. The board reads `column_totals` (from the stage totals) instead; this is
+    what they are checked against."""
+    return _grouped(board_queryset(user=user, pipeline=pipeline, filters=filters), stages)
+
+
+def _grouped(deals: QuerySet[Opportunity], stages: list[Stage]) -> QuerySet:
     stage_probability = Case(
         *[When(stage_id=s.pk, then=Value(s.probability)) for s in stages],
         default=Value(0),
@@ -89,8 +96,7 @@ def totals_queryset(*, user, pipeline: Pipeline, stages: list[Stage], filters: d
     )
     money = DecimalField(max_digits=20, decimal_places=2)
     return (
-        board_queryset(user=user, pipeline=pipeline, filters=filters)
-        .order_by()
+        deals.order_by()
         .values("stage_id")
         .annotate(
             n=Count("*"),
@@ -101,19 +107,60 @@ def totals_queryset(*, user, pipeline: Pipeline, stages: list[Stage], filters: d
 
 
 def column_totals(*, user, pipeline: Pipeline, stages: list[Stage], filters: dict) -> list[BoardColumn]:
-    """A column per stage with count, total and weighted total, from one grouped query."""
+    """A column per stage with count, total and weighted total.
+
+    The deals the user owns or manages are summed from their stage totals (cells), whatever
+    their number; what the cells cannot answer comes from the deals: those reached only by a
+    share, and the odd days of a close period that does not follow whole months ("overdue").
+    """
     columns = [BoardColumn(stage=stage) for stage in stages]
     if not stages:
         return columns
-    rows = totals_queryset(user=user, pipeline=pipeline, stages=stages, filters=filters)
-    by_stage = {row["stage_id"]: row for row in rows}
+    by_stage = {column.stage.pk: column for column in columns}
+    scope = reach(user, Opportunity, "view")
+    cells = stage_totals.visible_cells(scope).filter(stage_id__in=list(by_stage))
+    if filters.get("owner"):
+        cells = cells.filter(owner_key=filters["owner"].pk)
+    if filters.get("team"):
+        cells = cells.filter(team_key=filters["team"].pk)
+    deals = board_queryset(user=user, pipeline=pipeline, filters={**filters, "close": None})
+    odd_days: list[tuple] = []
+    if period := close_period(filters.get("close") or ""):
+        months, odd_days = stage_totals.whole_months(*period)
+        if months:
+            cells = cells.filter(close_month__range=months).exclude(close_month=NO_MONTH)
+            whole = Q(expected_close_date__gte=months[0], expected_close_date__lt=_month_after(months[1]))
+        else:
+            cells, whole = cells.none(), Q(pk__in=[])
+    else:
+        whole = Q()
+    for row in cells.order_by().values("stage_id", "probability_key").annotate(n=Sum("deals"), total=Sum("amount")):
+        column = by_stage[row["stage_id"]]
+        probability = column.stage.probability if row["probability_key"] == NO_PROBABILITY else row["probability_key"]
+        column.count += row["n"]
+        column.total += row["total"]
+        column.weighted += row["total"] * probability / 100
+    from_deals = []
+    if shared := stage_totals.shares_beyond(scope, deals.filter(whole)):
+        from_deals.append(shared)
+    if odd_days:
+        days = Q(pk__in=[])
+        for first, last in odd_days:
+            days |= Q(expected_close_date__range=(first, last))
+        from_deals.append(deals.filter(days))
+    for queryset in from_deals:
+        for row in _grouped(queryset, stages):
+            column = by_stage[row["stage_id"]]
+            column.count += row["n"]
+            column.total += row["total"] or Decimal("0")
+            column.weighted += row["weighted"] or Decimal("0")
     for column in columns:
-        row = by_stage.get(column.stage.pk)
-        if row:
-            column.count = row["n"]
-            column.total = row["total"] or Decimal("0")
-            column.weighted = (row["weighted"] or Decimal("0")).quantize(Decimal("0.01"))
+        column.weighted = column.weighted.quantize(Decimal("0.01"))
     return columns
+
+
+def _month_after(month: datetime.date) -> datetime.date:
+    return (month + datetime.timedelta(days=32)).replace(day=1)
 
 
 def _decorate(cards: list[Opportunity], user) -> None:

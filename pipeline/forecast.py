@@ -1,6 +1,7 @@
 """The sales forecast by month or quarter, by user and team, over the deals the viewer may see.
 
-Numbers come from one GROUP BY (owner, team) query with conditional sums:
+Numbers are sums per (owner, team) of the stage totals (`pipeline.stage_totals`), plus the deals
+shared with the viewer, grouped from the deals themselves:
 - open pipeline: open deals expected to close in the period;
 - weighted: Σ amount × probability (the deal's own, else its stage's);
 - commit: open deals at or above FORECAST_COMMIT_THRESHOLD percent;
@@ -24,8 +25,9 @@ from django.utils.translation import pgettext
 
 from crm.models import Team, TeamMembership, User
 from crm.params import parse_month, parse_quarter
-from crm.permissions import managed_team_ids, restrict, sees_everything
-from pipeline.models import Opportunity, Quota, Stage
+from crm.permissions import managed_team_ids, reach, sees_everything
+from pipeline import stage_totals
+from pipeline.models import NO_PROBABILITY, Opportunity, Quota, Stage
 from pipeline.quotas import quota_users
 
 ZERO = Decimal("0")
@@ -150,16 +152,13 @@ class Forecast:
         }
 
 
-def forecast(*, user, period: Period, team: Team | None = None) -> Forecast:
-    threshold = commit_threshold()
+def _rows_from_deals(deals, period: Period, threshold: int) -> list[dict]:
+    """Per (owner, team): the period's figures summed over the deals themselves."""
     start, end = period.start, period.end
     probability = Coalesce("probability", "stage__probability")
     open_q = Q(stage__kind=Stage.Kind.OPEN, expected_close_date__gte=start, expected_close_date__lt=end)
     won_q = Q(stage__kind=Stage.Kind.WON, won_at__gte=_aware(start), won_at__lt=_aware(end))
-    deals = restrict(Opportunity.objects.all(), user)
-    if team is not None:
-        deals = deals.filter(team=team)
-    rows = (
+    return list(
         # The first filter only touches the deal's own indexed columns (a BitmapOr of two range scans).
         deals.filter(
             Q(expected_close_date__gte=start, expected_close_date__lt=end)
@@ -181,10 +180,56 @@ def forecast(*, user, period: Period, team: Team | None = None) -> Forecast:
         )
         .order_by()
     )
-    rows = list(rows)
+
+
+def _rows_from_cells(cells, period: Period, threshold: int) -> list[dict]:
+    """The same figures summed over stage totals: open stages by close month, won stages by the
+    month won (`pipeline.stage_totals`)."""
+    months = period.months
+    grouped = (
+        cells.filter(
+            Q(stage__kind=Stage.Kind.OPEN, close_month__in=months) | Q(stage__kind=Stage.Kind.WON, won_month__in=months)
+        )
+        .order_by()
+        .values("owner_key", "team_key", "stage__kind", "stage__probability", "probability_key")
+        .annotate(n=Sum("deals"), total=Sum("amount"))
+    )
+    rows: dict[tuple, dict] = {}
+    for cell in grouped:
+        owner_id, team_id = cell["owner_key"] or None, cell["team_key"] or None
+        row = rows.get((owner_id, team_id))
+        if row is None:
+            row = rows[owner_id, team_id] = {"owner_id": owner_id, "team_id": team_id, "deals": 0}
+            row.update(open=ZERO, weighted=ZERO, commit=ZERO, won=ZERO)
+        if cell["stage__kind"] == Stage.Kind.WON:
+            row["won"] += cell["total"]
+            continue
+        own = cell["probability_key"]
+        probability = cell["stage__probability"] if own == NO_PROBABILITY else own
+        row["open"] += cell["total"]
+        row["weighted"] += cell["total"] * probability
+        row["deals"] += cell["n"]
+        if probability >= threshold:
+            row["commit"] += cell["total"]
+    return list(rows.values())
+
+
+def forecast(*, user, period: Period, team: Team | None = None) -> Forecast:
+    """The forecast of the deals `user` may see: the ones they own or manage from the stage
+    totals, the ones shared with them from the deals."""
+    threshold = commit_threshold()
+    reached = reach(user, Opportunity, "view")
+    cells = stage_totals.visible_cells(reached)
+    deals = Opportunity.objects.all()
+    if team is not None:
+        cells = cells.filter(team_key=team.pk)
+        deals = deals.filter(team=team)
+    rows = _rows_from_cells(cells, period, threshold)
+    if shared := stage_totals.shares_beyond(reached, deals):
+        rows += _rows_from_deals(shared, period, threshold)
 
     scope = quota_users(user)
-    quotas_qs = Quota.objects.filter(month__gte=start, month__lt=end)
+    quotas_qs = Quota.objects.filter(month__gte=period.start, month__lt=period.end)
     if team is not None:
         quotas_qs = quotas_qs.filter(user__memberships__team=team)
     if scope is not None:

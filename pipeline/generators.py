@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from django.db.models import Max, Min
 
-from crm.datagen import EPOCH, GenerationContext, register, weighted
+from crm.datagen import EPOCH, GenerationContext, register, register_finish, weighted
 from crm.fields import blind_index_for, normalize_email
 from crm.search import search_tokens
 from customers.models import Company
 from pipeline.models import Lead, LeadSource, LostReason, Opportunity, Pipeline, Stage, StageChange, Task
+from pipeline.stage_totals import reconcile
 
 _PRODUCTS = [
     "数据中心扩容",
@@ -188,3 +189,7 @@ def tasks(ctx: GenerationContext, count: int) -> Iterator[dict]:
             "created_at": due - timedelta(days=3),
             "updated_at": due - timedelta(days=3),
         }
+
+
+# The deals were loaded by COPY, which sends no signals: recount the board's cells.
+register_finish(reconcile)

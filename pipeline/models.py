@@ -4,6 +4,7 @@ Pipeline imports customers (companies, contacts) and crm; never the reverse. Sta
 rows (`StageChange`), the basis of velocity, aging and stale-deal checks.
 """
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -435,6 +436,51 @@ class StageChange(models.Model):
 
     def __str__(self):
         return f"{self.opportunity}: {self.from_stage} → {self.to_stage}"
+
+
+# Keys of a StageTotal cell that stand for "none": a unique constraint treats NULLs as distinct,
+# so an upsert could not find the cell of deals without a team, probability or date.
+NO_KEY = 0
+NO_PROBABILITY = -1
+NO_MONTH = datetime.date(1, 1, 1)
+
+
+class StageTotal(models.Model):
+    """How many deals and what amount sit in one cell of (stage, team, owner, expected close
+    month, own probability, month won). The board's column totals and the forecast add up these
+    cells instead of every deal: a few thousand rows at a million deals.
+
+    Derived data, kept by `pipeline.stage_totals` as deals are saved (same transaction) and
+    reconciled nightly; not audited, since the deals it sums are. Team and owner are plain
+    numbers, not foreign keys: the cell outlives nothing (teams and owners with deals cannot be
+    deleted) and must not cascade.
+    """
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    team_key = models.IntegerField(default=NO_KEY)
+    owner_key = models.IntegerField(default=NO_KEY)
+    close_month = models.DateField(default=NO_MONTH)
+    probability_key = models.SmallIntegerField(default=NO_PROBABILITY)
+    won_month = models.DateField(default=NO_MONTH)
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        verbose_name = _("stage total")
+        verbose_name_plural = _("stage totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "team_key", "owner_key", "close_month", "probability_key", "won_month"],
+                name="stage_total_cell",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["owner_key"], name="stage_total_owner"),
+            models.Index(fields=["team_key"], name="stage_total_team"),
+        ]
+
+    def __str__(self):
+        return f"{self.stage_id}/{self.team_key}/{self.owner_key}/{self.close_month}: {self.deals}"
 
 
 class Task(OwnedModel):

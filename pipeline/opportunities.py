@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from crm.audit import acting_as, log_bulk_change
 from crm.models import Team, User
 from crm.permissions import can
-from crm.writes import ensure_still_visible, record_create, record_delete, record_update
+from crm.writes import bulk_change, ensure_still_visible, record_create, record_delete, record_update
 from customers import services as customer_services
 from customers.models import Company, Contact, Interaction, Transaction
 from pipeline.models import LostReason, Opportunity, Pipeline, Stage, StageChange
@@ -274,7 +274,8 @@ def bulk_move_stage(*, queryset, actor: User, data: dict) -> int:
 def _move_opportunities(field: str, *, survivor, merged, actor: User) -> int:
     pks = list(Opportunity.objects.filter(**{field: merged}).values_list("pk", flat=True))
     if pks:
-        Opportunity.objects.filter(pk__in=pks).update(**{field: survivor}, updated_at=timezone.now())
+        with bulk_change(Opportunity, pks):
+            Opportunity.objects.filter(pk__in=pks).update(**{field: survivor}, updated_at=timezone.now())
         log_bulk_change(
             Opportunity, pks, actor=actor, changes={field: [str(merged.pk), str(survivor.pk)]}, event="merge"
         )

@@ -35,6 +35,7 @@ from pipeline.models import (
     ScoringRule,
     Stage,
     StageChange,
+    StageTotal,
     Task,
     WebForm,
 )
@@ -334,3 +335,17 @@ class CalendarFeedFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     # Stored as pipeline.calendar stores it: the SHA-256 of the token, never the token.
     token_hash = factory.LazyAttribute(lambda feed: hashlib.sha256(feed.token.encode()).hexdigest())
+
+
+class StageTotalFactory(factory.django.DjangoModelFactory):
+    """A cell of the board's totals: made by saving deals, so this is for tests of the recount
+    (a cell no deal accounts for)."""
+
+    class Meta:
+        model = StageTotal
+
+    stage = factory.SubFactory(StageFactory)
+    owner_key = factory.Sequence(lambda n: 900_000 + n)
+    close_month = factory.LazyFunction(lambda: timezone.localdate().replace(day=1))
+    deals = 1
+    amount = Decimal("1000.00")
