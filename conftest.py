@@ -6,6 +6,15 @@ from crm.testing import Cast, build_cast
 pytest_plugins = ["crm.tests.browser"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_choices():
+    """Each test starts with no dropdown choices in memory: the database is emptied between
+    tests without the signals that would tell crm/choices.py."""
+    from crm import choices
+
+    choices.forget()
+
+
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()

@@ -37,3 +37,10 @@ class CrmConfig(AppConfig):
         pre_save.connect(fill_acting_user, sender=LogEntry, dispatch_uid="crm_fill_acting_user")
         post_migrate.connect(_after_migrate, dispatch_uid="crm_after_migrate")
         register_scope(restrict)
+
+        from django.contrib.auth.models import Group
+
+        from crm import choices
+        from crm.models import Team, TeamMembership, User
+
+        choices.register(User, Group, Team, TeamMembership)

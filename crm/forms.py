@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import roles
 from crm.audit import ACTION_CHOICES
+from crm.choices import use_cached_choices
 from crm.fields import EncryptedTextField
 from crm.models import OwnedModel, Team, User
 from crm.params import bound_form_fields
@@ -193,7 +194,8 @@ def refuse_control_characters(value) -> None:
 
 def style_form(form: forms.Form, *, small: bool = False) -> None:
     """Bootstrap classes on every widget, so templates render fields without per-field markup,
-    and every one-line text field refuses control characters."""
+    every one-line text field refuses control characters, and dropdowns of reference data come
+    from memory (crm/choices.py)."""
     size = "-sm" if small else ""
     for field in form.fields.values():
         widget = field.widget
@@ -208,6 +210,7 @@ def style_form(form: forms.Form, *, small: bool = False) -> None:
         else:
             css = f"form-control form-control{size}" if size else "form-control"
         widget.attrs.setdefault("class", css)
+        use_cached_choices(field)
 
 
 def _picker(field: forms.ModelChoiceField, source: str, user):

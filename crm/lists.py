@@ -31,7 +31,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -87,7 +89,7 @@ class ListSpec:
     default_sort: str = ""
     bulk_actions: list[BulkAction] = field(default_factory=list)
     template: str = "crm/list.html"
-    row_template: str = "crm/_list_row.html"
+    row_template: str = "crm/list_rows.jinja"  # Jinja2 (crm/jinja.py), loops over `rows`
     create_url: str | None = None
     export_url: str | None = None
     export_permission: str | None = None  # "app_label.codename" the export link needs
@@ -171,6 +173,16 @@ def _querystring(request: HttpRequest, **changes) -> str:
 
 
 def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
+    actions = [a for a in spec.bulk_actions if has_role_permission(request.user, spec.model, a.permission)]
+    chosen = next((a for a in actions if a.name == request.GET.get("action")), actions[0] if actions else None)
+    # Ids of their own: the filter form above has fields of the same names (owner, tag).
+    bulk_form = chosen.form(user=request.user, auto_id="bulk_%s") if chosen and chosen.form else ()
+    bulk = {"bulk_action": chosen, "bulk_form": bulk_form}
+    if request.htmx and request.htmx.target == "bulk-fields":
+        # The fields of the bulk action just chosen, and nothing of the list.
+        response = render(request, f"{spec.template}#bulk_fields", bulk)
+        response["Vary"] = "HX-Request"
+        return response
     queryset, form = filtered_queryset(spec, request)
     params = QueryParams(request)
     sort, ordering = spec.ordering(params.choice("sort", spec.sort_keys(), default=spec.default_sort))
@@ -197,7 +209,6 @@ def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
         headers.append(header)
     from crm.selectors import saved_views
 
-    actions = [a for a in spec.bulk_actions if has_role_permission(request.user, spec.model, a.permission)]
     context = {
         "spec": spec,
         "page": page,
@@ -212,16 +223,34 @@ def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
         "previous_url": f"?{_querystring(request, before=page.previous_cursor)}" if page.has_previous else None,
         "saved_views": saved_views(user=request.user, list_key=spec.key),
         "bulk_actions": actions,
-        "bulk_forms": [(a, a.form(user=request.user)) for a in actions if a.form],
+        **bulk,
         "columns": spec.columns,
         "can_export": bool(spec.export_url)
         and (spec.export_permission is None or request.user.has_perm(spec.export_permission)),
         "can_create": has_role_permission(request.user, spec.model, "add"),
     }
+    context["rows_html"] = render_rows(request, spec, page.items, bulk_actions=bool(actions))
     template = f"{spec.template}#rows" if request.htmx and request.htmx.target == "list-rows" else spec.template
     response = render(request, template, context)
     response["Vary"] = "HX-Request"
     return response
+
+
+def render_rows(request: HttpRequest, spec: ListSpec, rows, *, bulk_actions: bool) -> SafeString:
+    """The `<tr>`s of one page of a list, from the spec's Jinja2 row template (crm/jinja.py)."""
+    html = render_to_string(
+        spec.row_template,
+        {
+            "rows": rows,
+            "columns": spec.columns,
+            "bulk_actions": bulk_actions,
+            "select_label": _("Select %(name)s"),
+            "nothing_to_show": _("Nothing to show."),
+        },
+        request=request,
+    )
+    # Template output, every value escaped by Jinja2's autoescape; nothing is added to it here.
+    return SafeString(html)
 
 
 class IdListField(forms.Field):

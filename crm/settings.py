@@ -79,7 +79,7 @@ WSGI_APPLICATION = "crm.wsgi.application"
 
 # Widgets render through the project's template engine, so custom widgets (the record picker)
 # live with the other templates and use its tags and translations.
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+FORM_RENDERER = "crm.renderers.FormRenderer"
 
 TEMPLATES = [
     {
@@ -96,6 +96,12 @@ TEMPLATES = [
                 "crm.context_processors.shell",
             ],
         },
+    },
+    {
+        # The rows of the lists (crm/jinja.py): <app>/jinja2/<app>/*.jinja.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "crm.jinja.environment"},
     },
 ]
 

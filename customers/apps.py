@@ -7,8 +7,12 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
+        from crm import choices
         from crm.navigation import NavItem, NavSection, register_section
         from customers import search_providers, signals  # noqa: F401
+        from customers.models import Tag
+
+        choices.register(Tag)
 
         register_section(
             NavSection(

@@ -7,8 +7,15 @@ class PipelineConfig(AppConfig):
     verbose_name = _("Sales pipeline")
 
     def ready(self):
+        from crm import choices
+        from crm.jinja import register_filter
         from crm.navigation import NavItem, NavSection, register_section
         from pipeline import lead_search, lead_tasks, signals, stage_totals  # noqa: F401
+        from pipeline.models import LeadSource, LostReason, Pipeline, Stage
+        from pipeline.opportunity_selectors import stale_reason
+
+        register_filter("stale_reason", stale_reason)
+        choices.register(Pipeline, Stage, LostReason, LeadSource)
 
         register_section(
             NavSection(

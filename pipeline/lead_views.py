@@ -47,7 +47,7 @@ LEAD_LIST = ListSpec(
         BulkAction("assign_owner", gettext_lazy("Assign owner"), "assign", bulk_assign_owner, AssignOwnerForm),
         BulkAction("delete", gettext_lazy("Delete"), "delete", bulk_delete),
     ],
-    row_template="pipeline/lead_list_row.html",
+    row_template="pipeline/lead_rows.jinja",
     create_url=reverse_lazy("pipeline:lead_create"),
 )
 

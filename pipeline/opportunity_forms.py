@@ -113,7 +113,7 @@ class OpportunityForm(RecordForm):
 
 
 class MoveForm(forms.Form):
-    stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.all())
+    stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.select_related("pipeline"))
     lost_reason = forms.ModelChoiceField(
         label=_("Lost reason"), queryset=LostReason.objects.filter(active=True), required=False
     )

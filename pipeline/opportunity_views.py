@@ -68,7 +68,7 @@ OPPORTUNITY_LIST = ListSpec(
     columns=COLUMNS,
     default_sort="-created_at",
     bulk_actions=BULK_ACTIONS,
-    row_template="pipeline/opportunity_row.html",
+    row_template="pipeline/opportunity_rows.jinja",
     create_url=reverse_lazy("pipeline:opportunity_create"),
     export_url=reverse_lazy("customers:export_page", args=["opportunities"]),
 )
@@ -91,7 +91,7 @@ ATTENTION_LIST = ListSpec(
     default_sort="last_activity_at",
     bulk_actions=[BULK_ACTIONS[0]],
     template="crm/list.html",
-    row_template="pipeline/attention_row.html",
+    row_template="pipeline/attention_rows.jinja",
 )
 
 

@@ -180,3 +180,27 @@ def test_customer_pages_are_accessible_in_both_languages_and_fit_a_phone(
         shot(page, f"customers-{name}-en-phone")
 
     assert not problems, "console errors:\n" + "\n".join(problems)
+
+
+def test_a_bulk_action_fetches_its_own_fields_and_runs_in_chinese(live_server, zh_context, customer):
+    """Only the chosen bulk action's fields are on the page: choosing another fetches its own."""
+    from customers.models import Company, Tag
+
+    Tag.objects.create(name="重点客户")
+    company, _contact = customer
+    problems = ConsoleProblems()
+    page = problems.watch(zh_context.new_page())
+    sign_in(page, live_server.url, "meili")
+    page.goto(f"{live_server.url}/customers/companies/")
+    fields = page.locator("#bulk-fields")
+    expect(fields.get_by_label("标签")).to_have_count(0)  # "delete"/first action: no tag field yet
+    page.get_by_label("对选中项").select_option(label="添加标签")
+    expect(fields.get_by_label("标签")).to_be_visible()
+    fields.get_by_label("标签").select_option(label="重点客户")
+    page.get_by_role("checkbox", name=re.compile("华为技术有限公司")).check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="执行").click()
+    expect(page.get_by_text("添加标签：1 条记录。")).to_be_visible()
+    assert list(Company.objects.get(pk=company.pk).tags.values_list("name", flat=True)) == ["重点客户"]
+    assert_accessible(page, "company list with a bulk action chosen (zh)")
+    assert not problems, "console errors:\n" + "\n".join(problems)

@@ -64,18 +64,4 @@
       form.reset();
     }
   });
-
-  // Bulk actions: show only the extra fields of the chosen action (all stay visible without JS).
-  function syncBulkFields(select) {
-    var form = select.form;
-    form.querySelectorAll("[data-bulk-action]").forEach(function (box) {
-      var active = box.getAttribute("data-bulk-action") === select.value;
-      box.classList.toggle("d-none", !active);
-      box.querySelectorAll("input, select").forEach(function (input) { input.disabled = !active; });
-    });
-  }
-  document.querySelectorAll("#bulk-action").forEach(function (select) {
-    syncBulkFields(select);
-    select.addEventListener("change", function () { syncBulkFields(select); });
-  });
 })();
