@@ -238,7 +238,7 @@ def _format_interval(start: time, end: time) -> str:
     def fmt(moment: time, is_end: bool) -> str:
         if is_end and moment == time(0):
             return "24:00"
-        return moment.strftime("%H:%M:%S" if moment.second or moment.microsecond else "%H:%M")
+        return moment.isoformat(timespec="seconds" if moment.second or moment.microsecond else "minutes")
 
     return f"{fmt(start, False)}-{fmt(end, True)}"
 
