@@ -5,7 +5,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.urls import reverse
 
-from crm.benchmark import Client, first_link, register_page, register_query, register_size
+from crm.benchmark import Browser, first_link, register_page, register_query, register_size
 from customers.models import Company
 from customers.selectors import company_list
 
@@ -18,7 +18,7 @@ def _list_url() -> str:
     return reverse("customers:company_list")
 
 
-def _next_page(client: Client) -> str:
+def _next_page(client: Browser) -> str:
     _status, body = client.get(_list_url())
     link = first_link(r"\?[^\"]*after=[^\"]+")(body)
     if not link:
@@ -26,7 +26,7 @@ def _next_page(client: Client) -> str:
     return _list_url() + link
 
 
-def _first_company(client: Client) -> str:
+def _first_company(client: Browser) -> str:
     _status, body = client.get(_list_url())
     link = first_link(r"/customers/companies/\d+/")(body)
     if not link:
@@ -34,20 +34,25 @@ def _first_company(client: Client) -> str:
     return link
 
 
-for role in ("rep", "manager", "admin"):
-    register_page(f"company list ({role})", role=role, url=lambda client: _list_url())
-register_page("company list next page (rep)", role="rep", url=_next_page)
-register_page("company list next page (manager)", role="manager", url=_next_page)
+# Weights: how often each role's simulated user opens the page (0: measured alone, not in the load).
+for role, weight in (("rep", 4), ("manager", 2), ("admin", 1)):
+    register_page(f"company list ({role})", role=role, url=lambda client: _list_url(), kind="list", weight=weight)
+register_page("company list next page (rep)", role="rep", url=_next_page, kind="list", weight=2)
+register_page("company list next page (manager)", role="manager", url=_next_page, kind="list", weight=1)
 for label, term in SEARCH_TERMS.items():
-    for role in ("rep", "admin"):
+    for role, weight in (("rep", 1), ("admin", 0)):
         register_page(
-            f"company search {label} ({role})", role=role, url=lambda client, t=term: f"{_list_url()}?q={quote(t)}"
+            f"company search {label} ({role})",
+            role=role,
+            url=lambda client, t=term: f"{_list_url()}?q={quote(t)}",
+            kind="search",
+            weight=weight,
         )
-register_page("company detail (rep)", role="rep", url=_first_company)
-register_page("company detail (manager)", role="manager", url=_first_company)
+register_page("company detail (rep)", role="rep", url=_first_company, kind="detail", weight=3)
+register_page("company detail (manager)", role="manager", url=_first_company, kind="detail", weight=0)
 
 
-def _phone_search(client: Client) -> str:
+def _phone_search(client: Browser) -> str:
     """Search for a stored phone number (exact match through the blind index)."""
     phone = Company.objects.exclude(phone_bidx="").order_by("pk").values_list("phone", flat=True).first()
     if not phone:
@@ -55,16 +60,23 @@ def _phone_search(client: Client) -> str:
     return f"{reverse('search')}?q={quote(phone)}"
 
 
-for role in ("rep", "admin"):
-    register_page(f"global search by phone ({role})", role=role, url=_phone_search)
-for role in ("rep", "admin"):
+for role, weight in (("rep", 1), ("admin", 0)):
+    register_page(f"global search by phone ({role})", role=role, url=_phone_search, kind="search", weight=weight)
     register_page(
         f"global search 2-character Chinese ({role})",
         role=role,
         url=lambda client: f"{reverse('search')}?q={quote('科技')}",
+        kind="search",
+        weight=weight,
     )
-register_page("contact list (rep)", role="rep", url=lambda client: reverse("customers:contact_list"))
-register_page("contact list (manager)", role="manager", url=lambda client: reverse("customers:contact_list"))
+for role, weight in (("rep", 2), ("manager", 0)):
+    register_page(
+        f"contact list ({role})",
+        role=role,
+        url=lambda client: reverse("customers:contact_list"),
+        kind="list",
+        weight=weight,
+    )
 
 
 def _first_page(user):

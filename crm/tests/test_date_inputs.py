@@ -21,7 +21,8 @@ from crm.forms import AuditFilterForm, DateInput, DateTimeInput
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 # Modules that set the process up rather than define anything a page uses.
-NOT_WALKED = ("settings", "test_settings", "wsgi", "asgi")
+# bench_locust: Locust patches the standard library (gevent) when imported; it runs in a process of its own.
+NOT_WALKED = ("settings", "test_settings", "wsgi", "asgi", "bench_locust")
 
 
 def _project_apps():

@@ -1,4 +1,7 @@
-"""`make bench`: load a bench database, serve it with gunicorn, measure the main pages."""
+"""`make bench`: load a bench database, serve it with gunicorn, measure the main pages.
+
+Server time per page in-process first, then Locust's simulated users against gunicorn (see
+`crm.benchmark`), then the workers' memory; the results go to docs/benchmarks.md with a chart."""
 
 import base64
 import os
@@ -8,7 +11,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 import psycopg
@@ -16,10 +21,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from psycopg import sql
 
-from crm import benchmark, roles
+from crm import bench_chart, benchmark, roles
 from crm.datagen import generate
 from crm.models import TeamMembership, User
 
@@ -29,12 +35,21 @@ DOC_HEADER = """# Benchmarks
 
 Measured with `make bench` (`manage.py bench --companies N`): generated data (`generate_data`,
 no audit entries) in a database of its own, gunicorn with production settings (DEBUG off) on
-127.0.0.1, and threads with keep-alive connections cycling through the pages at 1, 10 and 50
-concurrent users. A rep owns about 1/50 of the companies; a manager sees their team's tenth;
-the admin sees everything. The load generator runs on the same machine and takes CPU too.
-Each section below is rewritten by the next run at that size.
+127.0.0.1. Each page's server time is first measured in-process and set against a bare page of
+the same size. Then Locust, headless in a process of its own, plays reps, managers and
+administrators (7:2:1), each opening a page, waiting a constant 1 s, and opening the next as the
+page weights in the apps' `bench_pages.py` say: at 1, 10 and 50 concurrent users, then with a
+few users and no think time to saturate the workers, topped up by a burst without think time
+until the workers have served 10,000 requests (`--requests`) or the burst reaches its longest
+(`--burst-seconds`); the workers' memory is read before and after. A rep owns about 1/50 of the
+companies; a manager sees their team's tenth; the admin sees everything. Locust runs on the same
+cores and takes CPU too. Each section below is rewritten by the next run at that size; a section
+without a server-time table was measured by the earlier load generator (threads cycling through
+every page without think time).
 """
 BENCH_USERS = {"rep": roles.SALES_REP, "manager": roles.SALES_MANAGER, "admin": roles.ADMINISTRATOR}
+# Runs of each page in-process, after 3 untimed ones.
+SERVER_RUNS = 15
 
 
 class Command(BaseCommand):
@@ -45,8 +60,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--companies", type=int, default=10_000)
-        parser.add_argument("--users", type=int, nargs="+", default=[1, 10, 50], help=_("Concurrency levels."))
-        parser.add_argument("--seconds", type=float, default=20, help=_("Duration of each level."))
+        parser.add_argument(
+            "--users", type=int, nargs="+", default=[1, 10, 50], help=_("Concurrent users, one level each.")
+        )
+        # 4 levels of 45 s, a burst of at most 240 s and the in-process measures: about 10 minutes.
+        parser.add_argument("--seconds", type=float, default=45, help=_("Duration of each level."))
+        parser.add_argument("--think", type=float, default=1.0, help=_("Seconds each user waits between two pages."))
+        parser.add_argument(
+            "--requests",
+            type=int,
+            default=10_000,
+            help=_("Requests the workers serve in all; a burst without think time tops the levels up."),
+        )
+        parser.add_argument("--burst-seconds", type=float, default=240, help=_("Longest duration of that burst."))
         parser.add_argument("--workers", type=int, default=4, help=_("gunicorn workers."))
         parser.add_argument(
             "--database-url",
@@ -77,8 +103,9 @@ class Command(BaseCommand):
             **self.field_keys(),
         }
         argv = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "bench", "--inside"]
-        argv += ["--companies", str(options["companies"]), "--seconds", str(options["seconds"])]
-        argv += ["--workers", str(options["workers"]), "--users", *map(str, options["users"])]
+        for option in ("companies", "seconds", "think", "requests", "burst_seconds", "workers"):
+            argv += [f"--{option.replace('_', '-')}", str(options[option])]
+        argv += ["--users", *map(str, options["users"])]
         if options["no_doc"]:
             argv.append("--no-doc")
         completed = subprocess.run(argv, env=env, cwd=settings.BASE_DIR, check=False)  # noqa: S603
@@ -119,29 +146,60 @@ class Command(BaseCommand):
 
     # --- inside the bench database -----------------------------------------------------------
 
-    def run_inside(self, *, companies, users, seconds, workers, no_doc, **options):
+    def run_inside(self, *, companies, users, seconds, think, requests, burst_seconds, workers, no_doc, **options):
+        began = time.monotonic()
         call_command("migrate", verbosity=0, interactive=False)
         call_command("collectstatic", verbosity=0, interactive=False)
-        present = benchmark.loaded_size()
-        load_note = ""
-        if present < companies:
-            self.stdout.write(f"generating {companies - present} companies (no audit entries)...")
-            started = time.monotonic()
-            generate(companies=companies - present, seed=present + 1, log=lambda m: self.stdout.write(f"  {m}"))
-            took = time.monotonic() - started
-            load_note = (
-                f"`generate_data --companies {companies - present}` took {took:.0f} s on this machine "
-                f"(load average {os.getloadavg()[0]:.1f} at the end)."
-            )
-            self.stdout.write(load_note)
-            # Kept beside the database, so a later run that fails to serve can still report it.
-            LOAD_NOTES.mkdir(parents=True, exist_ok=True)
-            (LOAD_NOTES / f"{connection.settings_dict['NAME']}.txt").write_text(load_note)
-        elif (LOAD_NOTES / f"{connection.settings_dict['NAME']}.txt").exists():
-            load_note = (LOAD_NOTES / f"{connection.settings_dict['NAME']}.txt").read_text()
+        load_note = self.load(companies)
         people = self.bench_people()
         explains = self.explain(people)
+        browsers = self.sign_in(people)
+        targets = []
+        for page in benchmark.pages():
+            browser = browsers[page.role] if page.role else benchmark.InProcessBrowser()
+            targets.append((page, page.url(browser) if callable(page.url) else page.url))
 
+        self.stdout.write(f"server time of {len(targets)} pages, in-process ({time.monotonic() - began:.0f} s in)...")
+        sign_in_ms, times = self.server_times(targets, browsers)
+        self.stdout.write("\n".join(benchmark.server_time_table(times)))
+
+        levels, burst, memory = self.serve_and_load(
+            targets,
+            browsers,
+            users=users,
+            seconds=seconds,
+            think=think,
+            requests=requests,
+            burst_seconds=burst_seconds,
+            workers=workers,
+            began=began,
+        )
+        took = time.monotonic() - began
+        section = self.section(
+            companies=companies,
+            workers=workers,
+            seconds=seconds,
+            think=think,
+            times=times,
+            sign_in_ms=sign_in_ms,
+            levels=levels,
+            burst=burst,
+            memory=memory,
+            explains=explains,
+            load_note=load_note,
+            took=took,
+        )
+        self.stdout.write(f"the run took {took / 60:.1f} min")
+        if no_doc:
+            return
+        self.write_doc(companies, section, load_note=load_note, levels=levels)
+
+    def serve_and_load(
+        self, targets, browsers, *, users, seconds, think, requests, burst_seconds, workers, began
+    ) -> tuple[list[benchmark.Level], benchmark.Level | None, dict]:
+        """Serve the bench database with gunicorn and run Locust's levels against it, then a burst
+        until `requests` have been served (at most `burst_seconds`); the workers' memory before
+        and after."""
         port = free_port()
         server = subprocess.Popen(  # noqa: S603
             [
@@ -159,44 +217,67 @@ class Command(BaseCommand):
             cwd=settings.BASE_DIR,
             env=os.environ.copy(),
         )
+        workdir = LOAD_NOTES / "locust" / connection.settings_dict["NAME"]
+        cookies = {role: browser.cookies() for role, browser in browsers.items()}
+        plan = benchmark.locust_plan(targets, cookies, host=f"http://127.0.0.1:{port}")
+        saturate = 2 * workers
+
+        def run(label: str, *, level_users: int, level_seconds: float, level_think: float) -> benchmark.Level:
+            self.stdout.write(f"{label} for {level_seconds:.0f} s ({time.monotonic() - began:.0f} s in)...")
+            level = benchmark.run_locust(
+                plan, users=level_users, seconds=level_seconds, think=level_think, workdir=workdir, label=label
+            )
+            self.stdout.write("\n".join(benchmark.results_table(level.pages, level.total)))
+            return level
+
         try:
             wait_until_up(port, server)
-            sessions = {
-                role: benchmark.log_in(port, user.username, password) for role, (user, password) in people.items()
-            }
-            targets = []
-            for page in benchmark.pages():
-                client = sessions[page.role] if page.role else benchmark.Client(port)
-                path = page.url(client) if callable(page.url) else page.url
-                cookies = dict(client.cookies) if page.role else {}
-                targets.append(benchmark.Target(name=page.name, path=path, cookies=cookies))
-            levels = []
-            for level in users:
-                self.stdout.write(f"{level} concurrent users for {seconds:.0f} s...")
-                load_before = os.getloadavg()[0]
-                results, elapsed = benchmark.run_load(port, targets, users=level, seconds=seconds)
-                table = benchmark.results_table(results, elapsed)
-                table.append("")
-                table.append(f"Load average before this level: {load_before:.1f} (other work on the machine counts).")
-                self.stdout.write("\n".join(table))
-                levels.append((level, table))
+            warm_up = run("warm-up", level_users=saturate, level_seconds=min(10, seconds), level_think=0)
+            rss_before = benchmark.workers_rss(server.pid)
+            levels = [
+                run(users_label(n, think), level_users=n, level_seconds=seconds, level_think=think) for n in users
+            ]
+            levels.append(run(users_label(saturate, 0), level_users=saturate, level_seconds=seconds, level_think=0))
+            served = sum(level.total.requests for level in levels)
+            burst = None
+            rate = levels[-1].total.rps
+            if served < requests and rate > 0:
+                burst_time = min(burst_seconds, (requests - served) / rate * 1.05 + 1)
+                burst = run("burst", level_users=saturate, level_seconds=burst_time, level_think=0)
+            rss_after = benchmark.workers_rss(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
 
-        section = self.section(companies, workers, seconds, levels, explains, load_note)
-        if no_doc:
-            return
-        document = DOC.read_text() if DOC.exists() else DOC_HEADER
-        if not load_note:
-            previous = benchmark.section_text(document, str(companies))
-            earlier = [line for line in previous.splitlines() if line.startswith("`generate_data")]
-            section = section.replace(
-                "<!-- load -->", earlier[0] if earlier else "The data was loaded by an earlier run, not timed here."
-            )
-        DOC.parent.mkdir(exist_ok=True)
-        DOC.write_text(benchmark.replace_section(document, str(companies), section))
-        self.stdout.write(self.style.SUCCESS(f"wrote {DOC}"))
+        memory = {
+            "before": rss_before,
+            "after": rss_after,
+            "warm_up": warm_up.total.requests,
+            "served": served + (burst.total.requests if burst else 0),
+        }
+        self.stdout.write("\n".join(benchmark.memory_table(rss_before, rss_after)))
+        return levels, burst, memory
+
+    def load(self, companies: int) -> str:
+        """Generate the companies the database lacks; returns a sentence on how long that took (or
+        the one kept from the run that loaded them)."""
+        present = benchmark.loaded_size()
+        note_file = LOAD_NOTES / f"{connection.settings_dict['NAME']}.txt"
+        if present >= companies:
+            return note_file.read_text() if note_file.exists() else ""
+        self.stdout.write(f"generating {companies - present} companies (no audit entries)...")
+        started = time.monotonic()
+        generate(companies=companies - present, seed=present + 1, log=lambda m: self.stdout.write(f"  {m}"))
+        took = time.monotonic() - started
+        load_note = (
+            f"`generate_data --companies {companies - present}` took {took:.0f} s on this machine "
+            f"(load average {os.getloadavg()[0]:.1f} at the end)."
+        )
+        self.stdout.write(load_note)
+        # Kept beside the database, so a later run that fails to serve can still report it.
+        LOAD_NOTES.mkdir(parents=True, exist_ok=True)
+        note_file.write_text(load_note)
+        return load_note
 
     def bench_people(self) -> dict[str, tuple[User, str]]:
         """One rep, one team manager and one administrator, with a fresh password each."""
@@ -229,23 +310,153 @@ class Command(BaseCommand):
             lines.append(f"**{query.name}, as a {query.role}** (`{user.username}`):\n\n```\n{plan}\n```\n")
         return lines
 
-    def section(self, companies, workers, seconds, levels, explains, load_note) -> str:
+    def sign_in(self, people) -> dict[str, benchmark.InProcessBrowser]:
+        """A browser per role, signed in through the sign-in page; Locust's users share its session."""
+        browsers = {}
+        for role, (user, password) in people.items():
+            browsers[role] = benchmark.InProcessBrowser()
+            browsers[role].sign_in(reverse("login"), user.username, password)
+        return browsers
+
+    def server_times(self, targets, browsers) -> tuple[float, list[benchmark.ServerTime]]:
+        signed_out = benchmark.InProcessBrowser()
+        login = reverse("login")
+        sign_in_ms = benchmark.median_ms(lambda: signed_out.get(login), runs=SERVER_RUNS)
+        times = []
+        for page, path in targets:
+            browser = browsers[page.role] if page.role else signed_out
+            times.append(benchmark.measure_page(browser, page, path, sign_in_ms=sign_in_ms, runs=SERVER_RUNS))
+        return sign_in_ms, times
+
+    def section(
+        self, *, companies, workers, seconds, think, times, sign_in_ms, levels, burst, memory, explains, load_note, took
+    ):
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             pg_version = cursor.fetchone()[0]
+        chart = f"bench-latency-{companies}.svg"
         parts = [
             f"## {companies:,} companies",
             "",
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}, PostgreSQL {pg_version}, "
-            f"Python {platform.python_version()}; gunicorn {workers} sync workers; {seconds:.0f} s per level.",
+            f"Python {platform.python_version()}; gunicorn {workers} sync workers; Locust {version('locust')}; "
+            f"{seconds:.0f} s per level; the whole run took {took / 60:.1f} min.",
             "",
             load_note or "<!-- load -->",
             "",
+            f"![p95 latency against concurrent users, per page group]({chart})",
+            "",
+            "### Server time per page",
+            "",
+            f"In-process (Django's test client signed in as the page's role), median of {SERVER_RUNS} runs "
+            "after 3 untimed ones, before any load; queries counted on one more run. *Lean* is what a bare "
+            f"page of the same size costs: the sign-in page ({sign_in_ms:.1f} ms) plus a bare Django "
+            "template rendering the page's rows × cells (its main table body, or its "
+            "list items) as a `<table>` of short strings. Budget: ratio ≤ "
+            f"{benchmark.RATIO_BUDGET} for every signed-in page; at most "
+            f"{benchmark.BUDGET_MS['list']} ms for lists, searches and detail pages, "
+            f"{benchmark.BUDGET_MS['board']} ms for the board and the forecast. Values over budget are bold.",
+            "",
+            *benchmark.server_time_table(times),
+            "",
         ]
-        for level, table in levels:
-            parts += [f"### {level} concurrent user{'s' if level > 1 else ''}", "", *table, ""]
+        mix = ":".join(str(benchmark.ROLE_MIX[r]) for r in benchmark.ROLES)
+        parts += [
+            f"Under load: reps, managers and administrators {mix}; pages of weight 0 in `bench_pages.py` "
+            "are measured above only.",
+            "",
+        ]
+        for level in levels:
+            parts += [f"### {level.label}", "", *benchmark.results_table(level.pages, level.total), ""]
+            if not level.think:
+                parts += [f"Saturated: **{level.total.rps:.1f} req/s** over all pages.", ""]
+            parts += [
+                f"Load average before this level: {level.load_before:.1f} (other work on the machine counts).",
+                "",
+            ]
+        if burst:
+            parts += [
+                f"A burst of {burst.seconds:.0f} s with {burst.users} users and no think time served "
+                f"{burst.total.requests} more requests ({burst.total.rps:.1f} req/s, p95 {burst.total.p95:.0f} ms, "
+                f"{burst.total.failures} errors).",
+                "",
+            ]
+        parts += [
+            "### Worker memory",
+            "",
+            f"Resident memory (VmRSS) of each gunicorn worker after a warm-up of {memory['warm_up']} requests "
+            f"and after the load ({memory['served']} requests).",
+            "",
+            *benchmark.memory_table(memory["before"], memory["after"]),
+            "",
+        ]
         parts += ["### Query plans", "", "<details><summary>EXPLAIN ANALYZE</summary>", "", *explains, "</details>"]
+        data = {
+            "companies": companies,
+            "server_ms": benchmark.group_server_ms(times),
+            "p95": {level.label: {g: v.p95 for g, v in level.groups.items()} for level in levels},
+            "saturated_rps": round(levels[-1].total.rps, 1),
+        }
+        parts += ["", benchmark.data_comment(data)]
         return "\n".join(parts)
+
+    def write_doc(self, companies: int, section: str, *, load_note: str, levels: list[benchmark.Level]) -> None:
+        document = benchmark.replace_header(DOC.read_text() if DOC.exists() else "", DOC_HEADER)
+        if not load_note:
+            previous = benchmark.section_text(document, str(companies))
+            earlier = [line for line in previous.splitlines() if line.startswith("`generate_data")]
+            section = section.replace(
+                "<!-- load -->", earlier[0] if earlier else "The data was loaded by an earlier run, not timed here."
+            )
+        before = benchmark.size_section_after(document, companies)
+        document = benchmark.replace_section(document, str(companies), section, before=before)
+        DOC.parent.mkdir(exist_ok=True)
+        (DOC.parent / f"bench-latency-{companies}.svg").write_text(latency_chart(companies, levels))
+        sizes = sorted(benchmark.data_comments(document), key=lambda d: d["companies"])
+        if len(sizes) > 1:
+            (DOC.parent / "bench-size.svg").write_text(size_chart(sizes))
+            document = benchmark.replace_section(
+                document,
+                "sizes",
+                "## Server time against the data's size\n\n"
+                "![server time per page group against the number of companies](bench-size.svg)",
+                before=next(iter(benchmark.section_keys(document)), None),
+            )
+        DOC.write_text(document)
+        self.stdout.write(self.style.SUCCESS(f"wrote {DOC}"))
+
+
+def users_label(users: int, think: float) -> str:
+    plural = "s" if users > 1 else ""
+    if think:
+        return f"{users} concurrent user{plural}, {think:g} s think time"
+    return f"{users} concurrent user{plural}, no think time"
+
+
+def latency_chart(companies: int, levels: list[benchmark.Level]) -> str:
+    think = next((level.think for level in levels if level.think), 0)
+    groups = [kind for kind in benchmark.KINDS if any(kind in level.groups for level in levels)]
+    return bench_chart.line_chart(
+        title=f"p95 latency under load, {companies:,} companies",
+        x_label=f"concurrent users (think time {think:g} s; none where marked)",
+        y_label="p95 latency (ms)",
+        x_values=[f"{level.users}" if level.think else f"{level.users}, no think" for level in levels],
+        series={
+            benchmark.KINDS[kind]: [level.groups[kind].p95 if kind in level.groups else None for level in levels]
+            for kind in groups
+        },
+    )
+
+
+def size_chart(sizes: list[dict]) -> str:
+    kinds = [kind for kind in benchmark.KINDS if any(kind in size["server_ms"] for size in sizes)]
+    return bench_chart.line_chart(
+        title="Server time per page (in-process median), by data size",
+        x_label="companies",
+        y_label="mean of the pages' p50 (ms)",
+        x_values=[f"{size['companies']:,}" for size in sizes],
+        series={benchmark.KINDS[kind]: [size["server_ms"].get(kind) for size in sizes] for kind in kinds},
+    )
 
 
 def machine() -> str:
@@ -282,9 +493,9 @@ def wait_until_up(port: int, server: subprocess.Popen, timeout: float = 60) -> N
                 _("gunicorn exited (status %(code)s); see its errors above.") % {"code": server.returncode}
             )
         try:
-            status, _body = benchmark.Client(port, timeout=5).get("/healthz")
-            if status == 200:
-                return
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:  # noqa: S310
+                if response.status == 200:
+                    return
         except OSError:
             pass
         time.sleep(0.5)
