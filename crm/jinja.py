@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.template.defaultfilters import floatformat
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.safestring import SafeString
 from jinja2 import Environment, StrictUndefined
 
 from crm.dates import format_date, iso_value
@@ -52,3 +54,9 @@ def environment(**options) -> Environment:
         **_filters,
     )
     return env
+
+
+def render_fragment(template_name: str, context: dict, request=None) -> SafeString:
+    """A Jinja2 template's output, to insert into a Django template as it is (`{{ rows_html }}`):
+    every value in it was escaped by Jinja2's autoescape, and nothing is added to it here."""
+    return SafeString(render_to_string(template_name, context, request=request))

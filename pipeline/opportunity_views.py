@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -15,6 +14,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.forms import AssignOwnerForm
+from crm.jinja import render_fragment
 from crm.lists import BulkAction, Column, ListSpec, render_list, run_bulk_action, safe_next
 from crm.params import QueryParams
 from crm.permissions import can, get_object_for_user, has_role_permission
@@ -238,7 +238,7 @@ def board_default(request):
 def render_cards(request, cards, *, stages, lost_reasons, query: str, board_url: str) -> SafeString:
     """The `<li>`s of some deals on the board, from one Jinja2 template (crm/jinja.py): a card
     holds a move form with two dropdowns, and 120 of them were most of the board's time."""
-    html = render_to_string(
+    return render_fragment(
         "pipeline/cards.jinja",
         {
             "cards": cards,
@@ -250,8 +250,6 @@ def render_cards(request, cards, *, stages, lost_reasons, query: str, board_url:
         },
         request=request,
     )
-    # Template output, every value escaped by Jinja2's autoescape; nothing is added to it here.
-    return SafeString(html)
 
 
 @login_required

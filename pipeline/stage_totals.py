@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 # The deal's columns a cell depends on (attribute names), and their model field names.
 TRACKED = ("stage_id", "team_id", "owner_id", "expected_close_date", "probability", "won_at", "amount")
-TRACKED_FIELDS = {"stage", "team", "owner", "expected_close_date", "probability", "won_at", "amount"}
+TRACKED_FIELDS = {name.removesuffix("_id") for name in TRACKED}
 KEY_COLUMNS = ("stage_id", "team_key", "owner_key", "close_month", "probability_key", "won_month")
 
 Key = tuple[int, int, int, datetime.date, int, datetime.date]
@@ -145,10 +145,9 @@ def _normalised(instance: Opportunity) -> dict:
     given ("1234.50", "2030-01-05") until it is read back."""
     values = {}
     for name in TRACKED:
-        field = Opportunity._meta.get_field(name.removesuffix("_id") if name.endswith("_id") else name)
         value = getattr(instance, name)
         if value is not None and not name.endswith("_id"):
-            value = field.to_python(value)
+            value = Opportunity._meta.get_field(name).to_python(value)
             if name == "won_at" and timezone.is_naive(value):
                 value = timezone.make_aware(value)
         values[name] = value
