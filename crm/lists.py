@@ -93,6 +93,10 @@ class ListSpec:
     create_url: str | None = None
     export_url: str | None = None
     export_permission: str | None = None  # "app_label.codename" the export link needs
+    # (request) -> dict: more context for the page and its row template, e.g. for a `template` of
+    # the module's own that extends crm/list.html and fills its `list_actions` and `list_intro`
+    # blocks (a ticket queue's tabs, "on shift"), or translated words the rows show.
+    extra_context: Callable[[HttpRequest], dict] | None = None
 
     def sorts(self) -> dict[str, tuple[str, ...]]:
         return {c.key: c.sort for c in self.columns if c.sort}
@@ -229,18 +233,21 @@ def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
         and (spec.export_permission is None or request.user.has_perm(spec.export_permission)),
         "can_create": has_role_permission(request.user, spec.model, "add"),
     }
-    context["rows_html"] = render_rows(request, spec, page.items, bulk_actions=bool(actions))
+    extra = spec.extra_context(request) if spec.extra_context is not None else {}
+    context.update(extra)
+    context["rows_html"] = render_rows(request, spec, page.items, bulk_actions=bool(actions), extra=extra)
     template = f"{spec.template}#rows" if request.htmx and request.htmx.target == "list-rows" else spec.template
     response = render(request, template, context)
     response["Vary"] = "HX-Request"
     return response
 
 
-def render_rows(request: HttpRequest, spec: ListSpec, rows, *, bulk_actions: bool) -> SafeString:
+def render_rows(request: HttpRequest, spec: ListSpec, rows, *, bulk_actions: bool, extra=None) -> SafeString:
     """The `<tr>`s of one page of a list, from the spec's Jinja2 row template (crm/jinja.py)."""
     return render_fragment(
         spec.row_template,
         {
+            **(extra or {}),
             "rows": rows,
             "columns": spec.columns,
             "bulk_actions": bulk_actions,

@@ -74,6 +74,10 @@ class TeamMembership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    # Work handed out by rotation (service tickets) goes only to members on shift.
+    on_shift = models.BooleanField(
+        _("on shift"), default=True, db_default=True, help_text=_("Receives new work handed out by rotation.")
+    )
 
     class Meta:
         verbose_name = _("team membership")

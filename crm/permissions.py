@@ -12,6 +12,7 @@ view that touches one record through `get_object_for_user`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -41,19 +42,14 @@ def _user_facts(user) -> dict:
         group_names = dict(user.groups.values_list("id", "name")) if user.pk else {}
         from crm.models import TeamMembership
 
-        managed = (
-            list(
-                TeamMembership.objects.filter(user_id=user.pk, role=TeamMembership.Role.MANAGER).values_list(
-                    "team_id", flat=True
-                )
-            )
-            if user.pk
-            else []
+        memberships = (
+            list(TeamMembership.objects.filter(user_id=user.pk).values_list("team_id", "role")) if user.pk else []
         )
         names = set(group_names.values())
         facts = {
             "group_ids": list(group_names),
-            "managed_team_ids": managed,
+            "managed_team_ids": [team for team, role in memberships if role == TeamMembership.Role.MANAGER],
+            "member_team_ids": [team for team, _role in memberships],
             "is_admin": bool(user.is_superuser or roles.ADMINISTRATOR in names),
             "sees_all": bool(user.is_superuser or names.intersection(roles.SEE_ALL_ROLES)),
         }
@@ -77,6 +73,38 @@ def sees_everything(user) -> bool:
 
 def managed_team_ids(user) -> list[int]:
     return _user_facts(user)["managed_team_ids"] if user.is_authenticated else []
+
+
+def member_team_ids(user) -> list[int]:
+    """Every team the user belongs to, managed or not."""
+    return _user_facts(user)["member_team_ids"] if user.is_authenticated else []
+
+
+# Models a team works together (service tickets): every member of a record's team may do these
+# actions on it, as the team's managers may; label -> actions.
+_team_worked: dict[str, tuple[str, ...]] = {}
+# Models whose records are also visible through a related record: label -> function(user) -> Q
+# over the model (a ticket through the customer it is about).
+_seen_through: dict[str, list[Callable]] = {}
+
+
+def register_team_worked(model: type[models.Model], actions: tuple[str, ...] = ("view", "change")) -> None:
+    """Let every member of a record's team `actions` it (their role permitting), not only its managers."""
+    _team_worked[model._meta.label_lower] = tuple(actions)
+
+
+def register_seen_through(model: type[models.Model], condition: Callable) -> None:
+    """Let users whose role may view `model` see its records that `condition(user)` (a Q) matches,
+    e.g. the tickets of the customers they may see. Viewing only: never change, assign or delete."""
+    conditions = _seen_through.setdefault(model._meta.label_lower, [])
+    if condition not in conditions:
+        conditions.append(condition)
+
+
+def _team_ids_for(model: type[models.Model], action: str, facts: dict) -> list[int]:
+    if action in _team_worked.get(model._meta.label_lower, ()):
+        return facts["member_team_ids"]
+    return facts["managed_team_ids"]
 
 
 def perm_codename(model: type[models.Model], action: str) -> str:
@@ -171,6 +199,8 @@ class Reach:
     owner_id: int | None = None
     team_ids: tuple[int, ...] = ()
     shared: Q = field(default_factory=lambda: Q(pk__in=[]))
+    # Rows seen through a related record (`register_seen_through`), for viewing only.
+    related: Q = field(default_factory=lambda: Q(pk__in=[]))
 
     def owned(self, owner: str = "owner_id", team: str = "team_id") -> Q:
         """The owned part as a filter over columns of the given names; matches nothing without one."""
@@ -180,7 +210,7 @@ class Reach:
         return condition
 
     def condition(self) -> Q:
-        return Q() if self.everything else self.owned() | self.shared
+        return Q() if self.everything else self.owned() | self.shared | self.related
 
 
 def reach(user, model: type[models.Model], action: str = "view") -> Reach:
@@ -192,11 +222,14 @@ def reach(user, model: type[models.Model], action: str = "view") -> Reach:
     facts = _user_facts(user)
     if facts["is_admin"] or (action == "view" and facts["sees_all"]):
         return Reach(everything=True)
-    owner_id, team_ids = None, ()
+    owner_id, team_ids, related = None, (), Q(pk__in=[])
     if has_role_permission(user, model, action):
-        owner_id, team_ids = user.pk, tuple(facts["managed_team_ids"])
+        owner_id, team_ids = user.pk, tuple(_team_ids_for(model, action, facts))
+        if action == "view":
+            for condition in _seen_through.get(model._meta.label_lower, ()):
+                related |= condition(user)
     shared = _shared_condition(user, model, action, facts) if action in SHAREABLE_ACTIONS else Q(pk__in=[])
-    return Reach(owner_id=owner_id, team_ids=team_ids, shared=shared)
+    return Reach(owner_id=owner_id, team_ids=team_ids, shared=shared, related=related)
 
 
 def restrict(queryset: QuerySet, user, action: str = "view") -> QuerySet:
@@ -214,7 +247,7 @@ def can(user, obj: models.Model, action: str = "view") -> bool:
         return True
     model = type(obj)
     if has_role_permission(user, model, action) and (
-        obj.owner_id == user.pk or (obj.team_id is not None and obj.team_id in facts["managed_team_ids"])
+        obj.owner_id == user.pk or (obj.team_id is not None and obj.team_id in _team_ids_for(model, action, facts))
     ):
         return True
     if action not in SHAREABLE_ACTIONS:

@@ -493,5 +493,19 @@ WEB_FORM_MAX_BODY_BYTES = env.int("WEB_FORM_MAX_BODY_BYTES", default=16 * 1024)
 FORECAST_COMMIT_THRESHOLD = env.int("FORECAST_COMMIT_THRESHOLD", default=75)  # percent
 REMINDER_LOOKBACK_DAYS = env.int("REMINDER_LOOKBACK_DAYS", default=1)
 SITE_URL = env.str("SITE_URL", default="")  # absolute links in reminder emails, e.g. https://crm.example.com
+
+# Service tickets: who gets what no assignment rule places (a team name), how long after
+# resolution a customer's reply reopens a ticket, how early the assignee is warned of a breach,
+# the address replies come from, attachment and mail size limits, the IMAP timeout, and how long
+# the customer's status and rating links work.
+TICKET_DEFAULT_TEAM = env.str("TICKET_DEFAULT_TEAM", default="")
+TICKET_REOPEN_DAYS = env.int("TICKET_REOPEN_DAYS", default=7)
+TICKET_SLA_WARNING_MINUTES = env.int("TICKET_SLA_WARNING_MINUTES", default=60)
+TICKET_FROM_EMAIL = env.str("TICKET_FROM_EMAIL", default="") or DEFAULT_FROM_EMAIL
+TICKET_ATTACHMENT_MAX_BYTES = env.int("TICKET_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+TICKET_MAIL_MAX_BYTES = env.int("TICKET_MAIL_MAX_BYTES", default=30 * 1024 * 1024)
+TICKET_IMAP_TIMEOUT = env.int("TICKET_IMAP_TIMEOUT", default=30)
+TICKET_STATUS_LINK_DAYS = env.int("TICKET_STATUS_LINK_DAYS", default=90)
+TICKET_FEEDBACK_LINK_DAYS = env.int("TICKET_FEEDBACK_LINK_DAYS", default=30)
 if not 0 <= FORECAST_COMMIT_THRESHOLD <= 100:
     raise ValueError("FORECAST_COMMIT_THRESHOLD must be a percentage between 0 and 100.")

@@ -41,6 +41,7 @@ urlpatterns = [
     path("core/", include("crm.core_urls")),
     path("customers/", include("customers.urls")),
     path("pipeline/", include("pipeline.urls")),
+    path("service/", include("tickets.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 WALKED_BY_APPS = {
     "customers": "customers/tests/test_no_server_errors.py",
     "pipeline": "pipeline/tests/test_no_server_errors.py",
+    "tickets": "tickets/tests/test_no_server_errors.py",
 }
 
 

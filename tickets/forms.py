@@ -1,0 +1,138 @@
+"""Ticket forms on the form kit: customers are scoped pickers, the assignee one the user may assign."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from crm.forms import RecordForm, style_form
+from crm.lists import RecordFilterForm
+from crm.models import User
+from customers.models import Company, Contact
+from tickets.models import Category, Channel, Priority, Ticket
+
+Status = Ticket.Status
+
+
+class TicketForm(RecordForm):
+    class Meta:
+        model = Ticket
+        fields = [
+            "subject",
+            "description",
+            "company",
+            "contact",
+            "channel",
+            "category",
+            "priority",
+            "language",
+            "owner",
+            "team",
+            "tags",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["category"].queryset = Category.objects.filter(active=True)
+        self.fields["priority"].queryset = Priority.objects.filter(active=True)
+        if not self.is_bound and self.instance.pk is None:
+            default = Priority.objects.filter(active=True, is_default=True).first()
+            self.initial.setdefault("priority", default.pk if default else None)
+        if self.instance.pk is None:
+            # Empty: the assignment rules choose the team and the agent on shift.
+            for name in ("owner", "team"):
+                if name in self.fields:
+                    self.fields[name].initial = None
+                    self.fields[name].required = False
+                    self.fields[name].help_text = _("Empty: the assignment rules decide.")
+        for name in ("company", "contact"):
+            self.fields[name].error_messages["invalid_choice"] = _("Choose a record you can see.")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and not (cleaned.get("company") or cleaned.get("contact")):
+            self.add_error("contact", _("Choose the customer who asked: a contact, a company or both."))
+        return cleaned
+
+
+class ReplyForm(forms.Form):
+    """The box under a ticket's conversation: a public reply or an internal note, and a status."""
+
+    body = forms.CharField(label=_("Message"), max_length=20000, widget=forms.Textarea(attrs={"rows": 5}))
+    public = forms.TypedChoiceField(
+        label=_("Send as"),
+        choices=[("1", _("Public reply (e-mailed to the requester)")), ("0", _("Internal note (staff only)"))],
+        coerce=lambda value: value == "1",
+        initial="1",
+        widget=forms.RadioSelect,
+    )
+    status = forms.ChoiceField(label=_("Then set the status to"), required=False)
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        from tickets.services import TRANSITIONS
+
+        allowed = TRANSITIONS[Status(ticket.status)]
+        self.fields["status"].choices = [("", _("Keep %(status)s") % {"status": ticket.get_status_display()})] + [
+            (value, label) for value, label in Status.choices if value in allowed
+        ]
+        if not ticket.contact_id:
+            self.fields["public"].initial = "0"
+        style_form(self)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
+
+
+class AssignForm(forms.Form):
+    """The bulk "assign" action: to an agent, or back to the unassigned queue."""
+
+    owner = forms.ModelChoiceField(
+        label=_("Assignee"), queryset=User.objects.none(), required=False, empty_label=_("Nobody (unassigned)")
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from crm.forms import scope_form_fields
+
+        scope_form_fields(self, user)
+        style_form(self, small=True)
+
+
+class BulkStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_form(self, small=True)
+
+
+QUEUES = {
+    "mine": _("My tickets"),
+    "team": _("My teams"),
+    "unassigned": _("Unassigned"),
+    "breaching": _("Breaching soon"),
+    "pending": pgettext_lazy("ticket queue", "Pending"),
+}
+
+
+class TicketFilterForm(RecordFilterForm):
+    queue = forms.ChoiceField(label=_("Queue"), required=False, choices=[("", _("All I may see")), *QUEUES.items()])
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", "—"), *Status.choices])
+    priority = forms.ModelChoiceField(
+        label=_("Priority"), queryset=Priority.objects.all(), required=False, empty_label="—"
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.all(), required=False, empty_label="—"
+    )
+    channel = forms.ChoiceField(label=_("Channel"), required=False, choices=[("", "—"), *Channel.choices])
+    company = forms.ModelChoiceField(label=_("Company"), queryset=Company.objects.all(), required=False)
+    contact = forms.ModelChoiceField(label=_("Requester"), queryset=Contact.objects.all(), required=False)
+
+    field_order = ["queue", "q", "status", "priority", "category", "channel", "owner", "team", "company", "contact"]
+
+    def extend(self):
+        self.fields["owner"].label = _("Assignee")

@@ -1,0 +1,133 @@
+"""Generated service tickets for scale tests (see `crm.datagen`): about two per company, each with
+a couple of messages; rows for COPY, no audit entries. Numbers continue each year's sequence, and
+the sequences are brought up to date when the load finishes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from django.db.models import Max, Min
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from crm.datagen import EPOCH, GenerationContext, register, register_finish, weighted
+from crm.search import search_tokens
+from customers.models import Company
+from tickets.models import Category, Message, NumberSequence, Priority, Ticket
+
+_SUBJECTS = [
+    "打印机无法连接",
+    "发票抬头需要修改",
+    "VPN 频繁掉线",
+    "系统登录失败",
+    "数据导出报错",
+    "Backup job failed",
+    "Licence renewal quote",
+    "Wi-Fi slow in meeting rooms",
+]
+_STATUSES = [("closed", 55), ("resolved", 15), ("open", 12), ("pending", 8), ("new", 10)]
+_BODIES = [
+    "您好，请问问题解决了吗？",
+    "已按照您的建议处理，谢谢。",
+    "Could you send us the log file?",
+    "请提供设备序列号。",
+]
+
+
+def _company_range(ctx: GenerationContext) -> tuple[int, int]:
+    if Company in ctx.new_ids:
+        return ctx.new_ids[Company]
+    bounds = Company.objects.aggregate(first=Min("pk"), last=Max("pk"))
+    return bounds["first"] or 1, bounds["last"] or 1
+
+
+@register(model=Ticket, per_company=2)
+def tickets(ctx: GenerationContext, count: int) -> Iterator[dict]:
+    rng = ctx.rng
+    first, last = _company_range(ctx)
+    priorities = list(Priority.objects.values_list("pk", flat=True))
+    categories = list(Category.objects.values_list("pk", flat=True)) or [None]
+    if not priorities:
+        return
+    numbers = dict(NumberSequence.objects.values_list("year", "last"))
+    status_pick = weighted(rng, _STATUSES)
+    for _n in range(count):
+        owner = ctx.owner()
+        created = ctx.timestamp()
+        year = timezone.localtime(created).year
+        numbers[year] = numbers.get(year, 0) + 1
+        if numbers[year] > 999_999:
+            continue  # a year's numbers are used up: the generator makes fewer rows
+        number = f"T-{year}-{numbers[year]:06d}"
+        status = next(status_pick)
+        subject = rng.choice(_SUBJECTS)
+        responded = created + timedelta(minutes=rng.randrange(10, 600))
+        resolved = responded + timedelta(hours=rng.randrange(1, 120))
+        active = status in ("new", "open", "pending")
+        yield {
+            "number": number,
+            "subject": subject,
+            "description": rng.choice(_BODIES),
+            "company_id": rng.randint(first, last),
+            "contact_id": None,
+            "channel": rng.choice(["email", "email", "web", "phone"]),
+            "category_id": rng.choice(categories),
+            "priority_id": rng.choice(priorities),
+            "status": status,
+            "language": "",
+            "first_response_due": created + timedelta(hours=4),
+            "resolution_due": None if status == "pending" else created + timedelta(days=3),
+            "first_responded_at": None if status == "new" else min(responded, EPOCH),
+            "resolved_at": None if active else min(resolved, EPOCH),
+            "closed_at": min(resolved, EPOCH) if status == "closed" else None,
+            "sla_pauses": "[]",
+            "first_response_breached": False,
+            "resolution_breached": False,
+            "csat_comment": "",
+            "csat_score": rng.choice([None, None, 5, 4, 3]) if not active else None,
+            "origin_message_id": "",
+            "last_activity_at": min(resolved, EPOCH),
+            "search_text": search_tokens(number, subject),
+            "owner_id": None if status == "new" and rng.random() < 0.5 else owner.user_id,
+            "team_id": owner.team_id,
+            "created_at": created,
+            "updated_at": min(resolved, EPOCH),
+        }
+
+
+@register(model=Message, per_company=4)
+def messages(ctx: GenerationContext, count: int) -> Iterator[dict]:
+    """Two messages on each ticket generated just before: the agent's reply and the customer's answer."""
+    if Ticket not in ctx.new_ids:
+        return
+    rng = ctx.rng
+    first, last = ctx.new_ids[Ticket]
+    rows = Ticket.objects.filter(pk__range=(first, last)).order_by("pk").values_list("pk", "created_at", "owner_id")
+    for pk, created, owner_id in rows.iterator(chunk_size=20_000):
+        for offset, kind in ((1, "reply"), (3, "customer")):
+            yield {
+                "ticket_id": pk,
+                "kind": kind,
+                "author_id": owner_id if kind == "reply" else None,
+                "author_name": "",
+                "body": rng.choice(_BODIES),
+                "created_at": created + timedelta(hours=offset),
+                "message_id": "",
+                "mailed_at": None,
+            }
+
+
+@register_finish
+def update_number_sequences() -> None:
+    """Bring each year's sequence up to the highest number loaded, so new tickets continue after it
+    (numbers are zero-padded, so the greatest string of a year is its last number)."""
+    years = (
+        Ticket.objects.order_by()
+        .annotate(year=Substr("number", 3, 4))
+        .values("year")
+        .annotate(last=Max("number"))
+        .values_list("year", "last")
+    )
+    for year, last in years:
+        NumberSequence.objects.update_or_create(year=int(year), defaults={"last": int(last[7:])})

@@ -1,0 +1,245 @@
+"""What customers send in: e-mail from the support mailboxes, replies and ratings through their
+signed links, and the files that come with them.
+
+An e-mail opens a ticket, or threads onto the ticket it answers (the number in its subject, or
+an In-Reply-To / References naming one of the ticket's messages). Automatic replies and bounces
+are recorded and dropped, never answered, so two help desks cannot mail each other forever.
+Each message is handled once: the `InboundMail` row is written in the transaction that acts on
+it, under a unique (mailbox, Message-ID).
+
+The customer's links are signed with the project's secret key and expire: the status page
+(TICKET_STATUS_LINK_DAYS) shows one ticket's public conversation and takes a reply, and the
+feedback page (TICKET_FEEDBACK_LINK_DAYS) takes one rating. A link names one ticket by id and
+number; an altered, expired or foreign link opens nothing.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from crm.audit import acting_as
+from crm.network import absolute_url
+from crm.outbox import queue_task
+from crm.people import find_people
+from customers.importing.columns import split_full_name
+from customers.models import Contact
+from customers.services import contact_create
+from tickets import services
+from tickets.mail import InboundMessage, find_ticket_number, strip_quoted_reply
+from tickets.models import Attachment, Channel, InboundMail, Mailbox, Message, Ticket
+
+Status = Ticket.Status
+ACK_TASK = "tickets.tasks.mail_acknowledgement"
+FEEDBACK_TASK = "tickets.tasks.mail_feedback_request"
+STATUS_SALT = "tickets.status-link"
+FEEDBACK_SALT = "tickets.feedback-link"
+# Types a browser would run or render in the CRM's origin: stored, but never served as such.
+ACTIVE_TYPES = {"text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml"}
+
+
+# --- Attachments --------------------------------------------------------------------------------
+
+
+def attachment_limit() -> int:
+    return int(settings.TICKET_ATTACHMENT_MAX_BYTES)
+
+
+def store_attachment(*, ticket: Ticket, message: Message | None, filename: str, content: bytes) -> Attachment:
+    """Keep a file sent with a ticket under a name of ours. Raises ValidationError when it is
+    larger than the limit. The type recorded is a guess from the name, for the page's icon and
+    the download's header; the download never lets a browser run or render it in place."""
+    if len(content) > attachment_limit():
+        raise ValidationError(
+            _("%(name)s is larger than %(size)d MB.") % {"name": filename, "size": attachment_limit() // (1024 * 1024)}
+        )
+    detected = mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
+    attachment = Attachment(
+        ticket=ticket,
+        message=message,
+        filename=(filename or "attachment")[:200],
+        content_type=detected[:100],
+        size=len(content),
+        token=secrets.token_hex(16),
+    )
+    attachment.file.save(attachment.token, ContentFile(content), save=False)
+    attachment.save()
+    return attachment
+
+
+# --- E-mail -----------------------------------------------------------------------------------
+
+
+def thread_of(parsed: InboundMessage) -> Ticket | None:
+    """The ticket an e-mail answers: by the number in its subject, else by the messages it names."""
+    number = find_ticket_number(parsed.subject)
+    if number:
+        ticket = Ticket.objects.filter(number=number).first()
+        if ticket is not None:
+            return ticket
+    parents = parsed.parent_ids
+    if not parents:
+        return None
+    message = Message.objects.filter(message_id__in=parents).select_related("ticket").order_by("-pk").first()
+    if message is not None:
+        return message.ticket
+    return Ticket.objects.filter(origin_message_id__in=parents).order_by("-pk").first()
+
+
+def requester_for(parsed: InboundMessage, mailbox: Mailbox) -> Contact:
+    """The contact with the sender's address (whoever owns it), or a new one owned by the
+    mailbox's contact owner: the people lookup keeps one person from becoming two contacts."""
+    existing = find_people(Contact.objects.all(), email=parsed.from_address).order_by("pk").first()
+    if existing is not None:
+        return existing
+    family, given = split_full_name(parsed.from_name)
+    return contact_create(
+        actor=mailbox.contact_owner,
+        family_name=family[:100],
+        given_name=given[:100],
+        email=parsed.from_address,
+        team=mailbox.team,
+    )
+
+
+def _sender_matches(ticket: Ticket, address: str) -> bool:
+    return bool(ticket.contact_id and ticket.contact.email and ticket.contact.email.casefold() == address.casefold())
+
+
+def receive(*, mailbox: Mailbox, parsed: InboundMessage) -> InboundMail | None:
+    """Act on one e-mail of `mailbox`, once. None when it was handled before."""
+    try:
+        with transaction.atomic():
+            record = InboundMail.objects.create(
+                mailbox=mailbox,
+                message_id=parsed.message_id[:255],
+                sender=parsed.from_address[:254],
+                subject=parsed.subject[:200],
+                outcome=InboundMail.Outcome.REFUSED,
+            )
+            _act(record, mailbox, parsed)
+            record.save(update_fields=["outcome", "detail", "ticket"])
+    except IntegrityError:
+        if InboundMail.objects.filter(mailbox=mailbox, message_id=parsed.message_id[:255]).exists():
+            return None  # handled before (by another worker, or before a crash)
+        raise
+    return record
+
+
+def _act(record: InboundMail, mailbox: Mailbox, parsed: InboundMessage) -> None:
+    if parsed.is_automatic:
+        record.outcome = InboundMail.Outcome.AUTOMATIC
+        return
+    if not parsed.from_address:
+        record.detail = "no sender address"
+        return
+    body = strip_quoted_reply(parsed.text).strip() or parsed.text.strip() or parsed.subject or "—"
+    ticket = thread_of(parsed)
+    if ticket is not None and ticket.status != Status.CLOSED and _sender_matches(ticket, parsed.from_address):
+        message = services.customer_message(
+            ticket=ticket, body=body, author_name=parsed.from_name or parsed.from_address, message_id=parsed.message_id
+        )
+        _keep_attachments(ticket, message, parsed)
+        record.outcome, record.ticket = InboundMail.Outcome.THREADED, ticket
+        return
+    contact = requester_for(parsed, mailbox)
+    ticket = services.ticket_create(
+        actor=None,
+        subject=(parsed.subject or body.splitlines()[0])[:200],
+        description=body,
+        contact=contact,
+        channel=Channel.EMAIL,
+        category=mailbox.category,
+        team=mailbox.team,
+        origin_message_id=parsed.message_id[:255],
+    )
+    _keep_attachments(ticket, None, parsed)
+    record.outcome, record.ticket = InboundMail.Outcome.OPENED, ticket
+    from celery import current_app
+
+    queue_task(current_app.tasks[ACK_TASK], ticket_id=ticket.pk)
+
+
+def _keep_attachments(ticket: Ticket, message: Message | None, parsed: InboundMessage) -> None:
+    skipped = []
+    for item in parsed.attachments:
+        try:
+            store_attachment(ticket=ticket, message=message, filename=item.filename, content=item.content)
+        except ValidationError:
+            skipped.append(item.filename)
+    if skipped:
+        with acting_as(None):
+            Message.objects.create(
+                ticket=ticket,
+                kind=Message.Kind.NOTE,
+                body=_("Attachments too large to keep: %(names)s") % {"names": ", ".join(skipped)},
+            )
+
+
+# --- The customer's links ---------------------------------------------------------------------
+
+
+def _link_days(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def status_token(ticket: Ticket) -> str:
+    return signing.TimestampSigner(salt=STATUS_SALT).sign(f"{ticket.pk}.{ticket.number}")
+
+
+def status_url(ticket: Ticket) -> str:
+    return absolute_url(reverse("tickets:status", args=[status_token(ticket)]))
+
+
+def feedback_token(ticket: Ticket) -> str:
+    return signing.TimestampSigner(salt=FEEDBACK_SALT).sign(f"{ticket.pk}.{ticket.number}")
+
+
+def feedback_url(ticket: Ticket) -> str:
+    return absolute_url(reverse("tickets:feedback", args=[feedback_token(ticket)]))
+
+
+def ticket_for_token(token: str, *, salt: str, days: int) -> Ticket | None:
+    """The ticket a link names, or None when the link is altered, expired or names no ticket."""
+    try:
+        value = signing.TimestampSigner(salt=salt).unsign(token, max_age=timedelta(days=days))
+    except signing.BadSignature:  # SignatureExpired is one too
+        return None
+    pk, _dot, number = value.partition(".")
+    if not pk.isdigit():
+        return None
+    return Ticket.objects.select_related("priority").filter(pk=int(pk), number=number).first()
+
+
+def ticket_for_status(token: str) -> Ticket | None:
+    return ticket_for_token(token, salt=STATUS_SALT, days=_link_days("TICKET_STATUS_LINK_DAYS", 90))
+
+
+def ticket_for_feedback(token: str) -> Ticket | None:
+    return ticket_for_token(token, salt=FEEDBACK_SALT, days=_link_days("TICKET_FEEDBACK_LINK_DAYS", 30))
+
+
+@transaction.atomic
+def record_feedback(*, ticket: Ticket, score: int, comment: str = "") -> bool:
+    """The customer's rating, once: False when the ticket was rated already."""
+    if not 1 <= score <= 5:
+        raise ValidationError(_("Choose a rating from 1 to 5."))
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("company", "contact").get(pk=ticket.pk)
+    if ticket.csat_score is not None:
+        return False
+    ticket.csat_score, ticket.csat_comment = score, comment.strip()[:2000]
+    with acting_as(None):
+        ticket.save(update_fields=["csat_score", "csat_comment", "updated_at"])
+    services.record_ticket_event(
+        ticket, None, _("Customer rated ticket %(number)s: %(score)d of 5") % {"number": ticket.number, "score": score}
+    )
+    return True

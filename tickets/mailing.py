@@ -1,0 +1,145 @@
+"""Mail the tickets module sends: public replies threaded into the customer's conversation, and
+SLA warnings and escalations to the people who must act."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from crm.models import TeamMembership, User
+from crm.network import absolute_url
+from tickets import intake
+from tickets.mail import make_message_id, reply_subject, thread_headers
+from tickets.models import Message, Ticket
+
+
+def mail_domain() -> str:
+    return settings.TICKET_FROM_EMAIL.rpartition("@")[2] or "localhost"
+
+
+def send_reply(*, message_id: int) -> bool:
+    """Mail one public reply to the requester, once. Its Message-ID is fixed before sending, so
+    a retry after a lost connection sends the same message (the customer's client shows it once);
+    a mail server error propagates so that the task retries."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("ticket", "ticket__contact")
+            .filter(pk=message_id, kind=Message.Kind.REPLY)
+            .first()
+        )
+        if message is None or message.mailed_at is not None:
+            return False
+        if not message.message_id:
+            message.message_id = make_message_id(mail_domain())
+            message.save(update_fields=["message_id"])
+    ticket = message.ticket
+    contact = ticket.contact
+    if contact is None or not contact.email:
+        return False
+    parents = [ticket.origin_message_id] if ticket.origin_message_id else []
+    parents += list(
+        ticket.messages.exclude(message_id="")
+        .exclude(pk=message.pk)
+        .filter(created_at__lte=message.created_at)
+        .order_by("created_at", "id")
+        .values_list("message_id", flat=True)
+    )
+    language = ticket.language or contact.preferred_language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        body = render_to_string(
+            "tickets/reply_email.txt",
+            {
+                "ticket": ticket,
+                "message": message,
+                "agent": message.author_name,
+                "status_url": intake.status_url(ticket),
+            },
+        )
+        email = EmailMessage(
+            subject=reply_subject(ticket.number, ticket.subject),
+            body=body,
+            from_email=settings.TICKET_FROM_EMAIL,
+            to=[contact.email],
+            headers={"Message-ID": message.message_id, **thread_headers(message.message_id, parents)},
+        )
+    email.send()
+    Message.objects.filter(pk=message.pk).update(mailed_at=timezone.now())
+    return True
+
+
+def _customer_mail(ticket: Ticket, template: str, context: dict, *, thread: bool) -> bool:
+    """A message to the requester in their language, threaded under the request when it came by mail."""
+    contact = ticket.contact
+    if contact is None or not contact.email:
+        return False
+    language = ticket.language or contact.preferred_language or settings.LANGUAGE_CODE
+    own_id = make_message_id(mail_domain())
+    parents = [ticket.origin_message_id] if thread and ticket.origin_message_id else []
+    with translation.override(language):
+        body = render_to_string(template, {"ticket": ticket, **context})
+        email = EmailMessage(
+            subject=reply_subject(ticket.number, ticket.subject),
+            body=body,
+            from_email=settings.TICKET_FROM_EMAIL,
+            to=[contact.email],
+            headers={"Auto-Submitted": "auto-replied", **thread_headers(own_id, parents)},
+        )
+    email.send()
+    return True
+
+
+def send_acknowledgement(*, ticket_id: int) -> bool:
+    """Tell the customer their request arrived, with its number and the status link."""
+    ticket = Ticket.objects.select_related("contact").filter(pk=ticket_id).first()
+    if ticket is None:
+        return False
+    return _customer_mail(ticket, "tickets/ack_email.txt", {"status_url": intake.status_url(ticket)}, thread=True)
+
+
+def send_feedback_request(*, ticket_id: int) -> bool:
+    """Ask for a rating once the ticket is resolved (not when it was rated or reopened since)."""
+    ticket = Ticket.objects.select_related("contact").filter(pk=ticket_id).first()
+    if (
+        ticket is None
+        or ticket.csat_score is not None
+        or ticket.status not in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
+    ):
+        return False
+    return _customer_mail(
+        ticket, "tickets/feedback_email.txt", {"feedback_url": intake.feedback_url(ticket)}, thread=True
+    )
+
+
+def sla_recipients(ticket: Ticket, *, escalate: bool) -> list[User]:
+    """The assignee (or, unassigned, the team's managers); an escalation adds the managers."""
+    people = [ticket.owner] if ticket.owner_id else []
+    if escalate or not people:
+        managers = TeamMembership.objects.filter(team_id=ticket.team_id, role=TeamMembership.Role.MANAGER)
+        people += [m.user for m in managers.select_related("user")]
+    seen, unique = set(), []
+    for person in people:
+        if person is not None and person.is_active and person.email and person.pk not in seen:
+            seen.add(person.pk)
+            unique.append(person)
+    return unique
+
+
+def send_sla_notice(*, ticket_id: int, escalate: bool) -> int:
+    ticket = Ticket.objects.select_related("owner", "team", "priority").filter(pk=ticket_id).first()
+    if ticket is None:
+        return 0
+    sent = 0
+    for person in sla_recipients(ticket, escalate=escalate):
+        with translation.override(person.language or settings.LANGUAGE_CODE):
+            subject = render_to_string("tickets/sla_subject.txt", {"ticket": ticket, "escalate": escalate})
+            body = render_to_string(
+                "tickets/sla_email.txt",
+                {"ticket": ticket, "escalate": escalate, "url": absolute_url(ticket.get_absolute_url())},
+            )
+        EmailMessage(subject=" ".join(subject.split()), body=body, to=[person.email]).send()
+        sent += 1
+    return sent

@@ -1,0 +1,148 @@
+"""Reads of tickets. Every function starts from what the user may see."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.permissions import has_role_permission, member_team_ids, restrict
+from crm.search import SearchHit, SearchProvider, query_terms, text_search
+from customers.models import Company, Contact
+from tickets.models import Attachment, Message, Ticket, warning_lead_time
+
+PANEL_LIMIT = 10
+SEARCH_MATCH_CAP = 10000
+Status = Ticket.Status
+
+
+def customer_condition(user) -> Q:
+    """Tickets about customers the user may see (for roles that may view tickets at all)."""
+    companies = restrict(Company.objects.all(), user).values("pk")
+    contacts = restrict(Contact.objects.all(), user).values("pk")
+    return Q(company__in=companies) | Q(contact__in=contacts)
+
+
+def worked_customers(field: str):
+    """For `register_seen_through` on companies and contacts: an agent sees the customers of the
+    active tickets they work (theirs and their teams'), to read the requester's history."""
+
+    def condition(user) -> Q:
+        if not has_role_permission(user, Ticket, "change"):
+            return Q(pk__in=[])
+        worked = Ticket.objects.filter(
+            Q(owner=user) | Q(team__in=member_team_ids(user)), status__in=Ticket.ACTIVE_STATUSES
+        ).exclude(**{f"{field}__isnull": True})
+        return Q(pk__in=worked.values(field))
+
+    return condition
+
+
+def visible_tickets(user) -> QuerySet[Ticket]:
+    return restrict(Ticket.objects.all(), user)
+
+
+def ticket_search_q(query: str) -> Q:
+    query = query.strip()
+    if not query_terms(query):
+        return Q(pk__in=[])
+    return text_search(query, recheck=("number", "subject"))
+
+
+def queue_condition(user, queue: str) -> Q:
+    now = timezone.now()
+    if queue == "mine":
+        return Q(owner=user, status__in=Ticket.ACTIVE_STATUSES)
+    if queue == "team":
+        return Q(team__in=member_team_ids(user), status__in=Ticket.ACTIVE_STATUSES)
+    if queue == "unassigned":
+        return Q(owner__isnull=True, status__in=Ticket.ACTIVE_STATUSES)
+    if queue == "pending":
+        return Q(status=Status.PENDING)
+    if queue == "breaching":
+        soon = now + warning_lead_time()
+        return Q(status__in=(Status.NEW, Status.OPEN)) & (
+            Q(resolution_due__lte=soon) | Q(first_responded_at__isnull=True, first_response_due__lte=soon)
+        )
+    return Q()
+
+
+def ticket_list(*, user, filters: dict | None = None) -> QuerySet[Ticket]:
+    """The tickets `user` may see, narrowed by the list page's filters (each one index-backed)."""
+    visible = visible_tickets(user)
+    qs = visible.select_related("owner", "team", "company", "contact", "priority", "category")
+    filters = filters or {}
+    if filters.get("q"):
+        matching = visible.filter(ticket_search_q(filters["q"])).order_by().values("pk")[:SEARCH_MATCH_CAP]
+        qs = qs.filter(pk__in=matching)
+    if filters.get("queue"):
+        qs = qs.filter(queue_condition(user, filters["queue"]))
+    for name in ("status", "priority", "category", "channel", "owner", "team", "company", "contact"):
+        if filters.get(name):
+            qs = qs.filter(**{name: filters[name]})
+    if filters.get("created_from"):
+        qs = qs.filter(created_at__date__gte=filters["created_from"])
+    if filters.get("created_to"):
+        qs = qs.filter(created_at__date__lte=filters["created_to"])
+    return qs
+
+
+def ticket_for_detail() -> QuerySet[Ticket]:
+    return Ticket.objects.select_related(
+        "owner", "team", "company", "contact", "priority", "category", "sla_policy"
+    ).prefetch_related("tags")
+
+
+def conversation(*, ticket: Ticket, staff: bool = True) -> list[Message]:
+    """The ticket's messages, oldest first, with their attachments; internal notes for staff only."""
+    messages = ticket.messages.select_related("author").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
+    )
+    if not staff:
+        messages = messages.exclude(kind=Message.Kind.NOTE)
+    return list(messages)
+
+
+def customer_panel(field: str):
+    """The tickets panel on a company or contact page: its latest tickets the viewer may see."""
+
+    def context(record, user) -> dict | None:
+        if not has_role_permission(user, Ticket, "view"):
+            return None
+        tickets = (
+            visible_tickets(user)
+            .filter(**{field: record})
+            .select_related("owner", "priority")
+            .order_by("-created_at", "-id")[:PANEL_LIMIT]
+        )
+        add_url = reverse("tickets:ticket_create") + f"?{field}={record.pk}&channel=phone"
+        return {
+            "tickets": list(tickets),
+            "add_url": add_url if has_role_permission(user, Ticket, "add") else "",
+            "list_url": reverse("tickets:ticket_list") + f"?{field}={record.pk}",
+        }
+
+    return context
+
+
+def find_tickets(user, query: str, limit: int) -> list[SearchHit]:
+    if not has_role_permission(user, Ticket, "view"):
+        return []
+    rows = visible_tickets(user).filter(ticket_search_q(query)).order_by("-created_at", "-id")[:limit]
+    return [
+        SearchHit(f"{ticket.number} {ticket.subject}", ticket.get_status_display(), ticket.get_absolute_url())
+        for ticket in rows
+    ]
+
+
+def search_provider() -> SearchProvider:
+    return SearchProvider(
+        "tickets",
+        _("Tickets"),
+        find_tickets,
+        more_url=lambda q: f"{reverse('tickets:ticket_list')}?{urlencode({'q': q})}",
+        order=40,
+    )

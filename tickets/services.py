@@ -1,0 +1,521 @@
+"""Changes to tickets: open, edit, reply, note, change status, assign, and the SLA clock.
+
+Every function takes the acting user (None for the customer's own messages and for mail that
+arrives), checks what it may do through crm's write kit, saves in one transaction, and queues
+mail with `crm.outbox.queue_task` so that nothing is sent for a change that rolls back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.audit import acting_as, log_bulk_change
+from crm.models import Team, TeamMembership, User
+from crm.outbox import queue_task
+from crm.permissions import can, has_role_permission, is_administrator
+from crm.writes import check_assignment, ensure_may, ensure_still_visible, record_update
+from customers.models import Company, Contact, Interaction
+from customers.services import record_interaction
+from tickets.models import (
+    AssignmentRule,
+    AssignmentTurn,
+    Message,
+    NumberSequence,
+    Priority,
+    SlaPolicy,
+    SlaTarget,
+    Ticket,
+    warning_lead_time,
+)
+from tickets.sla import due_at
+
+Status = Ticket.Status
+
+TICKET_FIELDS = ("subject", "description", "company", "contact", "channel", "category", "priority", "language")
+
+# Which status a ticket may move to from each; resolved and closed tickets reopen to open.
+TRANSITIONS = {
+    Status.NEW: {Status.OPEN, Status.PENDING, Status.RESOLVED, Status.CLOSED},
+    Status.OPEN: {Status.PENDING, Status.RESOLVED, Status.CLOSED},
+    Status.PENDING: {Status.OPEN, Status.RESOLVED, Status.CLOSED},
+    Status.RESOLVED: {Status.OPEN, Status.CLOSED},
+    Status.CLOSED: {Status.OPEN},
+}
+
+MAIL_REPLY_TASK = "tickets.tasks.mail_reply"
+FEEDBACK_TASK = "tickets.tasks.mail_feedback_request"
+
+
+def reopen_window() -> timedelta:
+    """How long after resolution a customer's reply reopens the ticket (TICKET_REOPEN_DAYS)."""
+    return timedelta(days=int(getattr(settings, "TICKET_REOPEN_DAYS", 7)))
+
+
+# --- Numbers ---------------------------------------------------------------------------------
+
+
+def next_number(*, year: int) -> str:
+    """`T-YYYY-NNNNNN`, gap-free per year: the year's row is locked until the ticket's
+    transaction ends, so parallel tickets queue for their numbers and a rollback returns one."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("next_number() must run inside the transaction that saves the ticket.")
+    NumberSequence.objects.bulk_create([NumberSequence(year=year)], ignore_conflicts=True)
+    sequence = NumberSequence.objects.select_for_update().get(year=year)
+    sequence.last += 1
+    if sequence.last > 999999:
+        raise ValidationError(_("This year's ticket numbers are used up."))
+    sequence.save(update_fields=["last"])
+    return f"T-{year}-{sequence.last:06d}"
+
+
+# --- Assignment ------------------------------------------------------------------------------
+
+
+def matching_rule(ticket: Ticket) -> AssignmentRule | None:
+    grade = ticket.company.grade if ticket.company_id else ""
+    for rule in AssignmentRule.objects.filter(active=True).select_related("team"):
+        if rule.category_id and rule.category_id != ticket.category_id:
+            continue
+        if rule.channel and rule.channel != ticket.channel:
+            continue
+        if rule.customer_grade and rule.customer_grade != grade:
+            continue
+        if rule.language and rule.language != ticket.language:
+            continue
+        return rule
+    return None
+
+
+def team_agents(team: Team) -> list[User]:
+    """Active members of `team` on shift whose role may work tickets, by id."""
+    permission = Permission.objects.filter(content_type__app_label="tickets", codename="change_ticket")
+    on_shift = TeamMembership.objects.filter(team=team, on_shift=True).values("user_id")
+    return list(
+        User.objects.filter(pk__in=on_shift, is_active=True)
+        .filter(Q(groups__permissions__in=permission) | Q(user_permissions__in=permission) | Q(is_superuser=True))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def pick_agent(team: Team, method: str) -> User | None:
+    """The next agent of `team` by `method`, inside the transaction that saves the ticket: the
+    team's turn row stays locked until then, so parallel tickets never pick out of turn."""
+    AssignmentTurn.objects.bulk_create([AssignmentTurn(team=team)], ignore_conflicts=True)
+    turn = AssignmentTurn.objects.select_for_update().get(team=team)
+    agents = team_agents(team)
+    if not agents:
+        return None
+    if method == AssignmentRule.Method.LEAST_LOADED:
+        loads = dict(
+            Ticket.objects.filter(owner__in=agents, status__in=Ticket.ACTIVE_STATUSES)
+            .values_list("owner_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        chosen = min(agents, key=lambda agent: (loads.get(agent.pk, 0), agent.pk))
+    else:
+        later = [agent for agent in agents if turn.last_user_id is None or agent.pk > turn.last_user_id]
+        chosen = later[0] if later else agents[0]
+    turn.last_user = chosen
+    turn.save(update_fields=["last_user"])
+    return chosen
+
+
+def default_team() -> Team | None:
+    """The team that receives what no rule matches (TICKET_DEFAULT_TEAM, a team name)."""
+    name = getattr(settings, "TICKET_DEFAULT_TEAM", "")
+    return Team.objects.filter(name=name).first() if name else None
+
+
+def assign_by_rules(ticket: Ticket, *, fallback_team: Team | None = None) -> None:
+    rule = matching_rule(ticket)
+    team = rule.team if rule else (fallback_team or ticket.team or default_team())
+    method = rule.method if rule else AssignmentRule.Method.ROUND_ROBIN
+    ticket.team = team
+    ticket.owner = pick_agent(team, method) if team else None
+
+
+# --- SLA -------------------------------------------------------------------------------------
+
+
+def matching_target(ticket: Ticket) -> SlaTarget | None:
+    grade = ticket.company.grade if ticket.company_id else ""
+    policies = SlaPolicy.objects.filter(active=True).filter(Q(customer_grade="") | Q(customer_grade=grade))
+    for policy in policies.select_related("hours"):
+        target = SlaTarget.objects.filter(policy=policy, priority_id=ticket.priority_id).first()
+        if target is not None:
+            target.policy = policy
+            return target
+    return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def pause_clock(ticket: Ticket, now: datetime) -> None:
+    if not any(end is None for _begin, end in ticket.sla_pauses):
+        ticket.sla_pauses = [*ticket.sla_pauses, [_iso(now), None]]
+        ticket.__dict__.pop("pauses", None)
+
+
+def resume_clock(ticket: Ticket, now: datetime) -> None:
+    ticket.sla_pauses = [[begin, end or _iso(now)] for begin, end in ticket.sla_pauses]
+    ticket.__dict__.pop("pauses", None)
+
+
+# The fields `recompute_sla` sets, for `save(update_fields=...)`.
+SLA_FIELDS = [
+    "sla_policy",
+    "sla_pauses",
+    "first_response_due",
+    "resolution_due",
+    "first_response_breached",
+    "resolution_breached",
+    "warned_at",
+    "escalated_at",
+]
+
+
+def recompute_sla(ticket: Ticket, *, now: datetime | None = None) -> None:
+    """Set the ticket's due times and breach flags from its policy, status and pauses (not saved)."""
+    now = now or timezone.now()
+    target = matching_target(ticket)
+    if target is None:
+        ticket.sla_policy = None
+        ticket.first_response_due = ticket.resolution_due = None
+        return
+    ticket.sla_policy = target.policy
+    calendar = target.policy.hours.calendar()
+    start = ticket.created_at or now
+    pauses = ticket.pauses
+    response_target = timedelta(minutes=target.first_response_minutes)
+    resolution_target = timedelta(minutes=target.resolution_minutes)
+    if ticket.first_responded_at is None:
+        ticket.first_response_due = due_at(calendar, start, response_target, pauses, now)
+    else:
+        # Given: the due time is where the clock stood then, for reporting.
+        ticket.first_response_due = due_at(calendar, start, response_target, pauses, ticket.first_responded_at)
+        if ticket.first_response_due is not None and ticket.first_responded_at > ticket.first_response_due:
+            ticket.first_response_breached = True
+    end = ticket.resolved_at if ticket.resolved_at and not ticket.is_active else now
+    ticket.resolution_due = due_at(calendar, start, resolution_target, pauses, end)
+    if ticket.resolution_due is not None and end > ticket.resolution_due:
+        ticket.resolution_breached = True
+    # A due time moved later (a pause, a lower priority): the warning and escalation may come again.
+    upcoming = ticket.next_due()
+    if upcoming is None or upcoming > now + warning_lead_time():
+        ticket.warned_at = None
+    if upcoming is None or upcoming > now:
+        ticket.escalated_at = None
+
+
+# --- Create and edit --------------------------------------------------------------------------
+
+
+def _check_customer(actor: User | None, company: Company | None, contact: Contact | None) -> Company | None:
+    if actor is not None:
+        for record in (company, contact):
+            if record is not None and not can(actor, record, "view"):
+                raise PermissionDenied
+    if contact is not None and company is not None and contact.company_id not in (None, company.pk):
+        raise ValidationError({"contact": _("That contact works for another company.")})
+    if company is None and contact is not None and contact.company_id:
+        return contact.company
+    return company
+
+
+def record_ticket_event(ticket: Ticket, actor: User | None, summary: str, body: str = "") -> None:
+    """Write an event of the ticket to its customer's timeline (nothing without a customer)."""
+    if ticket.company_id or ticket.contact_id:
+        record_interaction(
+            kind=Interaction.Kind.TICKET,
+            summary=summary,
+            body=body,
+            actor=actor,
+            company=ticket.company,
+            contact=ticket.contact,
+            link=ticket.get_absolute_url(),
+            subject=ticket,
+        )
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor: User | None,
+    owner: User | None = None,
+    team: Team | None = None,
+    tags=None,
+    auto_assign: bool | None = None,
+    now: datetime | None = None,
+    origin_message_id: str = "",
+    **data,
+) -> Ticket:
+    """A new ticket, numbered, assigned (by the rules unless an assignee is chosen) and on the clock.
+
+    `actor` None is the customer's own request (web form, e-mail): no role is checked, and the
+    rules always assign it.
+    """
+    if actor is not None:
+        if not has_role_permission(actor, Ticket, "add"):
+            raise PermissionDenied(_("You may not add this kind of record."))
+        check_assignment(actor, owner=owner, team=team)
+    now = now or timezone.now()
+    ticket = Ticket(**{name: data[name] for name in TICKET_FIELDS if name in data}, origin_message_id=origin_message_id)
+    if ticket.priority_id is None:
+        ticket.priority = Priority.objects.filter(active=True).order_by("-is_default", "order").first()
+    ticket.company = _check_customer(actor, ticket.company, ticket.contact)
+    if not ticket.language and ticket.contact_id:
+        ticket.language = ticket.contact.preferred_language
+    if auto_assign is None:
+        auto_assign = actor is None or (owner is None and team is None)
+    if auto_assign:
+        assign_by_rules(ticket, fallback_team=team)
+        if ticket.owner is None and actor is not None and team is None and ticket.team is None:
+            ticket.owner = actor  # nobody else would see it: the agent who logged it keeps it
+    else:
+        ticket.owner, ticket.team = owner, team
+    ticket.number = next_number(year=timezone.localdate(now).year)
+    ticket.created_at = now
+    ticket.status = Status.NEW if ticket.owner is None or ticket.owner != actor else Status.OPEN
+    recompute_sla(ticket, now=now)
+    with acting_as(actor):
+        ticket.full_clean()
+        ticket.save()
+        # auto_now_add stamps its own time; the clock started at `now` (imports and tests pass one).
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=now, last_activity_at=now)
+        ticket.created_at = ticket.last_activity_at = now
+        if tags:
+            ticket.tags.set(tags)
+    if actor is not None and not auto_assign:
+        ensure_still_visible(ticket, actor)
+    record_ticket_event(
+        ticket, actor, _("Ticket %(number)s opened: %(subject)s") % {"number": ticket.number, "subject": ticket.subject}
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_update(*, ticket: Ticket, actor: User, **data) -> Ticket:
+    def derive(stored: Ticket, _given: Ticket) -> None:
+        stored.company = _check_customer(actor, stored.company, stored.contact)
+        recompute_sla(stored)
+
+    return record_update(record=ticket, actor=actor, data=data, fields=TICKET_FIELDS, m2m=("tags",), before_save=derive)
+
+
+# --- Conversation ----------------------------------------------------------------------------
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update(of=("self",)).select_related("company", "contact").get(pk=ticket.pk)
+
+
+def _set_status(ticket: Ticket, status: str, now: datetime) -> list[str]:
+    """Move `ticket` to `status` (already validated); the clock and stamps follow."""
+    if status == ticket.status:
+        return []
+    was = ticket.status
+    ticket.status = status
+    if status == Status.PENDING:
+        pause_clock(ticket, now)
+    elif was == Status.PENDING:
+        resume_clock(ticket, now)
+    if status == Status.RESOLVED:
+        ticket.resolved_at = now
+    if status == Status.CLOSED:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    if status in (Status.OPEN, Status.NEW) and was in (Status.RESOLVED, Status.CLOSED):
+        ticket.resolved_at = ticket.closed_at = None
+    recompute_sla(ticket, now=now)
+    return ["status", "resolved_at", "closed_at", *SLA_FIELDS]
+
+
+def _check_transition(ticket: Ticket, status: str) -> None:
+    if status not in Status.values:
+        raise ValidationError(_("Unknown status."))
+    if status != ticket.status and status not in TRANSITIONS[ticket.status]:
+        raise ValidationError(
+            _("A ticket that is %(now)s cannot become %(next)s.")
+            % {"now": ticket.get_status_display(), "next": Status(status).label}
+        )
+
+
+def _save(ticket: Ticket, actor: User | None, fields: list[str], now: datetime) -> None:
+    ticket.last_activity_at = now
+    with acting_as(actor):
+        ticket.save(update_fields=sorted({*fields, "last_activity_at", "updated_at"}))
+
+
+@transaction.atomic
+def ticket_reply(
+    *, ticket: Ticket, actor: User, body: str, public: bool = True, status: str = "", now: datetime | None = None
+) -> Message:
+    """An agent's public reply (mailed to the requester) or internal note, and optionally a new status.
+
+    A public reply is the first response if none was given; a new ticket becomes open.
+    """
+    ensure_may(actor, ticket, "change")
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": _("Write a message.")})
+    now = now or timezone.now()
+    ticket = _locked(ticket)
+    if public and not ticket.contact_id:
+        raise ValidationError(_("This ticket has no requester to reply to: add a contact or write an internal note."))
+    if public and ticket.contact_id and not ticket.contact.email:
+        raise ValidationError(_("The requester has no e-mail address: add one or write an internal note."))
+    fields: list[str] = []
+    if status:
+        _check_transition(ticket, status)
+    elif public and ticket.status == Status.NEW:
+        status = Status.OPEN
+    kind = Message.Kind.REPLY if public else Message.Kind.NOTE
+    with acting_as(actor):
+        message = Message.objects.create(ticket=ticket, kind=kind, author=actor, author_name=str(actor), body=body)
+    if public and ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+        fields += ["first_responded_at"]
+    fields += _set_status(ticket, status, now) if status else []
+    if public:
+        recompute_sla(ticket, now=now)
+        fields += SLA_FIELDS
+    _save(ticket, actor, fields, now)
+    if public:
+        from celery import current_app
+
+        queue_task(current_app.tasks[MAIL_REPLY_TASK], message_id=message.pk)
+        record_ticket_event(ticket, actor, _("Reply on ticket %(number)s") % {"number": ticket.number}, body)
+    return message
+
+
+@transaction.atomic
+def ticket_set_status(*, ticket: Ticket, actor: User, status: str, now: datetime | None = None) -> Ticket:
+    ensure_may(actor, ticket, "change")
+    now = now or timezone.now()
+    ticket = _locked(ticket)
+    _check_transition(ticket, status)
+    fields = _set_status(ticket, status, now)
+    if fields:
+        _save(ticket, actor, fields, now)
+        if status == Status.RESOLVED:
+            record_ticket_event(ticket, actor, _("Ticket %(number)s resolved") % {"number": ticket.number})
+            if ticket.csat_score is None and ticket.contact_id and ticket.contact.email:
+                from celery import current_app
+
+                queue_task(current_app.tasks[FEEDBACK_TASK], ticket_id=ticket.pk)
+    return ticket
+
+
+@transaction.atomic
+def customer_message(
+    *, ticket: Ticket, body: str, author_name: str = "", message_id: str = "", now: datetime | None = None
+) -> Message:
+    """The customer wrote (by e-mail or on the status page): the clock resumes if it waited on
+    them, and a ticket resolved within the reopen window opens again."""
+    now = now or timezone.now()
+    ticket = _locked(ticket)
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": _("Write a message.")})
+    message = Message.objects.create(
+        ticket=ticket, kind=Message.Kind.CUSTOMER, author_name=author_name[:200], body=body, message_id=message_id
+    )
+    recently_resolved = (
+        ticket.status == Status.RESOLVED and ticket.resolved_at and now - ticket.resolved_at <= reopen_window()
+    )
+    status = Status.OPEN if ticket.status == Status.PENDING or recently_resolved else ""
+    fields = _set_status(ticket, status, now) if status else []
+    _save(ticket, None, fields, now)
+    record_ticket_event(ticket, None, _("Customer wrote on ticket %(number)s") % {"number": ticket.number}, body)
+    return message
+
+
+# --- Assignment by hand -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_take(*, ticket: Ticket, actor: User) -> Ticket:
+    """The actor takes the ticket: any agent who may work it (its team's members do)."""
+    ensure_may(actor, ticket, "change", _("You may not work on this ticket."))
+    ticket = _locked(ticket)
+    if ticket.owner_id == actor.pk:
+        return ticket
+    if ticket.owner_id is not None and not can(actor, ticket, "assign"):
+        raise PermissionDenied(_("This ticket is already assigned: ask its team's manager to reassign it."))
+    ticket.owner = actor
+    fields = ["owner"]
+    if ticket.status == Status.NEW:
+        fields += _set_status(ticket, Status.OPEN, timezone.now())
+    _save(ticket, actor, fields, timezone.now())
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(*, ticket: Ticket, actor: User, owner: User | None, team: Team | None = None) -> Ticket:
+    """Hand the ticket to `owner` (None: back to the team's unassigned queue)."""
+    ensure_may(actor, ticket, "assign", _("Only the team's manager may reassign this ticket."))
+    ticket = _locked(ticket)
+    team = team or ticket.team
+    if owner is not None:
+        check_assignment(actor, owner=owner, team=team)
+    elif not (is_administrator(actor) or (team is not None and can(actor, ticket, "assign"))):
+        raise PermissionDenied
+    ticket.owner, ticket.team = owner, team
+    _save(ticket, actor, ["owner", "team"], timezone.now())
+    return ticket
+
+
+def bulk_assign(*, queryset, actor: User, data: dict) -> int:
+    changed = 0
+    for ticket in queryset.order_by("pk")[:1000]:
+        ticket_assign(ticket=ticket, actor=actor, owner=data.get("owner"))
+        changed += 1
+    return changed
+
+
+def bulk_set_status(*, queryset, actor: User, data: dict) -> int:
+    changed = 0
+    for ticket in queryset.order_by("pk")[:1000]:
+        try:
+            ticket_set_status(ticket=ticket, actor=actor, status=data["status"])
+        except ValidationError:
+            continue
+        changed += 1
+    return changed
+
+
+def set_on_shift(*, actor: User, on_shift: bool) -> int:
+    """An agent comes on or goes off shift in every team they belong to."""
+    with acting_as(actor):
+        return TeamMembership.objects.filter(user=actor).update(on_shift=on_shift)
+
+
+# --- Customer merges (customers.extensions) -------------------------------------------------
+
+
+def _move_tickets(field: str, *, survivor, merged, actor: User) -> int:
+    pks = list(Ticket.objects.filter(**{field: merged}).values_list("pk", flat=True))
+    if pks:
+        Ticket.objects.filter(pk__in=pks).update(**{field: survivor}, updated_at=timezone.now())
+        log_bulk_change(Ticket, pks, actor=actor, changes={field: [str(merged.pk), str(survivor.pk)]}, event="merge")
+    return len(pks)
+
+
+def move_company_tickets(*, survivor: Company, merged: Company, actor: User) -> int:
+    return _move_tickets("company", survivor=survivor, merged=merged, actor=actor)
+
+
+def move_contact_tickets(*, survivor: Contact, merged: Contact, actor: User) -> int:
+    return _move_tickets("contact", survivor=survivor, merged=merged, actor=actor)

@@ -1,0 +1,65 @@
+"""The SLA watch: a warning before a due time, an escalation once it passes, each sent once.
+
+Run by beat every few minutes. A ticket's stamp (`warned_at`, `escalated_at`) is set in the
+same transaction that queues its mail through the outbox, so a crash between the two neither
+loses the notice nor sends it twice; a due time that moves later clears the stamps
+(`services.recompute_sla`), and the notice may come again for the new one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.outbox import queue_task
+from tickets.models import Ticket, warning_lead_time
+
+BATCH = 500
+RUNNING = (Ticket.Status.NEW, Ticket.Status.OPEN)
+
+
+def _due_before(moment: datetime) -> Q:
+    return Q(resolution_due__lte=moment) | Q(first_responded_at__isnull=True, first_response_due__lte=moment)
+
+
+def watch(*, now: datetime | None = None) -> dict:
+    from celery import current_app
+
+    now = now or timezone.now()
+    task = current_app.tasks["tickets.tasks.mail_sla_notice"]
+    counts = {"warned": 0, "escalated": 0}
+    running = Ticket.objects.filter(status__in=RUNNING)
+    for ticket_id in running.filter(_due_before(now), escalated_at__isnull=True).values_list("pk", flat=True)[:BATCH]:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().filter(pk=ticket_id, escalated_at__isnull=True).first()
+            if ticket is None or ticket.status not in RUNNING:
+                continue
+            due = ticket.next_due()
+            if due is None or due > now:
+                continue
+            if ticket.first_responded_at is None and ticket.first_response_due and ticket.first_response_due <= now:
+                ticket.first_response_breached = True
+            if ticket.resolution_due and ticket.resolution_due <= now:
+                ticket.resolution_breached = True
+            ticket.escalated_at = now
+            ticket.warned_at = ticket.warned_at or now
+            ticket.save(update_fields=["escalated_at", "warned_at", "first_response_breached", "resolution_breached"])
+            queue_task(task, ticket_id=ticket.pk, escalate=True)
+            counts["escalated"] += 1
+    soon = now + warning_lead_time()
+    for ticket_id in running.filter(_due_before(soon), warned_at__isnull=True).values_list("pk", flat=True)[:BATCH]:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().filter(pk=ticket_id, warned_at__isnull=True).first()
+            if ticket is None or ticket.status not in RUNNING:
+                continue
+            due = ticket.next_due()
+            if due is None or due > soon:
+                continue
+            ticket.warned_at = now
+            ticket.save(update_fields=["warned_at"])
+            queue_task(task, ticket_id=ticket.pk, escalate=False)
+            counts["warned"] += 1
+    return counts
