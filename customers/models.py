@@ -239,7 +239,7 @@ class Interaction(models.Model):
         verbose_name=_("contact"),
     )
     # Where an entry written by another module came from, e.g. "pipeline.opportunity:42".
-    source_ref = models.CharField(max_length=100, blank=True, editable=False)
+    source_ref = models.CharField(_("written by"), max_length=100, blank=True, editable=False)
     # The record the entry is about when it is not the customer itself (a deal, a task, an order).
     # A timeline shows the entry only to those who may see it, when it is an owned record.
     subject_type = models.ForeignKey(

@@ -22,7 +22,8 @@ CONTACT_DERIVED = [
 
 audit_register(Company, m2m_fields={"tags"}, exclude_fields=COMPANY_DERIVED)
 audit_register(Contact, m2m_fields={"tags"}, exclude_fields=CONTACT_DERIVED)
-audit_register(Interaction)
+# `subject` is the generic relation over subject_type and subject_id, which are logged themselves.
+audit_register(Interaction, exclude_fields=["subject"])
 audit_register(Transaction)
 audit_register(Tag)
 audit_register(GradeLevel)

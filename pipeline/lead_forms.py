@@ -9,6 +9,7 @@ from crm.forms import DateInput, RecordForm, scope_form_fields, style_form
 from crm.lists import RecordFilterForm
 from crm.models import Team, User
 from crm.params import bound_form_fields
+from crm.public_forms import HONEYPOT, Honeypot
 from pipeline.leads import LEAD_FIELDS
 from pipeline.models import Lead, LeadSource, WebForm
 
@@ -105,11 +106,8 @@ class ConvertForm(forms.Form):
         }
 
 
-class PublicLeadForm(forms.ModelForm):
+class PublicLeadForm(Honeypot, forms.ModelForm):
     """The public form: only the fields the web form asks for, each bounded in length."""
-
-    # A field people never see; bots that fill every input fill it too.
-    website_url = forms.CharField(label=_("Leave this empty"), required=False, max_length=200)
 
     class Meta:
         model = Lead
@@ -122,15 +120,14 @@ class PublicLeadForm(forms.ModelForm):
         required = set(web_form.required_fields or [])
         labels = dict(WebForm.FIELD_CHOICES)  # the visitor's words: "Message", not "notes"
         for name in list(self.fields):
-            if name == "website_url":
+            if name == HONEYPOT:
                 continue
             if name not in wanted:
                 del self.fields[name]
             else:
                 self.fields[name].required = name in required
                 self.fields[name].label = labels[name]
-        self.fields["website_url"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
-        self.order_fields([*wanted, "website_url"])
+        self.order_fields([*wanted, HONEYPOT])
         style_form(self)
 
     def clean_notes(self):
@@ -146,9 +143,5 @@ class PublicLeadForm(forms.ModelForm):
             raise forms.ValidationError(_("Leave us a way to reach you."))
         return cleaned
 
-    @property
-    def is_spam(self) -> bool:
-        return bool(self.data.get("website_url"))
-
     def lead_data(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != "website_url" and k in self.fields}
+        return {k: v for k, v in self.cleaned_data.items() if k != HONEYPOT and k in self.fields}

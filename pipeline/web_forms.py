@@ -9,17 +9,16 @@ Which sites may frame it is the WEB_FORM_FRAME_ANCESTORS setting (default: the C
 only); every other page keeps `frame-ancestors 'none'`. CSRF protection stays on: the form page
 sets the token cookie itself, so a same-site embedding works as is.
 
-Spam safety: a honeypot field (a filled one is thanked and dropped), a per-IP rate limit per form
-in the cache (WEB_FORM_RATE_LIMIT submissions per WEB_FORM_RATE_WINDOW seconds), a cap on the
-request body (WEB_FORM_MAX_BODY_BYTES) and on every field's length. A refused submission creates
-nothing and tells the visitor nothing about the CRM beyond the form's own text.
+Spam safety is crm/public_forms.py's, shared with the service request form: a honeypot field (a
+filled one is thanked and dropped), a per-IP rate limit per form, a cap on the request body and
+on every field's length. A refused submission creates nothing and tells the visitor nothing
+about the CRM beyond the form's own text.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import render
@@ -27,9 +26,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from crm.cache import count_hit
 from crm.middleware import body_limit
-from crm.network import absolute_url, client_address
+from crm.network import absolute_url
+from crm.public_forms import frame_headers as _frame_headers
+from crm.public_forms import max_body_bytes as _max_body_bytes
+from crm.public_forms import over_rate_limit
 from pipeline.lead_forms import PublicLeadForm
 from pipeline.leads import web_form_submit
 from pipeline.models import WebForm
@@ -37,33 +38,8 @@ from pipeline.models import WebForm
 logger = logging.getLogger(__name__)
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
-def _frame_headers(response):
-    ancestors = list(_setting("WEB_FORM_FRAME_ANCESTORS", ["'self'"]))
-    response._csp_replace = {"frame-ancestors": ancestors}
-    if ancestors == ["'self'"]:
-        response["X-Frame-Options"] = "SAMEORIGIN"
-    # Otherwise no X-Frame-Options: it cannot name other sites; browsers follow frame-ancestors.
-    return response
-
-
 def _rate_limited(web_form: WebForm, request) -> bool:
-    """Count this submission against the visitor's address; True once over the limit.
-
-    Fails open: while Redis is away the cache counts nothing (incr misses, see crm/cache.py),
-    so submissions are accepted. A lost enquiry costs more than a spell of spam, which the
-    honeypot and the size caps still filter.
-    """
-    limit = int(_setting("WEB_FORM_RATE_LIMIT", 10))
-    window = int(_setting("WEB_FORM_RATE_WINDOW", 3600))
-    return count_hit(f"webform:{web_form.pk}:{client_address(request) or 'unknown'}", window=window) > limit
-
-
-def _max_body_bytes() -> int:
-    return int(_setting("WEB_FORM_MAX_BODY_BYTES", 16 * 1024))
+    return over_rate_limit(request, f"webform:{web_form.pk}")
 
 
 def _active_form(slug: str) -> WebForm:

@@ -9,6 +9,7 @@ from tickets.holidays import parse_holiday_lines, parse_ics
 from tickets.models import (
     AssignmentRule,
     BusinessHours,
+    CannedResponse,
     Category,
     InboundMail,
     Mailbox,
@@ -164,3 +165,10 @@ class InboundMailAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ("title", "active")
+    list_editable = ("active",)
+    search_fields = ("title", "body")

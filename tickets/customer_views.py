@@ -1,6 +1,6 @@
-"""Pages for customers, without signing in: a ticket's status page (its public conversation and
-a reply box) and the rating page, each opened by a signed link that names one ticket; and the
-attachment download for staff."""
+"""Pages for customers, without signing in: the public request form; a ticket's status page (its
+public conversation and a reply box) and the rating page, each opened by a signed link that
+names one ticket; and the attachment download for staff."""
 
 from __future__ import annotations
 
@@ -13,11 +13,17 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from crm.forms import style_form
+from crm.middleware import body_limit
 from crm.permissions import get_object_for_user
+from crm.public_forms import HONEYPOT, Honeypot, frame_headers, max_body_bytes, over_rate_limit
 from tickets import intake, services
+from tickets.attachments import ACTIVE_TYPES
 from tickets.models import Attachment, Ticket
 from tickets.selectors import conversation
 
@@ -125,10 +131,56 @@ def attachment_download(request, pk, token):
         logger.warning("attachment %s: file missing", attachment.pk)
         raise Http404 from None
     content_type = attachment.content_type
-    if content_type in intake.ACTIVE_TYPES or not content_type:
+    if content_type in ACTIVE_TYPES or not content_type:
         content_type = "application/octet-stream"
     response = FileResponse(handle, as_attachment=True, filename=attachment.filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     patch_cache_control(response, private=True, no_store=True)
     return response
+
+
+class RequestForm(Honeypot, forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=100)
+    email = forms.EmailField(label=_("Your e-mail address"), max_length=254)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    description = forms.CharField(
+        label=_("How can we help?"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6, "maxlength": 5000})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_fields(["name", "email", "subject", "description", HONEYPOT])
+        style_form(self)
+
+
+def _refuse_too_large(request):
+    return frame_headers(render(request, "tickets/request_refused.html", status=413))
+
+
+@body_limit(max_body_bytes, refuse=_refuse_too_large)
+@xframe_options_exempt
+@ensure_csrf_cookie
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def request_form(request):
+    """The public service request form: no sign-in, spam-safe like the web-to-lead form
+    (crm/public_forms.py), embeddable on the company's site."""
+    code = 200
+    form = RequestForm(request.POST or None)
+    if request.method == "POST":
+        if over_rate_limit(request, "ticket-request"):
+            return frame_headers(render(request, "tickets/request_refused.html", status=429))
+        if form.is_spam:
+            logger.info("service request honeypot filled")
+            return frame_headers(render(request, "tickets/request_thanks.html", {"number": ""}))
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k != HONEYPOT}
+            try:
+                ticket = intake.web_request(**data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return frame_headers(render(request, "tickets/request_thanks.html", {"number": ticket.number}))
+        code = 400
+    return frame_headers(render(request, "tickets/request_form.html", {"form": form}, status=code))

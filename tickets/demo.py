@@ -13,7 +13,8 @@ from datetime import timedelta
 from crm.demo import DemoCompany, backdate, register
 from customers.models import Contact
 from tickets import services
-from tickets.models import AssignmentRule, Category, Priority, Ticket
+from tickets.attachments import store_attachment
+from tickets.models import AssignmentRule, CannedResponse, Category, InboundMail, Mailbox, Priority, Ticket
 
 Status = Ticket.Status
 
@@ -45,7 +46,47 @@ REPLIES = [
     "请提供一下设备的序列号和出错截图，谢谢。",
     "Thanks for reporting this. Could you send us the log file from last night?",
 ]
+CANNED = [
+    ("已收到 Received", "{customer}您好，\n\n我们已收到您的工单 {number}（{subject}），会尽快处理。\n\n{agent}"),
+    (
+        "请提供日志 Logs please",
+        "Hello {customer},\n\nCould you send us the log file for {number}? Thank you.\n\n{agent}",
+    ),
+]
+# The customer's answers; the first asks a second question an agent may split off.
+FOLLOW_UPS = [
+    "重启后可以打印了。另外，能否帮我们开通第二台打印机的远程管理？",
+    "好的，序列号是 SN-2026-0815，截图已附上。",
+    "Thanks, here is the log. It failed again at 02:00.",
+]
 NOTES = ["客户是重点客户，优先处理。", "Checked the monitoring: the switch in room 3 reboots hourly."]
+
+
+def _mailbox(demo: DemoCompany, made: list[Ticket], manager) -> None:
+    """The support mailbox, switched off until an administrator enters the real server; the
+    requests that came by mail are recorded as its messages, one with the log file it carried."""
+    mailbox = Mailbox.objects.create(
+        name="客服邮箱 Support mailbox",
+        host="imap.example.com",
+        username="support@example.com",
+        team=demo.teams["Customer Support"],
+        contact_owner=manager,
+        active=False,
+    )
+    for ticket in made:
+        if ticket.channel == "email":
+            InboundMail.objects.create(
+                mailbox=mailbox,
+                message_id=f"<demo-{ticket.number}@customer.example>",
+                sender=ticket.contact.email if ticket.contact else "",
+                subject=ticket.subject,
+                outcome=InboundMail.Outcome.OPENED,
+                ticket=ticket,
+            )
+    with_log = next((t for t in made if t.channel == "email"), made[0])
+    store_attachment(
+        ticket=with_log, message=None, filename="error-log.txt", content=b"2026-11-05 08:12 spooler: error 0x80070005\n"
+    )
 
 
 def _requesters(demo: DemoCompany) -> list[Contact]:
@@ -102,6 +143,12 @@ def tickets(demo: DemoCompany) -> str:
             services.ticket_reply(
                 ticket=ticket, actor=worker, body=REPLIES[n % len(REPLIES)], now=opened + timedelta(hours=1)
             )
+            services.customer_message(
+                ticket=ticket,
+                body=FOLLOW_UPS[n % len(FOLLOW_UPS)],
+                author_name=str(ticket.contact or ""),
+                now=opened + timedelta(minutes=90),
+            )
             if n % 2 == 0:
                 services.ticket_reply(
                     ticket=ticket,
@@ -115,6 +162,9 @@ def tickets(demo: DemoCompany) -> str:
         made.append(ticket)
     # The newest request waits in the unassigned queue.
     services.ticket_assign(ticket=made[-1], actor=manager, owner=None)
+    _mailbox(demo, made, manager)
+    for title, body in CANNED:
+        CannedResponse.objects.get_or_create(title=title, defaults={"body": body})
     for ticket in made:
         first = ticket.created_at
         for offset, message in enumerate(ticket.messages.order_by("pk")):

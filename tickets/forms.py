@@ -57,6 +57,24 @@ class TicketForm(RecordForm):
         return cleaned
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input (Django's documented pattern); each cleaned on its own."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
 class ReplyForm(forms.Form):
     """The box under a ticket's conversation: a public reply or an internal note, and a status."""
 
@@ -69,6 +87,7 @@ class ReplyForm(forms.Form):
         widget=forms.RadioSelect,
     )
     status = forms.ChoiceField(label=_("Then set the status to"), required=False)
+    files = MultipleFileField(label=_("Attach files"), required=False)
 
     def __init__(self, *args, ticket: Ticket, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,6 +100,35 @@ class ReplyForm(forms.Form):
         if not ticket.contact_id:
             self.fields["public"].initial = "0"
         style_form(self)
+
+    def clean_files(self):
+        from tickets.attachments import attachment_limit
+
+        files = self.cleaned_data.get("files") or []
+        if len(files) > 10:
+            raise forms.ValidationError(_("Attach at most 10 files."))
+        for upload in files:
+            if upload.size > attachment_limit():
+                raise forms.ValidationError(
+                    _("%(name)s is larger than %(size)d MB.")
+                    % {"name": upload.name, "size": attachment_limit() // (1024 * 1024)}
+                )
+        return files
+
+    def file_contents(self) -> list[tuple[str, bytes]]:
+        return [(upload.name, upload.read()) for upload in self.cleaned_data.get("files") or []]
+
+
+class MergeForm(forms.Form):
+    into = forms.ModelChoiceField(label=_("Merge into"), queryset=Ticket.objects.none())
+
+    def __init__(self, *args, ticket: Ticket, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from tickets.selectors import merge_candidates
+
+        self.fields["into"].queryset = merge_candidates(ticket=ticket, user=user)
+        self.fields["into"].label_from_instance = lambda t: f"{t.number} {t.subject}"
+        style_form(self, small=True)
 
 
 class StatusForm(forms.Form):

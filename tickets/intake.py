@@ -15,15 +15,13 @@ number; an altered, expired or foreign link opens nothing.
 
 from __future__ import annotations
 
-import mimetypes
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -35,45 +33,15 @@ from customers.importing.columns import split_full_name
 from customers.models import Contact
 from customers.services import contact_create
 from tickets import services
+from tickets.attachments import store_attachment
 from tickets.mail import InboundMessage, find_ticket_number, strip_quoted_reply
-from tickets.models import Attachment, Channel, InboundMail, Mailbox, Message, Ticket
+from tickets.models import Channel, InboundMail, Mailbox, Message, Ticket
 
 Status = Ticket.Status
 ACK_TASK = "tickets.tasks.mail_acknowledgement"
 FEEDBACK_TASK = "tickets.tasks.mail_feedback_request"
 STATUS_SALT = "tickets.status-link"
 FEEDBACK_SALT = "tickets.feedback-link"
-# Types a browser would run or render in the CRM's origin: stored, but never served as such.
-ACTIVE_TYPES = {"text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml"}
-
-
-# --- Attachments --------------------------------------------------------------------------------
-
-
-def attachment_limit() -> int:
-    return int(settings.TICKET_ATTACHMENT_MAX_BYTES)
-
-
-def store_attachment(*, ticket: Ticket, message: Message | None, filename: str, content: bytes) -> Attachment:
-    """Keep a file sent with a ticket under a name of ours. Raises ValidationError when it is
-    larger than the limit. The type recorded is a guess from the name, for the page's icon and
-    the download's header; the download never lets a browser run or render it in place."""
-    if len(content) > attachment_limit():
-        raise ValidationError(
-            _("%(name)s is larger than %(size)d MB.") % {"name": filename, "size": attachment_limit() // (1024 * 1024)}
-        )
-    detected = mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
-    attachment = Attachment(
-        ticket=ticket,
-        message=message,
-        filename=(filename or "attachment")[:200],
-        content_type=detected[:100],
-        size=len(content),
-        token=secrets.token_hex(16),
-    )
-    attachment.file.save(attachment.token, ContentFile(content), save=False)
-    attachment.save()
-    return attachment
 
 
 # --- E-mail -----------------------------------------------------------------------------------
@@ -243,3 +211,52 @@ def record_feedback(*, ticket: Ticket, score: int, comment: str = "") -> bool:
         ticket, None, _("Customer rated ticket %(number)s: %(score)d of 5") % {"number": ticket.number, "score": score}
     )
     return True
+
+
+# --- The public request form ------------------------------------------------------------------
+
+
+def web_contact_owner():
+    """Who owns contacts the public form creates: a manager of TICKET_DEFAULT_TEAM, else the first
+    administrator. None when the installation has neither."""
+    from crm import roles
+    from crm.models import TeamMembership, User
+
+    team = services.default_team()
+    if team is not None:
+        manager = (
+            TeamMembership.objects.filter(team=team, role=TeamMembership.Role.MANAGER, user__is_active=True)
+            .select_related("user")
+            .order_by("pk")
+            .first()
+        )
+        if manager is not None:
+            return manager.user
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name=roles.ADMINISTRATOR))
+        .order_by("pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def web_request(*, name: str, email: str, subject: str, description: str) -> Ticket:
+    """A request from the public form: the sender found or made a contact, the ticket placed by
+    the rules, an acknowledgment with its number and status link mailed."""
+    existing = find_people(Contact.objects.all(), email=email).order_by("pk").first()
+    if existing is None:
+        owner = web_contact_owner()
+        if owner is None:
+            raise ValidationError(_("The service desk is not set up yet. Please write to us by e-mail."))
+        family, given = split_full_name(name)
+        existing = contact_create(
+            actor=owner, family_name=family[:100], given_name=given[:100], email=email, team=services.default_team()
+        )
+    ticket = services.ticket_create(
+        actor=None, subject=subject, description=description, contact=existing, channel=Channel.WEB
+    )
+    from celery import current_app
+
+    queue_task(current_app.tasks[ACK_TASK], ticket_id=ticket.pk)
+    return ticket

@@ -66,6 +66,9 @@ def send_reply(*, message_id: int) -> bool:
             to=[contact.email],
             headers={"Message-ID": message.message_id, **thread_headers(message.message_id, parents)},
         )
+    for attachment in message.attachments.all():
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
     email.send()
     Message.objects.filter(pk=message.pk).update(mailed_at=timezone.now())
     return True

@@ -525,6 +525,35 @@ class InboundMail(models.Model):
         return self.message_id
 
 
+class CannedResponse(models.Model):
+    """A ready answer agents insert into a reply. Merge fields: {customer}, {number}, {subject},
+    {agent}; anything else in braces is left as written."""
+
+    title = models.CharField(_("title"), max_length=100, unique=True)
+    body = models.TextField(_("text"), help_text=_("Merge fields: {customer}, {number}, {subject}, {agent}."))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+
+    def __str__(self):
+        return self.title
+
+    def render(self, *, ticket: Ticket, agent) -> str:
+        values = {
+            "{customer}": str(ticket.contact or ticket.company or ""),
+            "{number}": ticket.number,
+            "{subject}": ticket.subject,
+            "{agent}": str(agent),
+        }
+        text = self.body
+        for field, value in values.items():
+            text = text.replace(field, value)
+        return text
+
+
 class TicketUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Ticket, on_delete=models.CASCADE)
 

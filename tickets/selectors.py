@@ -146,3 +146,21 @@ def search_provider() -> SearchProvider:
         more_url=lambda q: f"{reverse('tickets:ticket_list')}?{urlencode({'q': q})}",
         order=40,
     )
+
+
+def merge_candidates(*, ticket: Ticket, user, limit: int = 20) -> QuerySet[Ticket]:
+    """The same customer's other tickets, not closed, that the user may work: where this one may go."""
+    same = Q(pk__in=[])
+    if ticket.contact_id:
+        same |= Q(contact_id=ticket.contact_id)
+    if ticket.company_id:
+        same |= Q(company_id=ticket.company_id)
+    candidates = (
+        restrict(Ticket.objects.all(), user, "change")
+        .filter(same)
+        .exclude(pk=ticket.pk)
+        .exclude(status=Status.CLOSED)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return Ticket.objects.filter(pk__in=list(candidates)).order_by("-created_at", "-id")

@@ -24,6 +24,7 @@ from crm.permissions import can, has_role_permission, is_administrator
 from crm.writes import check_assignment, ensure_may, ensure_still_visible, record_update
 from customers.models import Company, Contact, Interaction
 from customers.services import record_interaction
+from tickets.attachments import store_attachment
 from tickets.models import (
     AssignmentRule,
     AssignmentTurn,
@@ -360,12 +361,18 @@ def _save(ticket: Ticket, actor: User | None, fields: list[str], now: datetime) 
 
 @transaction.atomic
 def ticket_reply(
-    *, ticket: Ticket, actor: User, body: str, public: bool = True, status: str = "", now: datetime | None = None
+    *,
+    ticket: Ticket,
+    actor: User,
+    body: str,
+    public: bool = True,
+    status: str = "",
+    files: list[tuple[str, bytes]] = (),
+    now: datetime | None = None,
 ) -> Message:
-    """An agent's public reply (mailed to the requester) or internal note, and optionally a new status.
-
-    A public reply is the first response if none was given; a new ticket becomes open.
-    """
+    """An agent's public reply (mailed to the requester, with its files) or internal note, and
+    optionally a new status. A public reply is the first response if none was given; a new
+    ticket becomes open. A file over the size limit refuses the whole reply."""
     ensure_may(actor, ticket, "change")
     body = body.strip()
     if not body:
@@ -384,6 +391,8 @@ def ticket_reply(
     kind = Message.Kind.REPLY if public else Message.Kind.NOTE
     with acting_as(actor):
         message = Message.objects.create(ticket=ticket, kind=kind, author=actor, author_name=str(actor), body=body)
+        for filename, content in files:
+            store_attachment(ticket=ticket, message=message, filename=filename, content=content)
     if public and ticket.first_responded_at is None:
         ticket.first_responded_at = now
         fields += ["first_responded_at"]
@@ -519,3 +528,107 @@ def move_company_tickets(*, survivor: Company, merged: Company, actor: User) -> 
 
 def move_contact_tickets(*, survivor: Contact, merged: Contact, actor: User) -> int:
     return _move_tickets("contact", survivor=survivor, merged=merged, actor=actor)
+
+
+# --- Merge and split ----------------------------------------------------------------------------
+
+
+def _same_customer(a: Ticket, b: Ticket) -> bool:
+    return bool((a.contact_id and a.contact_id == b.contact_id) or (a.company_id and a.company_id == b.company_id))
+
+
+@transaction.atomic
+def ticket_merge(*, survivor: Ticket, merged: Ticket, actor: User) -> Ticket:
+    """Fold `merged` into `survivor` (the same customer's request, asked twice): its messages and
+    files move over, its request becomes a note, and it is closed with a pointer to the survivor."""
+    if survivor.pk == merged.pk:
+        raise ValidationError(_("A ticket cannot be merged into itself."))
+    ensure_may(actor, survivor, "change")
+    ensure_may(actor, merged, "change")
+    first, second = sorted((survivor.pk, merged.pk))
+    locked = {t.pk: t for t in Ticket.objects.select_for_update(of=("self",)).filter(pk__in=(first, second))}
+    survivor, merged = locked[survivor.pk], locked[merged.pk]
+    if not _same_customer(survivor, merged):
+        raise ValidationError(_("Only tickets of the same customer can be merged."))
+    if merged.status == Status.CLOSED:
+        raise ValidationError(_("%(number)s is closed already.") % {"number": merged.number})
+    now = timezone.now()
+    with acting_as(actor):
+        if merged.description:
+            Message.objects.create(
+                ticket=survivor,
+                kind=Message.Kind.CUSTOMER,
+                author_name=str(merged.contact or ""),
+                body=merged.description,
+                message_id=merged.origin_message_id,
+            )
+        moved = list(merged.messages.values_list("pk", flat=True))
+        for message in Message.objects.filter(pk__in=moved):
+            message.ticket = survivor
+            message.save(update_fields=["ticket"])
+        for attachment in merged.attachments.all():
+            attachment.ticket = survivor
+            attachment.save(update_fields=["ticket"])
+        survivor.watchers.add(*merged.watchers.all())
+        Message.objects.create(
+            ticket=survivor,
+            kind=Message.Kind.NOTE,
+            author=actor,
+            author_name=str(actor),
+            body=_("%(number)s was merged into this ticket.") % {"number": merged.number},
+        )
+        Message.objects.create(
+            ticket=merged,
+            kind=Message.Kind.NOTE,
+            author=actor,
+            author_name=str(actor),
+            body=_("Merged into %(number)s.") % {"number": survivor.number},
+        )
+    fields = _set_status(merged, Status.CLOSED, now)
+    _save(merged, actor, fields, now)
+    _save(survivor, actor, [], now)
+    record_ticket_event(
+        survivor, actor, _("%(merged)s merged into %(number)s") % {"merged": merged.number, "number": survivor.number}
+    )
+    return survivor
+
+
+@transaction.atomic
+def ticket_split(*, message: Message, actor: User) -> Ticket:
+    """Make the customer's message a ticket of its own (a new question in an old thread): it moves
+    to the new ticket with its files, and both tickets say where it went."""
+    ticket = message.ticket
+    ensure_may(actor, ticket, "change")
+    if message.kind != Message.Kind.CUSTOMER:
+        raise ValidationError(_("Only a customer's message can become a ticket of its own."))
+    if not has_role_permission(actor, Ticket, "add"):
+        raise PermissionDenied(_("You may not add this kind of record."))
+    first_line = (message.body.strip().splitlines() or [ticket.subject])[0]
+    new = ticket_create(
+        actor=None,
+        subject=first_line[:200],
+        description="",
+        company=ticket.company,
+        contact=ticket.contact,
+        channel=ticket.channel,
+        category=ticket.category,
+        priority=ticket.priority,
+        language=ticket.language,
+        owner=actor if can(actor, ticket, "change") else None,
+        team=ticket.team,
+        auto_assign=False,
+    )
+    with acting_as(actor):
+        message.ticket = new
+        message.save(update_fields=["ticket"])
+        for attachment in message.attachments.all():
+            attachment.ticket = new
+            attachment.save(update_fields=["ticket"])
+        for target, text in (
+            (ticket, _("A message was split into %(number)s.") % {"number": new.number}),
+            (new, _("Split from %(number)s.") % {"number": ticket.number}),
+        ):
+            Message.objects.create(
+                ticket=target, kind=Message.Kind.NOTE, author=actor, author_name=str(actor), body=text
+            )
+    return new

@@ -3,6 +3,7 @@ from tickets.models import (
     AssignmentRule,
     Attachment,
     BusinessHours,
+    CannedResponse,
     Category,
     Mailbox,
     Message,
@@ -27,5 +28,5 @@ SLA_DERIVED = [
 audit_register(Ticket, m2m_fields={"tags", "watchers"}, exclude_fields=SLA_DERIVED)
 audit_register(Message)
 audit_register(Attachment)
-for model in (Mailbox, Category, Priority, BusinessHours, SlaPolicy, SlaTarget, AssignmentRule):
+for model in (CannedResponse, Mailbox, Category, Priority, BusinessHours, SlaPolicy, SlaTarget, AssignmentRule):
     audit_register(model)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,14 +15,24 @@ from django.views.decorators.http import require_POST
 
 from crm.forms import add_service_errors
 from crm.lists import BulkAction, Column, ListSpec, safe_next
+from crm.middleware import body_limit
 from crm.models import TeamMembership
 from crm.params import QueryParams
 from crm.permissions import can, get_object_for_user, has_role_permission
 from crm.screens import Screens, form_errors_text
 from crm.writes import record_delete
-from tickets import services
-from tickets.forms import QUEUES, AssignForm, BulkStatusForm, ReplyForm, StatusForm, TicketFilterForm, TicketForm
-from tickets.models import Channel, Ticket, warning_lead_time
+from tickets import intake, services
+from tickets.forms import (
+    QUEUES,
+    AssignForm,
+    BulkStatusForm,
+    MergeForm,
+    ReplyForm,
+    StatusForm,
+    TicketFilterForm,
+    TicketForm,
+)
+from tickets.models import CannedResponse, Channel, Message, Ticket, warning_lead_time
 from tickets.selectors import conversation, ticket_for_detail, ticket_list
 
 STATUS_CLASSES = {
@@ -84,10 +94,20 @@ def ticket_delete(*, ticket: Ticket, actor) -> None:
 def ticket_context(request, ticket: Ticket) -> dict:
     user = request.user
     may_work = can(user, ticket, "change")
+    reply_initial = {}
+    canned = CannedResponse.objects.filter(active=True) if may_work else CannedResponse.objects.none()
+    if may_work and (chosen := QueryParams(request).id("canned")):
+        response = canned.filter(pk=chosen).first()
+        if response is not None:
+            reply_initial["body"] = response.render(ticket=ticket, agent=user)
     return {
+        "canned_responses": list(canned),
+        "merge_form": MergeForm(ticket=ticket, user=user)
+        if may_work and ticket.status != Ticket.Status.CLOSED
+        else None,
         "conversation": conversation(ticket=ticket, staff=True),
         "request_files": list(ticket.attachments.filter(message__isnull=True).order_by("pk")),
-        "reply_form": ReplyForm(ticket=ticket) if may_work else None,
+        "reply_form": ReplyForm(ticket=ticket, initial=reply_initial) if may_work else None,
         "may_work": may_work,
         "may_take": may_work
         and ticket.owner_id != user.pk
@@ -101,6 +121,7 @@ def ticket_context(request, ticket: Ticket) -> dict:
         ],
         "next_due": ticket.next_due(),
         "status_class": STATUS_CLASSES[ticket.status],
+        "status_link": intake.status_url(ticket) if may_work and ticket.contact_id else "",
     }
 
 
@@ -142,12 +163,17 @@ def _refused(request, ticket: Ticket, error):
 @require_POST
 def ticket_reply(request, pk):
     ticket = get_object_for_user(request.user, ticket_for_detail(), pk, "change")
-    form = ReplyForm(request.POST, ticket=ticket)
+    form = ReplyForm(request.POST, request.FILES, ticket=ticket)
     if form.is_valid():
         data = form.cleaned_data
         try:
             services.ticket_reply(
-                ticket=ticket, actor=request.user, body=data["body"], public=data["public"], status=data["status"]
+                ticket=ticket,
+                actor=request.user,
+                body=data["body"],
+                public=data["public"],
+                status=data["status"],
+                files=form.file_contents(),
             )
         except (ValidationError, PermissionDenied) as error:
             add_service_errors(form, error)
@@ -155,6 +181,45 @@ def ticket_reply(request, pk):
             return _done(request, ticket, _("Reply sent.") if data["public"] else _("Note added."))
     context = {**TICKET_SCREENS.base_context(request, ticket), **ticket_context(request, ticket), "reply_form": form}
     return render(request, "tickets/ticket_detail.html", context, status=400)
+
+
+def _reply_body_limit() -> int:
+    # Ten files at the attachment limit, and the message.
+    from django.conf import settings
+
+    return 10 * int(settings.TICKET_ATTACHMENT_MAX_BYTES) + 1024 * 1024
+
+
+ticket_reply = body_limit(_reply_body_limit)(ticket_reply)
+
+
+@login_required
+@require_POST
+def ticket_merge(request, pk):
+    ticket = get_object_for_user(request.user, Ticket, pk, "change")
+    form = MergeForm(request.POST, ticket=ticket, user=request.user)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect(ticket)
+    try:
+        survivor = services.ticket_merge(survivor=form.cleaned_data["into"], merged=ticket, actor=request.user)
+    except (ValidationError, PermissionDenied) as error:
+        return _refused(request, ticket, error)
+    messages.success(request, _("%(number)s was merged into this ticket.") % {"number": ticket.number})
+    return redirect(survivor)
+
+
+@login_required
+@require_POST
+def message_split(request, pk):
+    message = get_object_or_404(Message.objects.select_related("ticket"), pk=pk)
+    ticket = get_object_for_user(request.user, Ticket, message.ticket_id, "change")
+    try:
+        new = services.ticket_split(message=message, actor=request.user)
+    except (ValidationError, PermissionDenied) as error:
+        return _refused(request, ticket, error)
+    messages.success(request, _("The message is now ticket %(number)s.") % {"number": new.number})
+    return redirect(new)
 
 
 @login_required

@@ -38,6 +38,7 @@ UNREACHABLE = {
     "^media/(?P<path>.*)$": "Django serves uploaded files itself only with DEBUG on",
     "customers/exports/<int:pk>/": "exports run in the background only past 5000 rows",
     "customers/exports/<int:pk>/download/": "exports run in the background only past 5000 rows",
+    "service/feedback/<str:token>/": "opened from the rating e-mail only (tickets/tests/test_customer_links.py)",
     **{
         f"admin/{model}/<path:object_id>/{page}": "the demo has none of these rows"
         for model in (
