@@ -89,8 +89,15 @@ _seen_through: dict[str, list[Callable]] = {}
 
 
 def register_team_worked(model: type[models.Model], actions: tuple[str, ...] = ("view", "change")) -> None:
-    """Let every member of a record's team `actions` it (their role permitting), not only its managers."""
+    """Let every member of a record's team `actions` it (their role permitting), not only its
+    managers. The record's owner then acts as one of those members: assigning (which includes
+    sharing) and deleting stay with the team's managers and administrators."""
     _team_worked[model._meta.label_lower] = tuple(actions)
+
+
+def _owner_may(model: type[models.Model], action: str) -> bool:
+    worked = _team_worked.get(model._meta.label_lower)
+    return worked is None or action in worked
 
 
 def register_seen_through(model: type[models.Model], condition: Callable) -> None:
@@ -213,7 +220,7 @@ class Reach:
         return Q() if self.everything else self.owned() | self.shared | self.related
 
 
-def reach(user, model: type[models.Model], action: str = "view") -> Reach:
+def reach(user, model: type[models.Model], action: str = "view", *, through: bool = True) -> Reach:
     """The parts of `model` that `user` may perform `action` on (nothing when signed out)."""
     if action not in ACTIONS:
         raise ValueError(f"Unknown action {action!r}")
@@ -224,17 +231,20 @@ def reach(user, model: type[models.Model], action: str = "view") -> Reach:
         return Reach(everything=True)
     owner_id, team_ids, related = None, (), Q(pk__in=[])
     if has_role_permission(user, model, action):
-        owner_id, team_ids = user.pk, tuple(_team_ids_for(model, action, facts))
-        if action == "view":
+        owner_id = user.pk if _owner_may(model, action) else None
+        team_ids = tuple(_team_ids_for(model, action, facts))
+        if action == "view" and through:
             for condition in _seen_through.get(model._meta.label_lower, ()):
                 related |= condition(user)
     shared = _shared_condition(user, model, action, facts) if action in SHAREABLE_ACTIONS else Q(pk__in=[])
     return Reach(owner_id=owner_id, team_ids=team_ids, shared=shared, related=related)
 
 
-def restrict(queryset: QuerySet, user, action: str = "view") -> QuerySet:
-    """Filter `queryset` to the rows `user` may perform `action` on."""
-    scope = reach(user, queryset.model, action)
+def restrict(queryset: QuerySet, user, action: str = "view", *, through: bool = True) -> QuerySet:
+    """Filter `queryset` to the rows `user` may perform `action` on. `through=False` leaves out
+    what is seen only through a related record (`register_seen_through`): a condition that is
+    itself such a registration reads it so, lest one visibility feed another."""
+    scope = reach(user, queryset.model, action, through=through)
     return queryset if scope.everything else queryset.filter(scope.condition())
 
 
@@ -247,7 +257,8 @@ def can(user, obj: models.Model, action: str = "view") -> bool:
         return True
     model = type(obj)
     if has_role_permission(user, model, action) and (
-        obj.owner_id == user.pk or (obj.team_id is not None and obj.team_id in _team_ids_for(model, action, facts))
+        (obj.owner_id == user.pk and _owner_may(model, action))
+        or (obj.team_id is not None and obj.team_id in _team_ids_for(model, action, facts))
     ):
         return True
     if action not in SHAREABLE_ACTIONS:

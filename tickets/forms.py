@@ -158,6 +158,14 @@ class BulkStatusForm(forms.Form):
         style_form(self, small=True)
 
 
+class BulkPriorityForm(forms.Form):
+    priority = forms.ModelChoiceField(label=_("New priority"), queryset=Priority.objects.filter(active=True))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_form(self, small=True)
+
+
 QUEUES = {
     "mine": _("My tickets"),
     "team": _("My teams"),

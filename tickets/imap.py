@@ -10,11 +10,12 @@ import logging
 from contextlib import suppress
 
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from tickets import intake
 from tickets.mail import MailParseError, parse_message
-from tickets.models import Mailbox
+from tickets.models import InboundMail, Mailbox
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,69 @@ def _size(connection: imaplib.IMAP4, uid: bytes) -> int:
     return 0
 
 
+def _handle(connection: imaplib.IMAP4, mailbox: Mailbox, uid: bytes, limit: int) -> str:
+    """Act on one message and flag it seen; what happened, or "" to leave it for the next poll.
+
+    A message that cannot be acted on (too large, not mail, an address no contact can have, a
+    refusal of the services) is recorded as refused with the reason and flagged seen: one bad
+    message must not stand in front of the others at every poll."""
+    if _size(connection, uid) > limit:
+        parsed = _headers_only(connection, uid)
+        outcome = _refuse(mailbox, parsed, f"larger than {limit} bytes") if parsed else "refused"
+    else:
+        raw = _fetch(connection, uid)
+        if raw is None:
+            return ""  # the server did not answer for it: try again next time
+        try:
+            parsed = parse_message(raw)
+        except MailParseError:
+            parsed = None
+        if parsed is None:
+            outcome = "unreadable"
+        else:
+            try:
+                record = intake.receive(mailbox=mailbox, parsed=parsed)
+            except (DatabaseError, OSError):
+                raise  # the database or the network is away: the message waits for the next poll
+            except Exception as error:  # any refusal of the message itself: recorded, the mailbox goes on
+                logger.warning("mailbox %s: message %s refused: %r", mailbox.pk, uid, error)
+                outcome = _refuse(mailbox, parsed, _reason(error))
+            else:
+                outcome = record.outcome if record is not None else "already"
+    connection.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+    return outcome
+
+
+def _headers_only(connection: imaplib.IMAP4, uid: bytes):
+    status, data = connection.uid("FETCH", uid, "(BODY.PEEK[HEADER])")
+    for item in data if status == "OK" else []:
+        if isinstance(item, tuple) and len(item) == 2:
+            try:
+                return parse_message(item[1])
+            except MailParseError:
+                return None
+    return None
+
+
+def _reason(error: Exception) -> str:
+    return " ".join(getattr(error, "messages", [str(error)]))[:300] or type(error).__name__
+
+
+def _refuse(mailbox: Mailbox, parsed, detail: str) -> str:
+    with transaction.atomic():
+        InboundMail.objects.get_or_create(
+            mailbox=mailbox,
+            message_id=parsed.message_id[:255],
+            defaults={
+                "sender": parsed.from_address[:254],
+                "subject": parsed.subject[:200],
+                "outcome": InboundMail.Outcome.REFUSED,
+                "detail": detail[:300],
+            },
+        )
+    return InboundMail.Outcome.REFUSED
+
+
 def poll(mailbox: Mailbox) -> dict:
     """Read the unseen messages of one mailbox (at most BATCH a run); the counts by outcome."""
     counts: dict[str, int] = {}
@@ -68,23 +132,9 @@ def poll(mailbox: Mailbox) -> dict:
         uids = data[0].split()[:BATCH] if status == "OK" and data and data[0] else []
         limit = int(getattr(settings, "TICKET_MAIL_MAX_BYTES", 30 * 1024 * 1024))
         for uid in uids:
-            if _size(connection, uid) > limit:
-                logger.warning("mailbox %s: message %s is larger than %d bytes; left unread", mailbox.pk, uid, limit)
-                counts["too_large"] = counts.get("too_large", 0) + 1
-                continue
-            raw = _fetch(connection, uid)
-            if raw is None:
-                continue
-            try:
-                parsed = parse_message(raw)
-            except MailParseError:
-                counts["unreadable"] = counts.get("unreadable", 0) + 1
-                connection.uid("STORE", uid, "+FLAGS", "(\\Seen)")
-                continue
-            record = intake.receive(mailbox=mailbox, parsed=parsed)
-            outcome = record.outcome if record is not None else "already"
-            counts[outcome] = counts.get(outcome, 0) + 1
-            connection.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+            outcome = _handle(connection, mailbox, uid, limit)
+            if outcome:
+                counts[outcome] = counts.get(outcome, 0) + 1
     finally:
         with suppress(imaplib.IMAP4.error, OSError):
             connection.logout()
@@ -98,9 +148,9 @@ def poll_all() -> dict:
         try:
             results[mailbox.name] = poll(mailbox)
             error = ""
-        except (imaplib.IMAP4.error, OSError) as exc:  # timeouts are OSErrors
-            logger.warning("mailbox %s: %s", mailbox.pk, exc)
-            results[mailbox.name] = {"error": str(exc)}
-            error = str(exc)[:1000]
+        except Exception as exc:  # one mailbox's trouble must not keep the others unread
+            logger.warning("mailbox %s: %r", mailbox.pk, exc)
+            results[mailbox.name] = {"error": str(exc) or type(exc).__name__}
+            error = (str(exc) or type(exc).__name__)[:1000]
         Mailbox.objects.filter(pk=mailbox.pk).update(last_checked_at=timezone.now(), last_error=error)
     return results

@@ -15,11 +15,13 @@ number; an altered, expired or foreign link opens nothing.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -38,6 +40,7 @@ from tickets.mail import InboundMessage, find_ticket_number, strip_quoted_reply
 from tickets.models import Channel, InboundMail, Mailbox, Message, Ticket
 
 Status = Ticket.Status
+logger = logging.getLogger(__name__)
 ACK_TASK = "tickets.tasks.mail_acknowledgement"
 FEEDBACK_TASK = "tickets.tasks.mail_feedback_request"
 STATUS_SALT = "tickets.status-link"
@@ -65,7 +68,9 @@ def thread_of(parsed: InboundMessage) -> Ticket | None:
 
 def requester_for(parsed: InboundMessage, mailbox: Mailbox) -> Contact:
     """The contact with the sender's address (whoever owns it), or a new one owned by the
-    mailbox's contact owner: the people lookup keeps one person from becoming two contacts."""
+    mailbox's contact owner: the people lookup keeps one person from becoming two contacts.
+    Raises ValidationError for an address a contact cannot have."""
+    validate_email(parsed.from_address)
     existing = find_people(Contact.objects.all(), email=parsed.from_address).order_by("pk").first()
     if existing is not None:
         return existing
@@ -160,8 +165,13 @@ def _link_days(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
+def _link_value(ticket: Ticket) -> str:
+    # The requester is part of what is signed: a link stops working for a requester replaced.
+    return f"{ticket.pk}.{ticket.number}.{ticket.contact_id or 0}"
+
+
 def status_token(ticket: Ticket) -> str:
-    return signing.TimestampSigner(salt=STATUS_SALT).sign(f"{ticket.pk}.{ticket.number}")
+    return signing.TimestampSigner(salt=STATUS_SALT).sign(_link_value(ticket))
 
 
 def status_url(ticket: Ticket) -> str:
@@ -169,7 +179,7 @@ def status_url(ticket: Ticket) -> str:
 
 
 def feedback_token(ticket: Ticket) -> str:
-    return signing.TimestampSigner(salt=FEEDBACK_SALT).sign(f"{ticket.pk}.{ticket.number}")
+    return signing.TimestampSigner(salt=FEEDBACK_SALT).sign(_link_value(ticket))
 
 
 def feedback_url(ticket: Ticket) -> str:
@@ -182,10 +192,13 @@ def ticket_for_token(token: str, *, salt: str, days: int) -> Ticket | None:
         value = signing.TimestampSigner(salt=salt).unsign(token, max_age=timedelta(days=days))
     except signing.BadSignature:  # SignatureExpired is one too
         return None
-    pk, _dot, number = value.partition(".")
-    if not pk.isdigit():
+    pk, number, contact = (value.split(".") + ["", "", ""])[:3]
+    if not (pk.isdigit() and contact.isdigit()):
         return None
-    return Ticket.objects.select_related("priority").filter(pk=int(pk), number=number).first()
+    ticket = Ticket.objects.select_related("priority", "contact").filter(pk=int(pk), number=number).first()
+    if ticket is None or _link_value(ticket) != value:
+        return None
+    return ticket
 
 
 def ticket_for_status(token: str) -> Ticket | None:
@@ -247,12 +260,17 @@ def web_request(*, name: str, email: str, subject: str, description: str) -> Tic
     existing = find_people(Contact.objects.all(), email=email).order_by("pk").first()
     if existing is None:
         owner = web_contact_owner()
+        not_set_up = _("The service desk is not set up yet. Please write to us by e-mail.")
         if owner is None:
-            raise ValidationError(_("The service desk is not set up yet. Please write to us by e-mail."))
+            raise ValidationError(not_set_up)
         family, given = split_full_name(name)
-        existing = contact_create(
-            actor=owner, family_name=family[:100], given_name=given[:100], email=email, team=services.default_team()
-        )
+        try:
+            existing = contact_create(
+                actor=owner, family_name=family[:100], given_name=given[:100], email=email, team=services.default_team()
+            )
+        except PermissionDenied:
+            logger.warning("the public request form's contact owner %s may not add contacts", owner.pk)
+            raise ValidationError(not_set_up) from None
     ticket = services.ticket_create(
         actor=None, subject=subject, description=description, contact=existing, channel=Channel.WEB
     )

@@ -64,9 +64,11 @@ class Priority(models.Model):
 
 def _check_weekly_hours(text: str) -> None:
     try:
-        BusinessHours.parse_week(text)
+        week = BusinessHours.parse_week(text)
     except ValueError as error:
         raise ValidationError(str(error)) from None
+    if not week:
+        raise ValidationError(_("Give the hours of at least one day: a clock with no working hours never runs."))
 
 
 def _check_holidays(text: str) -> None:

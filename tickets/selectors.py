@@ -20,9 +20,11 @@ Status = Ticket.Status
 
 
 def customer_condition(user) -> Q:
-    """Tickets about customers the user may see (for roles that may view tickets at all)."""
-    companies = restrict(Company.objects.all(), user).values("pk")
-    contacts = restrict(Contact.objects.all(), user).values("pk")
+    """Tickets about customers the user may see (for roles that may view tickets at all): owned,
+    managed or shared customers, not those seen through a ticket (which would let one active
+    ticket of a customer open all of its tickets)."""
+    companies = restrict(Company.objects.all(), user, through=False).values("pk")
+    contacts = restrict(Contact.objects.all(), user, through=False).values("pk")
     return Q(company__in=companies) | Q(contact__in=contacts)
 
 
@@ -150,11 +152,13 @@ def search_provider() -> SearchProvider:
 
 def merge_candidates(*, ticket: Ticket, user, limit: int = 20) -> QuerySet[Ticket]:
     """The same customer's other tickets, not closed, that the user may work: where this one may go."""
-    same = Q(pk__in=[])
+    # As services.ticket_merge: the same requester, or (with none) the same company.
     if ticket.contact_id:
-        same |= Q(contact_id=ticket.contact_id)
-    if ticket.company_id:
-        same |= Q(company_id=ticket.company_id)
+        same = Q(contact_id=ticket.contact_id)
+    elif ticket.company_id:
+        same = Q(company_id=ticket.company_id, contact__isnull=True)
+    else:
+        return Ticket.objects.none()
     candidates = (
         restrict(Ticket.objects.all(), user, "change")
         .filter(same)

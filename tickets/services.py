@@ -7,6 +7,7 @@ mail with `crm.outbox.queue_task` so that nothing is sent for a change that roll
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -20,8 +21,8 @@ from django.utils.translation import gettext as _
 from crm.audit import acting_as, log_bulk_change
 from crm.models import Team, TeamMembership, User
 from crm.outbox import queue_task
-from crm.permissions import can, has_role_permission, is_administrator
-from crm.writes import check_assignment, ensure_may, ensure_still_visible, record_update
+from crm.permissions import can, has_role_permission, is_administrator, member_team_ids
+from crm.writes import BulkResult, check_assignment, ensure_may, ensure_still_visible, record_update
 from customers.models import Company, Contact, Interaction
 from customers.services import record_interaction
 from tickets.attachments import store_attachment
@@ -39,6 +40,7 @@ from tickets.models import (
 from tickets.sla import due_at
 
 Status = Ticket.Status
+logger = logging.getLogger(__name__)
 
 TICKET_FIELDS = ("subject", "description", "company", "contact", "channel", "category", "priority", "language")
 
@@ -148,14 +150,25 @@ def assign_by_rules(ticket: Ticket, *, fallback_team: Team | None = None) -> Non
 # --- SLA -------------------------------------------------------------------------------------
 
 
-def matching_target(ticket: Ticket) -> SlaTarget | None:
+def matching_target(ticket: Ticket, policies: dict | None = None) -> SlaTarget | None:
+    """The target of the first active policy (by order) for the customer's grade that sets one for
+    the ticket's priority. `policies` is `sla_watch._policy_cache()` when many tickets are done."""
     grade = ticket.company.grade if ticket.company_id else ""
-    policies = SlaPolicy.objects.filter(active=True).filter(Q(customer_grade="") | Q(customer_grade=grade))
-    for policy in policies.select_related("hours"):
-        target = SlaTarget.objects.filter(policy=policy, priority_id=ticket.priority_id).first()
-        if target is not None:
-            target.policy = policy
-            return target
+    if policies is None:
+        candidates = SlaPolicy.objects.filter(active=True).filter(Q(customer_grade="") | Q(customer_grade=grade))
+        for policy in candidates.select_related("hours"):
+            target = SlaTarget.objects.filter(policy=policy, priority_id=ticket.priority_id).first()
+            if target is not None:
+                target.policy = policy
+                return target
+        return None
+    for policy in policies["policies"]:
+        if policy.customer_grade in ("", grade):
+            target = policies["targets"].get((policy.pk, ticket.priority_id))
+            if target is not None:
+                target.policy = policy
+                target._calendar = policies["calendars"][policy.hours_id]
+                return target
     return None
 
 
@@ -187,37 +200,48 @@ SLA_FIELDS = [
 ]
 
 
-def recompute_sla(ticket: Ticket, *, now: datetime | None = None) -> None:
-    """Set the ticket's due times and breach flags from its policy, status and pauses (not saved)."""
+def recompute_sla(ticket: Ticket, *, now: datetime | None = None, policies: dict | None = None) -> None:
+    """Set the ticket's due times and breach flags from its policy, status and pauses (not saved).
+
+    A breach flag says what the due times say now: a priority lowered in time clears it. The
+    warning and escalation stamps are cleared only when the next due time moves past the one
+    they were sent for (a pause, a lower priority), so each is sent once per due time. A
+    calendar that cannot place a due time (no working hours at all) leaves the ticket without one.
+    """
     now = now or timezone.now()
-    target = matching_target(ticket)
+    target = matching_target(ticket, policies)
     if target is None:
         ticket.sla_policy = None
         ticket.first_response_due = ticket.resolution_due = None
         return
     ticket.sla_policy = target.policy
-    calendar = target.policy.hours.calendar()
     start = ticket.created_at or now
     pauses = ticket.pauses
     response_target = timedelta(minutes=target.first_response_minutes)
     resolution_target = timedelta(minutes=target.resolution_minutes)
-    if ticket.first_responded_at is None:
-        ticket.first_response_due = due_at(calendar, start, response_target, pauses, now)
-    else:
-        # Given: the due time is where the clock stood then, for reporting.
-        ticket.first_response_due = due_at(calendar, start, response_target, pauses, ticket.first_responded_at)
-        if ticket.first_response_due is not None and ticket.first_responded_at > ticket.first_response_due:
-            ticket.first_response_breached = True
+    # Given: the first response due time is where the clock stood then, for reporting.
+    responded = ticket.first_responded_at or now
     end = ticket.resolved_at if ticket.resolved_at and not ticket.is_active else now
-    ticket.resolution_due = due_at(calendar, start, resolution_target, pauses, end)
-    if ticket.resolution_due is not None and end > ticket.resolution_due:
-        ticket.resolution_breached = True
-    # A due time moved later (a pause, a lower priority): the warning and escalation may come again.
+    try:
+        calendar = getattr(target, "_calendar", None) or target.policy.hours.calendar()
+        ticket.first_response_due = due_at(calendar, start, response_target, pauses, responded)
+        ticket.resolution_due = due_at(calendar, start, resolution_target, pauses, end)
+    except ValueError:
+        logger.warning("SLA policy %s: its business hours place no due time", target.policy.pk)
+        ticket.first_response_due = ticket.resolution_due = None
+        return
+    if ticket.first_response_due is not None:
+        ticket.first_response_breached = responded > ticket.first_response_due
+    if ticket.resolution_due is not None:
+        ticket.resolution_breached = end > ticket.resolution_due
+    # A stamp belongs to the due time it was sent for: a warning at W to one due by W + lead, an
+    # escalation at E to one due by E. A next due time later than that is a new one.
     upcoming = ticket.next_due()
-    if upcoming is None or upcoming > now + warning_lead_time():
-        ticket.warned_at = None
-    if upcoming is None or upcoming > now:
-        ticket.escalated_at = None
+    if upcoming is not None:
+        if ticket.warned_at is not None and upcoming > ticket.warned_at + warning_lead_time():
+            ticket.warned_at = None
+        if ticket.escalated_at is not None and upcoming > ticket.escalated_at:
+            ticket.escalated_at = None
 
 
 # --- Create and edit --------------------------------------------------------------------------
@@ -308,8 +332,11 @@ def ticket_create(
 
 @transaction.atomic
 def ticket_update(*, ticket: Ticket, actor: User, **data) -> Ticket:
+    before = Ticket.objects.filter(pk=ticket.pk).values_list("company_id", "contact_id").first()
+
     def derive(stored: Ticket, _given: Ticket) -> None:
-        stored.company = _check_customer(actor, stored.company, stored.contact)
+        if (stored.company_id, stored.contact_id) != before:
+            stored.company = _check_customer(actor, stored.company, stored.contact)
         recompute_sla(stored)
 
     return record_update(record=ticket, actor=actor, data=data, fields=TICKET_FIELDS, m2m=("tags",), before_save=derive)
@@ -338,6 +365,10 @@ def _set_status(ticket: Ticket, status: str, now: datetime) -> list[str]:
         ticket.closed_at = now
         ticket.resolved_at = ticket.resolved_at or now
     if status in (Status.OPEN, Status.NEW) and was in (Status.RESOLVED, Status.CLOSED):
+        # The time it stood resolved does not count against the resolution target.
+        if ticket.resolved_at is not None:
+            ticket.sla_pauses = [*ticket.sla_pauses, [_iso(ticket.resolved_at), _iso(now)]]
+            ticket.__dict__.pop("pauses", None)
         ticket.resolved_at = ticket.closed_at = None
     recompute_sla(ticket, now=now)
     return ["status", "resolved_at", "closed_at", *SLA_FIELDS]
@@ -461,6 +492,9 @@ def ticket_take(*, ticket: Ticket, actor: User) -> Ticket:
     ticket = _locked(ticket)
     if ticket.owner_id == actor.pk:
         return ticket
+    if ticket.team_id not in member_team_ids(actor) and not can(actor, ticket, "assign"):
+        # A share lets one work on a ticket, not take it over.
+        raise PermissionDenied(_("Only members of the ticket's team may take it."))
     if ticket.owner_id is not None and not can(actor, ticket, "assign"):
         raise PermissionDenied(_("This ticket is already assigned: ask its team's manager to reassign it."))
     ticket.owner = actor
@@ -486,29 +520,43 @@ def ticket_assign(*, ticket: Ticket, actor: User, owner: User | None, team: Team
     return ticket
 
 
-def bulk_assign(*, queryset, actor: User, data: dict) -> int:
-    changed = 0
-    for ticket in queryset.order_by("pk")[:1000]:
-        ticket_assign(ticket=ticket, actor=actor, owner=data.get("owner"))
-        changed += 1
-    return changed
-
-
-def bulk_set_status(*, queryset, actor: User, data: dict) -> int:
-    changed = 0
+def _each(queryset, change) -> BulkResult:
+    """Apply `change(ticket)` to each ticket in its own transaction; a refusal is reported with
+    the ticket's number and the others go on."""
+    result = BulkResult()
     for ticket in queryset.order_by("pk")[:1000]:
         try:
-            ticket_set_status(ticket=ticket, actor=actor, status=data["status"])
-        except ValidationError:
-            continue
-        changed += 1
-    return changed
+            change(ticket)
+        except (ValidationError, PermissionDenied) as error:
+            reason = " ".join(getattr(error, "messages", [str(error)]))
+            result.refused.append(f"{ticket.number}: {reason}")
+        else:
+            result.changed += 1
+    return result
+
+
+def bulk_assign(*, queryset, actor: User, data: dict) -> BulkResult:
+    return _each(queryset, lambda ticket: ticket_assign(ticket=ticket, actor=actor, owner=data.get("owner")))
+
+
+def bulk_set_status(*, queryset, actor: User, data: dict) -> BulkResult:
+    return _each(queryset, lambda ticket: ticket_set_status(ticket=ticket, actor=actor, status=data["status"]))
+
+
+def bulk_set_priority(*, queryset, actor: User, data: dict) -> BulkResult:
+    """A new priority for each ticket, its SLA clock recomputed (through ticket_update, audited)."""
+    return _each(queryset, lambda ticket: ticket_update(ticket=ticket, actor=actor, priority=data["priority"]))
 
 
 def set_on_shift(*, actor: User, on_shift: bool) -> int:
-    """An agent comes on or goes off shift in every team they belong to."""
+    """An agent comes on or goes off shift in every team they belong to (each change audited)."""
+    changed = 0
     with acting_as(actor):
-        return TeamMembership.objects.filter(user=actor).update(on_shift=on_shift)
+        for membership in TeamMembership.objects.filter(user=actor).exclude(on_shift=on_shift):
+            membership.on_shift = on_shift
+            membership.save(update_fields=["on_shift"])
+            changed += 1
+    return changed
 
 
 # --- Customer merges (customers.extensions) -------------------------------------------------
@@ -534,7 +582,11 @@ def move_contact_tickets(*, survivor: Contact, merged: Contact, actor: User) -> 
 
 
 def _same_customer(a: Ticket, b: Ticket) -> bool:
-    return bool((a.contact_id and a.contact_id == b.contact_id) or (a.company_id and a.company_id == b.company_id))
+    """The same requester; or, where neither names one, the same company. Two people of one
+    company are two customers: the status page of one must not show the other's words."""
+    if a.contact_id or b.contact_id:
+        return a.contact_id == b.contact_id
+    return bool(a.company_id and a.company_id == b.company_id)
 
 
 @transaction.atomic
@@ -614,7 +666,7 @@ def ticket_split(*, message: Message, actor: User) -> Ticket:
         category=ticket.category,
         priority=ticket.priority,
         language=ticket.language,
-        owner=actor if can(actor, ticket, "change") else None,
+        owner=actor if ticket.team_id in member_team_ids(actor) else None,
         team=ticket.team,
         auto_assign=False,
     )

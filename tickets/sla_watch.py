@@ -63,3 +63,38 @@ def watch(*, now: datetime | None = None) -> dict:
             queue_task(task, ticket_id=ticket.pk, escalate=False)
             counts["warned"] += 1
     return counts
+
+
+def recompute_open(*, batch: int = 500, now: datetime | None = None) -> int:
+    """Recompute the due times of every active ticket (after business hours, a policy or its
+    targets changed), a batch of rows per transaction, in id order; safe to run again."""
+    from tickets.services import SLA_FIELDS, recompute_sla
+
+    now = now or timezone.now()
+    done, last = 0, 0
+    policies = _policy_cache()
+    while True:
+        with transaction.atomic():
+            tickets = list(
+                Ticket.objects.select_for_update(of=("self",))
+                .select_related("company")
+                .filter(status__in=Ticket.ACTIVE_STATUSES, pk__gt=last)
+                .order_by("pk")[:batch]
+            )
+            for ticket in tickets:
+                recompute_sla(ticket, now=now, policies=policies)
+                ticket.save(update_fields=SLA_FIELDS)
+        if not tickets:
+            return done
+        done += len(tickets)
+        last = tickets[-1].pk
+
+
+def _policy_cache() -> dict:
+    """What `recompute_sla` reads for every ticket, read once for a whole run."""
+    from tickets.models import SlaPolicy, SlaTarget
+
+    policies = list(SlaPolicy.objects.filter(active=True).select_related("hours"))
+    calendars = {policy.hours_id: policy.hours.calendar() for policy in policies}
+    targets = {(t.policy_id, t.priority_id): t for t in SlaTarget.objects.all()}
+    return {"policies": policies, "calendars": calendars, "targets": targets}

@@ -43,3 +43,9 @@ def mail_sla_notice(*, ticket_id: int, escalate: bool) -> int:
 def watch_sla() -> dict:
     """Warn before a due time and escalate after it, each once per due time (scheduled by beat)."""
     return sla_watch.watch()
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
+def recompute_open_tickets() -> int:
+    """Recompute every active ticket's due times after the SLA configuration changed."""
+    return sla_watch.recompute_open()

@@ -21,10 +21,13 @@ from crm.params import QueryParams
 from crm.permissions import can, get_object_for_user, has_role_permission
 from crm.screens import Screens, form_errors_text
 from crm.writes import record_delete
+from customers.forms import TagActionForm
+from customers.services import bulk_add_tag
 from tickets import intake, services
 from tickets.forms import (
     QUEUES,
     AssignForm,
+    BulkPriorityForm,
     BulkStatusForm,
     MergeForm,
     ReplyForm,
@@ -60,6 +63,8 @@ def list_context(request) -> dict:
 BULK_ACTIONS = [
     BulkAction("assign", gettext_lazy("Assign"), "assign", services.bulk_assign, AssignForm),
     BulkAction("status", gettext_lazy("Change status"), "change", services.bulk_set_status, BulkStatusForm),
+    BulkAction("priority", gettext_lazy("Change priority"), "change", services.bulk_set_priority, BulkPriorityForm),
+    BulkAction("add_tag", gettext_lazy("Add tag"), "change", bulk_add_tag, TagActionForm),
 ]
 
 TICKET_LIST = ListSpec(

@@ -195,3 +195,27 @@ def test_a_mailbox_that_cannot_be_reached_is_reported_and_the_others_go_on(desk,
     assert results["support"] == {"opened": 1}
     assert "error" in results["broken"]
     assert Mailbox.objects.get(name="broken").last_error
+
+
+def test_a_message_that_cannot_be_taken_is_recorded_and_the_next_one_is_read(
+    desk, smtp_inbox, django_capture_on_commit_callbacks
+):
+    bad, _id = mail("求助", "打印机坏了", sender="root <root@intranet>")
+    good, _id2 = mail("求助", "打印机坏了", sender="王芳 <wang.fang@customer.example>")
+    desk["server"].deliver("support", bad)
+    desk["server"].deliver("support", good)
+    assert poll(desk, django_capture_on_commit_callbacks) == {"refused": 1, "opened": 1}
+    refused = InboundMail.objects.get(outcome=InboundMail.Outcome.REFUSED)
+    assert refused.sender == "root@intranet" and refused.detail
+    assert poll(desk, django_capture_on_commit_callbacks) == {}  # both flagged seen
+    assert Ticket.objects.count() == 1
+
+
+def test_a_message_too_large_is_recorded_and_left_behind(desk, settings, django_capture_on_commit_callbacks):
+    settings.TICKET_MAIL_MAX_BYTES = 2000
+    big, _id = mail("日志", "见附件", attachments=[("log.txt", "text/plain", b"x" * 5000)])
+    desk["server"].deliver("support", big)
+    assert poll(desk, django_capture_on_commit_callbacks) == {"refused": 1}
+    assert "larger" in InboundMail.objects.get().detail
+    assert not Ticket.objects.exists()
+    assert poll(desk, django_capture_on_commit_callbacks) == {}

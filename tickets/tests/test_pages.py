@@ -41,9 +41,9 @@ SEE = {
 }
 WORK = {**SEE, "share_viewer": 403, "auditor": 403}
 WORK_POST = {role: 302 if status == 200 else status for role, status in WORK.items()}
-# Reassigning: the assignee, the team's manager and administrators, as for any owned record;
-# the assignee hands on only to whom they may assign (themselves, or back to the queue).
-ASSIGN_POST = {**WORK_POST, "teammate": 403, "share_editor": 403}
+# Reassigning (and sharing): the team's managers and administrators. The assignee works the
+# ticket as a member of its team and does not hand it on (crm.permissions.register_team_worked).
+ASSIGN_POST = {**WORK_POST, "owner": 403, "teammate": 403, "share_editor": 403}
 # Deleting: the role decides, and agents may not delete.
 DELETE_POST = {**ASSIGN_POST, "owner": 403}
 
@@ -248,3 +248,26 @@ def test_pages_speak_the_users_language(client, desk, language):
         assert "未分配" in listing
     else:
         assert "Conversation" in detail and "Unassigned" in listing
+
+
+def test_bulk_actions_change_only_the_tickets_one_may_work(client, desk):
+    from customers.models import Tag
+    from tickets.models import Priority
+
+    mine = TicketFactory(owner=desk.owner, team=desk.team)
+    foreign = TicketFactory(owner=desk.outsider, team=desk.other_team)
+    urgent = Priority.objects.get(name="紧急 Urgent")
+    vip = Tag.objects.create(name="重点客户")
+    client.force_login(desk.owner)
+    url = reverse("tickets:ticket_list")
+    for data in (
+        {"action": "priority", "priority": urgent.pk},
+        {"action": "add_tag", "tag": vip.pk},
+        {"action": "status", "status": "pending"},
+    ):
+        assert client.post(url, {**data, "ids": [mine.pk, foreign.pk]}).status_code == 302
+    mine.refresh_from_db()
+    foreign.refresh_from_db()
+    assert (mine.priority, mine.status, list(mine.tags.all())) == (urgent, Status.PENDING, [vip])
+    assert mine.first_response_due is None  # pending: the clock stopped
+    assert (foreign.priority != urgent, foreign.status, foreign.tags.count()) == (True, Status.NEW, 0)

@@ -65,3 +65,23 @@ def test_a_pending_ticket_is_not_watched_and_a_moved_due_time_is_watched_again(
     assert ticket.warned_at is None and ticket.first_response_due > due + timedelta(days=1)
     with django_capture_on_commit_callbacks(execute=True):
         assert sla_watch.watch(now=ticket.first_response_due - timedelta(minutes=10))["warned"] == 1
+
+
+def test_changing_the_business_hours_recomputes_the_open_tickets_only(ticket, django_capture_on_commit_callbacks):
+    from tickets.models import BusinessHours
+
+    closed = services.ticket_create(
+        actor=ticket.owner, owner=ticket.owner, team=ticket.team, subject="y", contact=ticket.contact, now=MONDAY_10
+    )
+    services.ticket_set_status(ticket=closed, actor=ticket.owner, status=Status.CLOSED, now=MONDAY_10)
+    closed.refresh_from_db()
+    before_closed = closed.resolution_due
+    hours = BusinessHours.objects.get()
+    hours.weekly_hours = "mon-sun 00:00-24:00"
+    with django_capture_on_commit_callbacks(execute=True):
+        hours.save()
+    ticket.refresh_from_db()
+    closed.refresh_from_db()
+    # Around the clock now: four real hours from Monday 10:00.
+    assert ticket.first_response_due == MONDAY_10 + timedelta(hours=4)
+    assert closed.resolution_due == before_closed
