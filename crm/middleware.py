@@ -178,3 +178,22 @@ class BodyLimitMiddleware:
         if refuse is None:
             return HttpResponse(_("The request is too large."), status=413, content_type="text/plain; charset=utf-8")
         return refuse(request, *view_args, **view_kwargs)
+
+
+class ReadSharesOnceMiddleware:
+    """On a GET or HEAD, what is shared with the user is read once per model and action for the
+    whole request (`crm.permissions.shares_held`), not at every `restrict()`: a company page asks
+    for the user's shared companies, contacts, deals and tickets in each of its panels. A
+    request that only reads cannot change the shares it holds; writes read them afresh."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if request.method in ("GET", "HEAD") and user is not None and user.is_authenticated:
+            from crm.permissions import shares_held
+
+            with shares_held(user):
+                return self.get_response(request)
+        return self.get_response(request)

@@ -427,7 +427,7 @@ class Message(models.Model):
 def attachment_path(instance: Attachment, filename: str) -> str:
     # The stored name is ours: the customer's file name is kept in `filename` only.
     now = datetime.now(UTC)
-    return f"tickets/{now:%Y/%m}/{instance.token}"
+    return f"tickets/{now.year}/{now.month:02d}/{instance.token}"
 
 
 class Attachment(models.Model):
