@@ -271,3 +271,19 @@ def test_bulk_actions_change_only_the_tickets_one_may_work(client, desk):
     assert (mine.priority, mine.status, list(mine.tags.all())) == (urgent, Status.PENDING, [vip])
     assert mine.first_response_due is None  # pending: the clock stopped
     assert (foreign.priority != urgent, foreign.status, foreign.tags.count()) == (True, Status.NEW, 0)
+
+
+def test_the_list_fixes_its_join_order_for_its_page_only(client, desk):
+    from django.db import connection
+
+    from crm import pagination
+    from tickets.selectors import ticket_list
+
+    tickets = [TicketFactory(owner=desk.owner, team=desk.team) for _ in range(3)]
+    queryset = ticket_list(user=desk.admin, filters={})
+    page = pagination.keyset_page(queryset, ordering=("-created_at", "-id"), size=2)
+    assert [t.pk for t in page.items] == [t.pk for t in reversed(tickets)][:2]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW join_collapse_limit")
+            assert cursor.fetchone()[0] == "8"  # back to the default for the next statements
