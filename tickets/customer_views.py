@@ -20,12 +20,11 @@ from django.views.decorators.http import require_http_methods
 
 from crm.forms import style_form
 from crm.middleware import body_limit
-from crm.permissions import get_object_for_user
 from crm.public_forms import HONEYPOT, Honeypot, frame_headers, max_body_bytes, over_rate_limit
 from tickets import intake, services
 from tickets.attachments import ACTIVE_TYPES
-from tickets.models import Attachment, Ticket
-from tickets.selectors import conversation
+from tickets.models import Ticket
+from tickets.selectors import attachment_for, conversation
 
 logger = logging.getLogger(__name__)
 
@@ -121,10 +120,7 @@ def feedback(request, token):
 def attachment_download(request, pk, token):
     """A file of a ticket the user may see, always as a download: a sent HTML or SVG file never
     runs in the CRM's origin (`Content-Disposition: attachment`, `nosniff`, a sandbox CSP)."""
-    attachment = Attachment.objects.select_related("ticket", "message").filter(pk=pk, token=token).first()
-    if attachment is None:
-        raise Http404
-    get_object_for_user(request.user, Ticket, attachment.ticket_id)
+    attachment = attachment_for(user=request.user, pk=pk, token=token)
     try:
         handle = attachment.file.open("rb")
     except (FileNotFoundError, OSError):

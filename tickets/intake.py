@@ -42,7 +42,6 @@ from tickets.models import Channel, InboundMail, Mailbox, Message, Ticket
 Status = Ticket.Status
 logger = logging.getLogger(__name__)
 ACK_TASK = "tickets.tasks.mail_acknowledgement"
-FEEDBACK_TASK = "tickets.tasks.mail_feedback_request"
 STATUS_SALT = "tickets.status-link"
 FEEDBACK_SALT = "tickets.feedback-link"
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import TeamMembership
 from crm.permissions import has_role_permission, member_team_ids, restrict
 from crm.search import SearchHit, SearchProvider, query_terms, text_search
 from customers.models import Company, Contact
-from tickets.models import Attachment, Message, Ticket, warning_lead_time
+from tickets.models import Attachment, CannedResponse, Message, Ticket, warning_lead_time
 
 PANEL_LIMIT = 10
 SEARCH_MATCH_CAP = 10000
@@ -168,3 +170,40 @@ def merge_candidates(*, ticket: Ticket, user, limit: int = 20) -> QuerySet[Ticke
         .values_list("pk", flat=True)[:limit]
     )
     return Ticket.objects.filter(pk__in=list(candidates)).order_by("-created_at", "-id")
+
+
+def request_files(*, ticket: Ticket) -> list[Attachment]:
+    """The files that came with the request that opened the ticket (not with a later message)."""
+    return list(ticket.attachments.filter(message__isnull=True).order_by("pk"))
+
+
+def canned_responses() -> list[CannedResponse]:
+    return list(CannedResponse.objects.filter(active=True))
+
+
+def customer_message_for(*, user, pk) -> Message:
+    """A message of a ticket the user may see; 404 otherwise, as for the ticket itself."""
+    message = (
+        Message.objects.select_related("ticket").filter(pk=pk, ticket__in=visible_tickets(user).values("pk")).first()
+    )
+    if message is None:
+        raise Http404
+    return message
+
+
+def attachment_for(*, user, pk, token) -> Attachment:
+    """A file of a ticket the user may see, named by id and token; 404 otherwise."""
+    attachment = (
+        Attachment.objects.select_related("ticket", "message")
+        .filter(pk=pk, token=token, ticket__in=visible_tickets(user).values("pk"))
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    return attachment
+
+
+def on_shift(user) -> bool | None:
+    """Whether the agent takes new tickets (None: in no team, so the question does not arise)."""
+    states = list(TeamMembership.objects.filter(user=user).values_list("on_shift", flat=True))
+    return any(states) if states else None

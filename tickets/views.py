@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 from crm.forms import add_service_errors
 from crm.lists import BulkAction, Column, ListSpec, safe_next
 from crm.middleware import body_limit
-from crm.models import TeamMembership
 from crm.params import QueryParams
 from crm.permissions import can, get_object_for_user, has_role_permission
 from crm.screens import Screens, form_errors_text
@@ -35,8 +34,16 @@ from tickets.forms import (
     TicketFilterForm,
     TicketForm,
 )
-from tickets.models import CannedResponse, Channel, Message, Ticket, warning_lead_time
-from tickets.selectors import conversation, ticket_for_detail, ticket_list
+from tickets.models import Channel, Ticket, warning_lead_time
+from tickets.selectors import (
+    canned_responses,
+    conversation,
+    customer_message_for,
+    on_shift,
+    request_files,
+    ticket_for_detail,
+    ticket_list,
+)
 
 STATUS_CLASSES = {
     Ticket.Status.NEW: "text-bg-info",
@@ -100,18 +107,18 @@ def ticket_context(request, ticket: Ticket) -> dict:
     user = request.user
     may_work = can(user, ticket, "change")
     reply_initial = {}
-    canned = CannedResponse.objects.filter(active=True) if may_work else CannedResponse.objects.none()
-    if may_work and (chosen := QueryParams(request).id("canned")):
-        response = canned.filter(pk=chosen).first()
-        if response is not None:
-            reply_initial["body"] = response.render(ticket=ticket, agent=user)
+    canned = canned_responses() if may_work else []
+    chosen = QueryParams(request).id("canned") if may_work else None
+    response = next((c for c in canned if c.pk == chosen), None)
+    if response is not None:
+        reply_initial["body"] = response.render(ticket=ticket, agent=user)
     return {
-        "canned_responses": list(canned),
+        "canned_responses": canned,
         "merge_form": MergeForm(ticket=ticket, user=user)
         if may_work and ticket.status != Ticket.Status.CLOSED
         else None,
         "conversation": conversation(ticket=ticket, staff=True),
-        "request_files": list(ticket.attachments.filter(message__isnull=True).order_by("pk")),
+        "request_files": request_files(ticket=ticket),
         "reply_form": ReplyForm(ticket=ticket, initial=reply_initial) if may_work else None,
         "may_work": may_work,
         "may_take": may_work
@@ -217,7 +224,7 @@ def ticket_merge(request, pk):
 @login_required
 @require_POST
 def message_split(request, pk):
-    message = get_object_or_404(Message.objects.select_related("ticket"), pk=pk)
+    message = customer_message_for(user=request.user, pk=pk)
     ticket = get_object_for_user(request.user, Ticket, message.ticket_id, "change")
     try:
         new = services.ticket_split(message=message, actor=request.user)
@@ -283,9 +290,3 @@ def shift(request):
         request, _("You are on shift.") if on_shift else _("You are off shift: no new tickets by rotation.")
     )
     return redirect(safe_next(request, reverse_lazy("tickets:ticket_list")))
-
-
-def on_shift(user) -> bool | None:
-    """Whether the agent takes new tickets (None: in no team, so the question does not arise)."""
-    states = list(TeamMembership.objects.filter(user=user).values_list("on_shift", flat=True))
-    return any(states) if states else None
