@@ -5,3 +5,22 @@ from django.utils.translation import gettext_lazy as _
 class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = _("Campaigns")
+
+    def ready(self):
+        from campaigns import signals, tasks  # noqa: F401
+        from campaigns.models import Campaign, Segment
+        from crm.navigation import NavItem, NavSection, register_section
+        from crm.pickers import register_record_source
+
+        register_record_source(Segment)
+        register_record_source(Campaign)
+        register_section(
+            NavSection(
+                _("Marketing"),
+                (
+                    NavItem(_("Campaigns"), "campaigns:campaign_list", "megaphone", "campaigns.view_campaign"),
+                    NavItem(_("Segments"), "campaigns:segment_list", "people", "campaigns.view_segment"),
+                ),
+                order=25,
+            )
+        )

@@ -508,5 +508,16 @@ TICKET_MAIL_MAX_BYTES = env.int("TICKET_MAIL_MAX_BYTES", default=30 * 1024 * 102
 TICKET_IMAP_TIMEOUT = env.int("TICKET_IMAP_TIMEOUT", default=30)
 TICKET_STATUS_LINK_DAYS = env.int("TICKET_STATUS_LINK_DAYS", default=90)
 TICKET_FEEDBACK_LINK_DAYS = env.int("TICKET_FEEDBACK_LINK_DAYS", default=30)
+
+# Marketing campaigns: the sending address and the domain of their Message-IDs, how many messages
+# one worker sends over one SMTP connection, how many a minute at most (0: no limit), how often a
+# temporarily refused message is tried again, and how many workers share one send.
+CAMPAIGN_FROM_EMAIL = env.str("CAMPAIGN_FROM_EMAIL", default="") or DEFAULT_FROM_EMAIL
+CAMPAIGN_SENDER_DOMAIN = env.str("CAMPAIGN_SENDER_DOMAIN", default="") or CAMPAIGN_FROM_EMAIL.rpartition("@")[2]
+CAMPAIGN_UNSUBSCRIBE_MAILTO = env.str("CAMPAIGN_UNSUBSCRIBE_MAILTO", default="")
+CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=200)
+CAMPAIGN_RATE_PER_MINUTE = env.int("CAMPAIGN_RATE_PER_MINUTE", default=0)
+CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
+CAMPAIGN_SEND_WORKERS = env.int("CAMPAIGN_SEND_WORKERS", default=2)
 if not 0 <= FORECAST_COMMIT_THRESHOLD <= 100:
     raise ValueError("FORECAST_COMMIT_THRESHOLD must be a percentage between 0 and 100.")

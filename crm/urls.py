@@ -42,6 +42,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("pipeline/", include("pipeline.urls")),
     path("service/", include("tickets.urls")),
+    path("marketing/", include("campaigns.urls")),
     path("admin/", admin.site.urls),
 ]
 

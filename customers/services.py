@@ -182,6 +182,38 @@ def record_interaction(
     return interaction
 
 
+def record_interactions(entries: list[dict], *, subject: Model, kind: str) -> int:
+    """Many history entries about one record at once (a campaign's sent messages): one INSERT,
+    no per-entry checks beyond `record_interaction`'s own, and no last-activity bump, since being
+    mailed is not something the customer did. Each entry: contact (with company loaded) or
+    company, summary, and optionally occurred_at, actor, link."""
+    if kind not in Interaction.Kind.values:
+        raise ValidationError(_("Unknown interaction type."))
+    source_ref = f"{subject._meta.label_lower}:{subject.pk}"
+    now = timezone.now()
+    rows = []
+    for entry in entries:
+        contact = entry.get("contact")
+        company = entry.get("company") or (contact.company if contact is not None else None)
+        if company is None and contact is None:
+            raise ValidationError(_("An interaction needs a company or a contact."))
+        rows.append(
+            Interaction(
+                kind=kind,
+                summary=entry["summary"][:200],
+                actor=entry.get("actor"),
+                company=company,
+                contact=contact,
+                occurred_at=entry.get("occurred_at") or now,
+                source_ref=source_ref,
+                link=entry.get("link", ""),
+                subject=subject,
+            )
+        )
+    Interaction.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
 @transaction.atomic
 def interaction_add(*, actor: User, kind: str, summary: str, company=None, contact=None, **extra) -> Interaction:
     """A user's own note, call or meeting on a record they may change."""

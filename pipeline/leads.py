@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm import roles
-from crm.audit import acting_as
+from crm.audit import acting_as, log_bulk_change
 from crm.models import Team, User
 from crm.network import absolute_url
 from crm.outbox import queue_task
@@ -478,3 +478,13 @@ def notify_assignee(*, lead_id: int, lead_url: str = "") -> bool:
     }
     send_mail(subject, body, None, [lead.owner.email])
     return True
+
+
+def lead_unsubscribed(*, email_key: str, at, event: str) -> int:
+    """Every lead with this address (e-mail blind index) unsubscribes from marketing, as its
+    contacts do (a campaign's unsubscribe link or hard bounce); audited as one bulk change."""
+    pks = list(Lead.objects.filter(email_bidx=email_key, unsubscribed=False).values_list("pk", flat=True))
+    if pks:
+        Lead.objects.filter(pk__in=pks).update(unsubscribed=True, unsubscribed_at=at)
+        log_bulk_change(Lead, pks, actor=None, changes={"unsubscribed": ["False", "True"]}, event=event)
+    return len(pks)

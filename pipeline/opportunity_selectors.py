@@ -24,6 +24,17 @@ def visible_opportunities(user) -> QuerySet[Opportunity]:
     return Opportunity.objects.visible_to(user)
 
 
+def open_opportunities() -> QuerySet[Opportunity]:
+    """Every deal still open (unscoped: for conditions inside another module's scoped query,
+    such as a campaign segment's "has an open opportunity")."""
+    return Opportunity.objects.filter(stage__kind=Stage.Kind.OPEN)
+
+
+def won_opportunities() -> QuerySet[Opportunity]:
+    """Every won deal (unscoped, like `open_opportunities`: campaign conversions)."""
+    return Opportunity.objects.filter(won_at__isnull=False)
+
+
 def opportunity_search_q(query: str) -> Q:
     query = query.strip()
     return text_search(query, recheck=("name",)) if query_terms(query) else Q(pk__in=[])

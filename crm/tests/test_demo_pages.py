@@ -40,6 +40,10 @@ UNREACHABLE = {
     "customers/exports/<int:pk>/download/": "exports run in the background only past 5000 rows",
     "service/feedback/<str:token>/": "opened from the rating e-mail only (tickets/tests/test_customer_links.py)",
     **{
+        f"marketing/r/{kind}/<str:token>/": "reached from campaign e-mails only (campaigns/tests/test_tracking.py)"
+        for kind in ("o", "c", "u")
+    },
+    **{
         f"admin/{model}/<path:object_id>/{page}": "the demo has none of these rows"
         for model in (
             "django_celery_beat/clockedschedule",  # nothing is scheduled by clock or by the sun

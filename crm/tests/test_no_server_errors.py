@@ -18,6 +18,7 @@ WALKED_BY_APPS = {
     "customers": "customers/tests/test_no_server_errors.py",
     "pipeline": "pipeline/tests/test_no_server_errors.py",
     "tickets": "tickets/tests/test_no_server_errors.py",
+    "campaigns": "campaigns/tests/test_no_server_errors.py",
 }
 
 

@@ -1,0 +1,286 @@
+"""Marketing campaigns: who is reached (segments), with what (the message), and what came of it
+(one delivery per recipient and the events it collects).
+
+Campaigns import customers, pipeline (conversions) and crm; nothing imports campaigns but
+reports. A delivery row is written for every recipient before anything is sent and marked once
+the SMTP server has taken the message, which is what makes a send resumable without duplicates
+(campaigns/sending.py).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from crm.models import OwnedModel
+from customers.models import Contact
+
+
+class Segment(OwnedModel):
+    """An audience: a saved filter over contacts (dynamic) or a fixed list of them (static)."""
+
+    class Kind(models.TextChoices):
+        DYNAMIC = "dynamic", _("Dynamic (saved filter)")
+        STATIC = "static", _("Static list")
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.DYNAMIC)
+    # Validated by campaigns.segments.Criteria; the keys it knows, nothing else.
+    criteria = models.JSONField(_("conditions"), default=dict, blank=True)
+    members = models.ManyToManyField(
+        Contact, through="SegmentMember", related_name="+", blank=True, verbose_name=_("members")
+    )
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        indexes = [
+            models.Index(fields=["owner", "-created_at", "-id"], name="segment_owner_recent"),
+            models.Index(fields=["team", "-created_at", "-id"], name="segment_team_recent"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("campaigns:segment_detail", args=[self.pk])
+
+
+class SegmentMember(models.Model):
+    """A contact on a static segment."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("segment member")
+        verbose_name_plural = _("segment members")
+        constraints = [models.UniqueConstraint(fields=["segment", "contact"], name="segment_member_unique")]
+        indexes = [models.Index(fields=["contact"], name="segment_member_contact")]
+
+    def __str__(self):
+        return f"{self.segment_id}:{self.contact_id}"
+
+
+class Campaign(OwnedModel):
+    """One message sent to one audience, and its results."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", pgettext_lazy("campaign status", "Draft")
+        SCHEDULED = "scheduled", pgettext_lazy("campaign status", "Scheduled")
+        SENDING = "sending", pgettext_lazy("campaign status", "Sending")
+        PAUSED = "paused", pgettext_lazy("campaign status", "Paused")
+        SENT = "sent", pgettext_lazy("campaign status", "Sent")
+        CANCELLED = "cancelled", pgettext_lazy("campaign status", "Cancelled")
+
+    EDITABLE_STATUSES = (Status.DRAFT, Status.SCHEDULED)
+    RUNNING_STATUSES = (Status.SENDING, Status.PAUSED)
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    segment = models.ForeignKey(
+        Segment, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("audience")
+    )
+    exclude_segments = models.ManyToManyField(
+        Segment, blank=True, related_name="+", verbose_name=_("leave out"), help_text=_("Nobody in these is sent to.")
+    )
+    from_name = models.CharField(_("sender name"), max_length=100, blank=True)
+    reply_to = models.EmailField(_("reply to"), blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    preheader = models.CharField(
+        _("preheader"), max_length=255, blank=True, help_text=_("The line mail clients show after the subject.")
+    )
+    html_body = models.TextField(_("HTML message"), blank=True)
+    text_body = models.TextField(
+        _("plain-text message"), blank=True, help_text=_("Made from the HTML message when left empty.")
+    )
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
+    # Every recipient has its delivery row (the audience was read once, at the start).
+    prepared_at = models.DateTimeField(_("recipients listed"), null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
+    # Touched by every batch of a running send; a send silent for minutes is picked up again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    conversion_days = models.PositiveSmallIntegerField(
+        _("conversion window (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("A deal won within this many days of an open or click counts as a conversion."),
+    )
+    # Frozen when the send starts: the only addresses the click redirect may lead to.
+    links = models.JSONField(_("links"), default=list, blank=True, editable=False)
+    # Kept by the send as it goes (one UPDATE per batch), so the page never counts deliveries.
+    recipient_count = models.PositiveIntegerField(_("recipients"), default=0, editable=False)
+    sent_count = models.PositiveIntegerField(_("sent"), default=0, editable=False)
+    failed_count = models.PositiveIntegerField(_("failed"), default=0, editable=False)
+    suppressed_count = models.PositiveIntegerField(_("left out"), default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        indexes = [
+            models.Index(fields=["owner", "-created_at", "-id"], name="campaign_owner_recent"),
+            models.Index(fields=["team", "-created_at", "-id"], name="campaign_team_recent"),
+            models.Index(fields=["status", "scheduled_at"], name="campaign_status_due"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("campaigns:campaign_detail", args=[self.pk])
+
+    @property
+    def editable(self) -> bool:
+        return self.status in self.EDITABLE_STATUSES
+
+    @property
+    def percent(self) -> int:
+        """How much of the send is done (sent, failed or left out), 0–100."""
+        if not self.recipient_count:
+            return 100 if self.status == self.Status.SENT else 0
+        done = self.sent_count + self.failed_count + self.suppressed_count
+        return min(100, done * 100 // self.recipient_count)
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.recipient_count - self.sent_count - self.failed_count - self.suppressed_count)
+
+
+class Delivery(models.Model):
+    """One recipient of one campaign: written before sending, marked after (exactly once)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", pgettext_lazy("delivery status", "Sent")
+        FAILED = "failed", _("Failed")
+        SUPPRESSED = "suppressed", _("Left out")
+        BOUNCED = "bounced", _("Bounced")
+
+    class Reason(models.TextChoices):
+        NONE = "", "—"
+        NO_EMAIL = "no_email", _("No e-mail address")
+        NO_CONSENT = "no_consent", _("No consent to marketing e-mail")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        DO_NOT_CONTACT = "do_not_contact", _("Do not contact")
+        BOUNCED = "bounced", _("Address bounced before")
+        DUPLICATE = "duplicate", _("Same address as another recipient")
+        EXCLUDED = "excluded", _("In a left-out segment")
+        NOT_VISIBLE = "not_visible", _("Out of the sender's reach")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField(_("e-mail"), blank=True)
+    email_key = models.CharField(max_length=64, blank=True, editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    message_id = models.CharField(_("message id"), max_length=255, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("first opened"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("first clicked"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+    bounced_at = models.DateTimeField(_("bounced"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="delivery_once_per_contact")]
+        indexes = [
+            # The sender claims the next queued rows of a campaign in id order.
+            models.Index(fields=["campaign", "status", "id"], name="delivery_campaign_status"),
+            models.Index(fields=["contact"], name="delivery_contact"),
+            models.Index(fields=["message_id"], name="delivery_message_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign_id} → {self.email or self.contact_id}"
+
+
+class Event(models.Model):
+    """Something that happened to a delivery: sent, opened, clicked, unsubscribed, bounced."""
+
+    class Kind(models.TextChoices):
+        SENT = "sent", pgettext_lazy("campaign event", "Sent")
+        FAILED = "failed", pgettext_lazy("campaign event", "Failed")
+        OPEN = "open", pgettext_lazy("campaign event", "Opened")
+        CLICK = "click", pgettext_lazy("campaign event", "Clicked")
+        UNSUBSCRIBE = "unsubscribe", pgettext_lazy("campaign event", "Unsubscribed")
+        BOUNCE = "bounce", pgettext_lazy("campaign event", "Bounced")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("event"), max_length=12, choices=Kind.choices)
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+    url = models.URLField(_("link"), max_length=2000, blank=True)
+    # Opened by a mail provider's image proxy (fetches every image on delivery), not by a person.
+    proxied = models.BooleanField(_("by an image proxy"), default=False)
+
+    class Meta:
+        verbose_name = _("campaign event")
+        verbose_name_plural = _("campaign events")
+        indexes = [
+            models.Index(fields=["campaign", "kind", "at"], name="campaign_event_kind"),
+            models.Index(fields=["delivery", "kind"], name="campaign_event_delivery"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.delivery_id}"
+
+
+class Suppression(models.Model):
+    """An address no campaign may mail again: it unsubscribed, bounced hard or complained.
+    Keyed by the e-mail blind index, so it holds for every contact and lead with the address."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        BOUNCED = "bounced", _("Hard bounce")
+        COMPLAINED = "complained", _("Marked as spam")
+
+    email_key = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("campaign")
+    )
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+
+    def __str__(self):
+        return f"{self.get_reason_display()} · {self.created_at:%Y-%m-%d}"
+
+
+class SegmentUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Segment, on_delete=models.CASCADE)
+
+
+class SegmentGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Segment, on_delete=models.CASCADE)
+
+
+class CampaignUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Campaign, on_delete=models.CASCADE)
+
+
+class CampaignGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Campaign, on_delete=models.CASCADE)
+
+
+def send_batch_size() -> int:
+    return int(getattr(settings, "CAMPAIGN_BATCH_SIZE", 200))

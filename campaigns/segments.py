@@ -1,0 +1,186 @@
+"""Segment conditions: the one form that validates them, the filter they make over contacts, and
+the count the marketer sees while editing.
+
+A dynamic segment stores the cleaned conditions (`SegmentConditionsForm.conditions()`), a plain
+dict of ids and strings; `audience()` turns them into a queryset of contacts that is always
+narrowed to what the user may see (`crm.permissions.restrict`). Unknown keys are ignored, so a
+condition removed from the form never breaks a stored segment.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.forms import scope_form_fields, style_form
+from crm.models import Team
+from crm.pagination import capped_count
+from crm.permissions import restrict
+from customers.models import Company, Contact, GradeLevel, Tag, Transaction
+from pipeline.opportunity_selectors import open_opportunities
+
+ANY = ""
+YES_NO = [(ANY, _("Any")), ("yes", _("Yes")), ("no", _("No"))]
+# Counted exactly up to this many contacts; past it the planner's estimate is shown ("about").
+EXACT_COUNT_CAP = 10_000
+
+
+class SegmentConditionsForm(forms.Form):
+    """Who is in a dynamic segment. Every field is optional; the conditions given must all hold."""
+
+    grades = forms.MultipleChoiceField(label=_("Customer grade"), required=False)
+    lifecycles = forms.MultipleChoiceField(
+        label=_("Lifecycle status"), required=False, choices=Company.Lifecycle.choices
+    )
+    city = forms.CharField(label=_("City"), required=False, max_length=100)
+    province = forms.CharField(label=_("Province / state"), required=False, max_length=100)
+    industry = forms.CharField(label=_("Industry"), required=False, max_length=100)
+    tags = forms.ModelMultipleChoiceField(label=_("Tags"), required=False, queryset=Tag.objects.order_by("name"))
+    owner = forms.ModelChoiceField(label=_("Owner"), required=False, queryset=get_user_model().objects.none())
+    team = forms.ModelChoiceField(label=_("Team"), required=False, queryset=Team.objects.none())
+    language = forms.ChoiceField(
+        label=_("Preferred language"), required=False, choices=[(ANY, _("Any")), *settings.LANGUAGES]
+    )
+    email_consent = forms.ChoiceField(label=_("Agreed to marketing e-mail"), required=False, choices=YES_NO)
+    inactive_days = forms.IntegerField(label=_("No activity for (days)"), required=False, min_value=1, max_value=3650)
+    no_purchase_days = forms.IntegerField(
+        label=_("No purchase for (days)"), required=False, min_value=1, max_value=3650
+    )
+    open_opportunity = forms.ChoiceField(label=_("Has an open opportunity"), required=False, choices=YES_NO)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["grades"].choices = list(GradeLevel.objects.order_by("code").values_list("code", "label"))
+        scope_form_fields(self, user)
+        style_form(self)
+
+    def conditions(self) -> dict:
+        """The cleaned conditions as JSON-ready values, without the empty ones."""
+        data = self.cleaned_data
+        result = {}
+        for name in ("grades", "lifecycles"):
+            if data.get(name):
+                result[name] = sorted(data[name])
+        for name in ("city", "province", "industry", "language", "email_consent", "open_opportunity"):
+            if data.get(name):
+                result[name] = data[name].strip()
+        for name in ("inactive_days", "no_purchase_days"):
+            if data.get(name):
+                result[name] = int(data[name])
+        if data.get("tags"):
+            result["tags"] = sorted(tag.pk for tag in data["tags"])
+        for name in ("owner", "team"):
+            if data.get(name) is not None:
+                result[name] = data[name].pk
+        return result
+
+    @classmethod
+    def initial_for(cls, conditions: dict) -> dict:
+        """Form initial values from stored conditions (ids stay ids; the fields take them)."""
+        return {key: value for key, value in (conditions or {}).items() if key in cls.base_fields}
+
+
+def _ids(value) -> list[int]:
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, int) and not isinstance(item, bool)]
+
+
+def _strings(value) -> list[str]:
+    if not isinstance(value, list):  # a bare string is not a list of codes
+        return []
+    return [item for item in value if isinstance(item, str)]
+
+
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def conditions_filter(conditions: dict) -> Q:
+    """The stored conditions as one filter over contacts (ill-typed values are ignored)."""
+    conditions = conditions if isinstance(conditions, dict) else {}
+    q = Q()
+    if grades := _strings(conditions.get("grades")):
+        q &= Q(company__grade__in=grades)
+    if lifecycles := _strings(conditions.get("lifecycles")):
+        q &= Q(company__lifecycle__in=lifecycles)
+    for name in ("city", "province", "industry"):
+        if value := _text(conditions.get(name)):
+            q &= Q(**{f"company__{name}": value})
+    if tags := _ids(conditions.get("tags")):
+        q &= Q(tags__in=tags) | Q(company__tags__in=tags)
+    if isinstance(owner := conditions.get("owner"), int):
+        q &= Q(owner_id=owner)
+    if isinstance(team := conditions.get("team"), int):
+        q &= Q(team_id=team)
+    if language := _text(conditions.get("language")):
+        q &= Q(preferred_language=language)
+    consent = conditions.get("email_consent")
+    if consent in ("yes", "no"):
+        q &= Q(email_opt_in=consent == "yes")
+    now = timezone.now()
+    if isinstance(days := conditions.get("inactive_days"), int) and days > 0:
+        q &= Q(last_activity_at__lt=now - timedelta(days=days))
+    if isinstance(days := conditions.get("no_purchase_days"), int) and days > 0:
+        bought = Transaction.objects.filter(
+            company_id=OuterRef("company_id"),
+            status=Transaction.Status.PAID,
+            date__gte=(now - timedelta(days=days)).date(),
+        )
+        q &= ~Q(Exists(bought))
+    opportunity = conditions.get("open_opportunity")
+    if opportunity in ("yes", "no"):
+        has_open = Exists(
+            open_opportunities().filter(Q(contact_id=OuterRef("pk")) | Q(company_id=OuterRef("company_id")))
+        )
+        q &= Q(has_open) if opportunity == "yes" else ~Q(has_open)
+    return q
+
+
+def audience(segment, user) -> QuerySet:
+    """The contacts of a segment that `user` may see (dynamic: the conditions; static: the list)."""
+    contacts = restrict(Contact.objects.all(), user)
+    if segment.kind == segment.Kind.STATIC:
+        return contacts.filter(pk__in=segment.memberships.values("contact_id"))
+    conditions = conditions_filter(segment.criteria)
+    filtered = contacts.filter(conditions)
+    if "tags" in (segment.criteria or {}):  # the tag join may repeat a contact
+        filtered = filtered.distinct()
+    return filtered
+
+
+def conditions_audience(conditions: dict, user) -> QuerySet:
+    filtered = restrict(Contact.objects.all(), user).filter(conditions_filter(conditions))
+    return filtered.distinct() if conditions.get("tags") else filtered
+
+
+def planner_estimate(queryset: QuerySet) -> int | None:
+    """PostgreSQL's own estimate of the rows a query returns (no scan); None elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+    except DatabaseError:
+        return None
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
+    """(count, whether it is an estimate): exact up to EXACT_COUNT_CAP, the planner's beyond."""
+    count, capped = capped_count(queryset, EXACT_COUNT_CAP)
+    if not capped:
+        return count, False
+    estimate = planner_estimate(queryset)
+    return max(count, estimate or 0), True

@@ -1,0 +1,341 @@
+"""Sending a campaign: list every recipient once, then mail them in batches, each message once.
+
+1. `prepare(campaign)` reads the audience once, as the campaign's owner may see it, and writes a
+   delivery row per contact (unique on campaign and contact): queued, or left out with the reason
+   (no address, no consent, unsubscribed, bounced before, in a left-out segment, an address
+   already on the list). Rerunning it after a crash adds only the rows still missing.
+2. `send_some(campaign)` claims one queued row at a time (`SELECT … FOR UPDATE SKIP LOCKED`, so
+   several workers share a send and never take the same row), hands the message to SMTP over a
+   connection kept for the batch, and marks the row sent in the same transaction. A worker killed
+   mid-batch leaves its row queued (its transaction rolls back) and every earlier row marked, so
+   the restarted send resends nothing already accepted; the only window for a duplicate is the
+   instant between the server's "250 OK" and COMMIT, and the message then carries the same
+   Message-ID, which receiving servers use to drop the copy.
+3. Temporary refusals (4xx, a dropped connection) are retried later with backoff; permanent ones
+   (5xx) fail the row, and "no such user" suppresses the address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import smtplib
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns import content, tracking
+from campaigns.models import Campaign, Delivery, Event, Segment, Suppression, send_batch_size
+from campaigns.segments import audience
+from customers.models import Contact, Interaction
+from customers.services import record_interactions
+
+logger = logging.getLogger(__name__)
+PREPARE_CHUNK = 2000
+Reason = Delivery.Reason
+
+
+def _reason(contact: Contact, *, suppressed: dict, excluded: set, seen: set) -> str:
+    if not contact.email or not contact.email_bidx:
+        return Reason.NO_EMAIL
+    if contact.do_not_contact:
+        return Reason.DO_NOT_CONTACT
+    if contact.unsubscribed:
+        return Reason.UNSUBSCRIBED
+    if contact.email_bidx in suppressed:
+        return Reason.BOUNCED if suppressed[contact.email_bidx] == Suppression.Reason.BOUNCED else Reason.UNSUBSCRIBED
+    if not contact.email_opt_in:
+        return Reason.NO_CONSENT
+    if contact.pk in excluded:
+        return Reason.EXCLUDED
+    if contact.email_bidx in seen:
+        return Reason.DUPLICATE
+    return Reason.NONE
+
+
+def prepare(campaign: Campaign) -> int:
+    """Write the delivery rows of every recipient not yet listed; returns how many were added."""
+    owner = campaign.owner
+    recipients = audience(campaign.segment, owner).order_by("pk") if campaign.segment_id else Contact.objects.none()
+    excluded_segments = list(campaign.exclude_segments.all())
+    listed = Delivery.objects.filter(campaign=campaign)
+    seen = set(listed.filter(status=Delivery.Status.QUEUED).values_list("email_key", flat=True))
+    seen |= set(listed.filter(status=Delivery.Status.SENT).values_list("email_key", flat=True))
+    added, after = 0, 0
+    fields = ("pk", "email", "email_bidx", "email_opt_in", "unsubscribed", "do_not_contact")
+    while True:
+        chunk = list(recipients.filter(pk__gt=after).only(*fields)[:PREPARE_CHUNK])
+        if not chunk:
+            break
+        after = chunk[-1].pk
+        ids = [contact.pk for contact in chunk]
+        already = set(listed.filter(contact_id__in=ids).values_list("contact_id", flat=True))
+        keys = {contact.email_bidx for contact in chunk if contact.email_bidx}
+        suppressed = dict(Suppression.objects.filter(email_key__in=keys).values_list("email_key", "reason"))
+        excluded = set()
+        for segment in excluded_segments:
+            excluded |= set(audience(segment, owner).filter(pk__in=ids).values_list("pk", flat=True))
+        rows = []
+        for contact in chunk:
+            if contact.pk in already:
+                continue
+            reason = _reason(contact, suppressed=suppressed, excluded=excluded, seen=seen)
+            if not reason:
+                seen.add(contact.email_bidx)
+            rows.append(
+                Delivery(
+                    campaign=campaign,
+                    contact_id=contact.pk,
+                    email=contact.email,
+                    email_key=contact.email_bidx or "",
+                    status=Delivery.Status.SUPPRESSED if reason else Delivery.Status.QUEUED,
+                    reason=reason,
+                )
+            )
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        added += len(rows)
+    if campaign.segment_id and campaign.segment.kind == Segment.Kind.STATIC:
+        # Listed members out of the owner's reach: recorded as left out, their address not copied.
+        hidden = (
+            campaign.segment.memberships.exclude(contact_id__in=recipients.order_by().values("pk"))
+            .exclude(contact_id__in=listed.values("contact_id"))
+            .values_list("contact_id", flat=True)
+        )
+        rows = [
+            Delivery(campaign=campaign, contact_id=pk, status=Delivery.Status.SUPPRESSED, reason=Reason.NOT_VISIBLE)
+            for pk in hidden
+        ]
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=PREPARE_CHUNK)
+        added += len(rows)
+    recount(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(prepared_at=timezone.now())
+    return added
+
+
+def recount(campaign: Campaign) -> None:
+    """The campaign's counters from its delivery rows (one grouped, index-only count)."""
+    counts = dict(
+        Delivery.objects.filter(campaign=campaign)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(
+        recipient_count=sum(counts.values()),
+        sent_count=counts.get(Delivery.Status.SENT, 0) + counts.get(Delivery.Status.BOUNCED, 0),
+        failed_count=counts.get(Delivery.Status.FAILED, 0),
+        suppressed_count=counts.get(Delivery.Status.SUPPRESSED, 0),
+    )
+
+
+def message_id_for(delivery: Delivery) -> str:
+    """Fixed per delivery: a message sent twice after a crash carries the same Message-ID."""
+    return f"<campaign-{delivery.campaign_id}-{delivery.pk}@{settings.CAMPAIGN_SENDER_DOMAIN}>"
+
+
+def from_address(campaign: Campaign) -> str:
+    from email.utils import formataddr
+
+    return (
+        formataddr((campaign.from_name, settings.CAMPAIGN_FROM_EMAIL))
+        if campaign.from_name
+        else settings.CAMPAIGN_FROM_EMAIL
+    )
+
+
+def build_message(campaign: Campaign, delivery: Delivery, *, connection=None) -> EmailMultiAlternatives:
+    context = content.recipient_context(contact=delivery.contact, sender=campaign.owner, campaign=campaign)
+    unsubscribe = tracking.unsubscribe_url(delivery.pk)
+    rendered = content.render_message(
+        campaign,
+        context,
+        click_url=lambda index: tracking.click_url(delivery.pk, index),
+        open_url=tracking.open_url(delivery.pk),
+        unsubscribe_url=unsubscribe,
+    )
+    targets = [f"<{unsubscribe}>"]
+    if settings.CAMPAIGN_UNSUBSCRIBE_MAILTO:
+        targets.append(
+            f"<mailto:{settings.CAMPAIGN_UNSUBSCRIBE_MAILTO}?subject=unsubscribe-{tracking.token_for(delivery.pk)}>"
+        )
+    headers = {
+        "Message-ID": message_id_for(delivery),
+        "List-Unsubscribe": ", ".join(targets),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Precedence": "bulk",
+        "Auto-Submitted": "auto-generated",
+    }
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=from_address(campaign),
+        to=[delivery.email],
+        reply_to=[campaign.reply_to] if campaign.reply_to else None,
+        headers=headers,
+        connection=connection,
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    return message
+
+
+def _claim(campaign: Campaign) -> Delivery | None:
+    now = timezone.now()
+    return (
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("contact__company")
+        .filter(campaign=campaign, status=Delivery.Status.QUEUED)
+        .filter(Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
+        .order_by("id")
+        .first()
+    )
+
+
+def _permanent(error: Exception) -> bool:
+    code = getattr(error, "smtp_code", None)
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [value[0] for value in error.recipients.values()]
+        code = codes[0] if codes else None
+    return isinstance(code, int) and 500 <= code < 600
+
+
+def _hard_bounce(error: Exception) -> bool:
+    text = str(error).lower()
+    return _permanent(error) and any(
+        marker in text for marker in ("5.1.1", "user unknown", "no such user", "does not exist")
+    )
+
+
+def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
+    """Send up to `limit` (a batch) of a campaign's queued messages over one SMTP connection.
+    Returns {"sent", "failed", "retry", "more"}: "more" when queued rows are left now."""
+    limit = limit or send_batch_size()
+    result = {"sent": 0, "failed": 0, "retry": 0, "suppressed": 0, "more": False}
+    campaign = Campaign.objects.select_related("owner").get(pk=campaign_id)
+    if campaign.status != Campaign.Status.SENDING:
+        return result
+    pause = 60.0 / settings.CAMPAIGN_RATE_PER_MINUTE if settings.CAMPAIGN_RATE_PER_MINUTE > 0 else 0.0
+    connection = get_connection()
+    sent_entries = []
+    try:
+        connection.open()
+        for _index in range(limit):
+            with transaction.atomic():
+                delivery = _claim(campaign)
+                if delivery is None:
+                    break
+                outcome = _send_one(campaign, delivery, connection)
+            result[outcome] += 1
+            if outcome == "sent":
+                sent_entries.append(delivery)
+            if pause:
+                time.sleep(pause)
+        else:
+            result["more"] = True
+    except (smtplib.SMTPException, OSError) as error:
+        # The connection itself failed (opening it, or dropped mid-batch): the claimed row was
+        # rolled back or marked for retry; the next batch tries again.
+        logger.warning("campaign %s: SMTP connection failed: %s", campaign.pk, error)
+        result["more"] = True
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            connection.close()
+    if sent_entries:
+        summary = _("Received the campaign e-mail “%(campaign)s”") % {"campaign": campaign.name}
+        record_interactions(
+            [{"contact": d.contact, "summary": summary, "occurred_at": d.sent_at} for d in sent_entries],
+            subject=campaign,
+            kind=Interaction.Kind.CAMPAIGN,
+        )
+    _add_counts(campaign, result)
+    return result
+
+
+def _reason_now(delivery: Delivery) -> str:
+    """Why a queued message may no longer go out: the recipient unsubscribed, withdrew consent or
+    bounced (in another campaign, say) since the recipients were listed."""
+    contact = delivery.contact
+    if contact.do_not_contact:
+        return Reason.DO_NOT_CONTACT
+    if contact.unsubscribed:
+        return Reason.UNSUBSCRIBED
+    if not contact.email_opt_in:
+        return Reason.NO_CONSENT
+    suppressed = Suppression.objects.filter(email_key=delivery.email_key).values_list("reason", flat=True).first()
+    if suppressed:
+        return Reason.BOUNCED if suppressed == Suppression.Reason.BOUNCED else Reason.UNSUBSCRIBED
+    return Reason.NONE
+
+
+def _send_one(campaign: Campaign, delivery: Delivery, connection) -> str:
+    if reason := _reason_now(delivery):
+        delivery.status, delivery.reason = Delivery.Status.SUPPRESSED, reason
+        delivery.save(update_fields=["status", "reason"])
+        return "suppressed"
+    message = build_message(campaign, delivery, connection=connection)
+    now = timezone.now()
+    delivery.attempts += 1
+    try:
+        message.send()
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException, smtplib.SMTPSenderRefused) as error:
+        delivery.error = str(error)[:300]
+        if _permanent(error) or delivery.attempts >= settings.CAMPAIGN_MAX_ATTEMPTS:
+            delivery.status = Delivery.Status.FAILED
+            delivery.save(update_fields=["attempts", "error", "status"])
+            Event.objects.create(campaign=campaign, delivery=delivery, kind=Event.Kind.FAILED)
+            if _hard_bounce(error):
+                tracking.suppress_address(
+                    email_key=delivery.email_key,
+                    reason=Suppression.Reason.BOUNCED,
+                    campaign=campaign,
+                    detail=str(error),
+                )
+            return "failed"
+        delivery.next_attempt_at = now + timedelta(minutes=2 ** min(delivery.attempts, 8))
+        delivery.save(update_fields=["attempts", "error", "next_attempt_at"])
+        return "retry"
+    delivery.status = Delivery.Status.SENT
+    delivery.sent_at = now
+    delivery.message_id = message.extra_headers["Message-ID"]
+    delivery.error = ""
+    delivery.save(update_fields=["attempts", "status", "sent_at", "message_id", "error"])
+    Event.objects.create(campaign=campaign, delivery=delivery, kind=Event.Kind.SENT)
+    return "sent"
+
+
+def _add_counts(campaign: Campaign, result: dict) -> None:
+    from django.db.models import F
+
+    Campaign.objects.filter(pk=campaign.pk).update(
+        sent_count=F("sent_count") + result["sent"],
+        failed_count=F("failed_count") + result["failed"],
+        suppressed_count=F("suppressed_count") + result["suppressed"],
+        heartbeat_at=timezone.now(),
+    )
+
+
+def next_retry(campaign: Campaign):
+    """When the earliest queued message may be tried again (None: nothing waits)."""
+    return (
+        Delivery.objects.filter(campaign=campaign, status=Delivery.Status.QUEUED)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+
+
+def finish_if_done(campaign: Campaign) -> bool:
+    """Mark the send finished when no message is queued any more (once: a conditional UPDATE)."""
+    if Delivery.objects.filter(campaign=campaign, status=Delivery.Status.QUEUED).exists():
+        return False
+    recount(campaign)
+    return bool(
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
+            status=Campaign.Status.SENT, finished_at=timezone.now()
+        )
+    )

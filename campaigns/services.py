@@ -1,0 +1,251 @@
+"""Writes of campaigns and segments: every one through the write kit, audited; the send's
+workflow (start, schedule, pause, resume, cancel) and test sends."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import get_connection
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns import content
+from campaigns.models import Campaign, Segment, SegmentMember
+from campaigns.segments import audience, estimated_count
+from crm.audit import acting_as, log_event
+from crm.outbox import queue_task
+from crm.permissions import restrict
+from crm.writes import ensure_may, record_create, record_delete, record_update
+from customers.models import Contact
+
+SEGMENT_FIELDS = ("name", "description", "kind", "criteria", "owner", "team")
+CAMPAIGN_FIELDS = (
+    "name",
+    "description",
+    "segment",
+    "from_name",
+    "reply_to",
+    "subject",
+    "preheader",
+    "html_body",
+    "text_body",
+    "scheduled_at",
+    "cost",
+    "conversion_days",
+    "owner",
+    "team",
+)
+
+
+# --- segments ----------------------------------------------------------------------------------
+
+
+def segment_create(*, actor, **data) -> Segment:
+    return record_create(model=Segment, actor=actor, data=data, fields=SEGMENT_FIELDS)
+
+
+def segment_update(*, segment: Segment, actor, **data) -> Segment:
+    return record_update(record=segment, actor=actor, data=data, fields=SEGMENT_FIELDS)
+
+
+def segment_delete(*, segment: Segment, actor) -> None:
+    record_delete(record=segment, actor=actor)
+
+
+@transaction.atomic
+def segment_add_members(*, segment: Segment, actor, contacts) -> int:
+    """Put contacts the actor may see on a static segment (the contact list's bulk action)."""
+    ensure_may(actor, segment, "change")
+    if segment.kind != Segment.Kind.STATIC:
+        raise ValidationError(_("Only a static segment takes contacts one by one."))
+    ids = list(restrict(contacts, actor).values_list("pk", flat=True))
+    present = set(
+        SegmentMember.objects.filter(segment=segment, contact_id__in=ids).values_list("contact_id", flat=True)
+    )
+    new = [SegmentMember(segment=segment, contact_id=pk) for pk in ids if pk not in present]
+    SegmentMember.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        log_event(segment, actor=actor, event="segment_members_added", changes={"members": ["", str(len(new))]})
+    return len(new)
+
+
+@transaction.atomic
+def segment_remove_member(*, segment: Segment, actor, contact: Contact) -> None:
+    ensure_may(actor, segment, "change")
+    if SegmentMember.objects.filter(segment=segment, contact=contact).delete()[0]:
+        log_event(segment, actor=actor, event="segment_member_removed", changes={"members": [str(contact.pk), ""]})
+
+
+def segment_size(segment: Segment, user) -> tuple[int, bool]:
+    return estimated_count(audience(segment, user))
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+def _check_audience(actor, data: dict) -> None:
+    """A campaign's segments must be ones the actor may see."""
+    for segment in [data.get("segment"), *(data.get("exclude_segments") or [])]:
+        if segment is not None and not restrict(Segment.objects.filter(pk=segment.pk), actor).exists():
+            raise ValidationError({"segment": _("Choose a segment you may see.")})
+
+
+def _checked(campaign: Campaign, original=None) -> None:
+    content.check_content(campaign)
+
+
+def campaign_create(*, actor, **data) -> Campaign:
+    _check_audience(actor, data)
+    return record_create(
+        model=Campaign, actor=actor, data=data, fields=CAMPAIGN_FIELDS, m2m=("exclude_segments",), before_save=_checked
+    )
+
+
+def campaign_update(*, campaign: Campaign, actor, **data) -> Campaign:
+    if not campaign.editable:
+        raise ValidationError(_("A campaign that has started sending can no longer be edited."))
+    _check_audience(actor, data)
+    return record_update(
+        record=campaign, actor=actor, data=data, fields=CAMPAIGN_FIELDS, m2m=("exclude_segments",), before_save=_checked
+    )
+
+
+def campaign_delete(*, campaign: Campaign, actor) -> None:
+    if campaign.status in Campaign.RUNNING_STATUSES:
+        raise ValidationError(_("Cancel the send before deleting the campaign."))
+    record_delete(record=campaign, actor=actor)
+
+
+def _ready_to_send(campaign: Campaign) -> None:
+    errors = []
+    if campaign.segment_id is None:
+        errors.append(_("Choose the audience (a segment) first."))
+    if not campaign.subject.strip():
+        errors.append(_("Write a subject first."))
+    if not campaign.html_body.strip():
+        errors.append(_("Write the message first."))
+    if errors:
+        raise ValidationError(errors)
+    content.check_content(campaign)
+
+
+def _set_status(campaign: Campaign, actor, status: str, **fields) -> Campaign:
+    data = {"status": status, **fields}
+    return record_update(record=campaign, actor=actor, data=data, fields=tuple(data))
+
+
+@transaction.atomic
+def campaign_send(*, campaign: Campaign, actor) -> Campaign:
+    """Send now, or at the campaign's scheduled time when that is still ahead. Audited with the
+    expected number of recipients."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    ensure_may(actor, campaign, "change", _("You may not send this campaign."))
+    if campaign.status not in Campaign.EDITABLE_STATUSES:
+        raise ValidationError(_("This campaign has already been sent or is being sent."))
+    _ready_to_send(campaign)
+    size, estimated = segment_size(campaign.segment, campaign.owner)
+    if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+        campaign = _set_status(campaign, actor, Campaign.Status.SCHEDULED)
+        log_event(campaign, actor=actor, event="campaign_scheduled", changes={"recipients": ["", str(size)]})
+        return campaign
+    return _start(campaign, actor, size)
+
+
+def _prepare_task():
+    # By name: campaigns.tasks calls these services (beat starts scheduled sends).
+    from celery import current_app
+
+    return current_app.tasks["campaigns.tasks.prepare_campaign"]
+
+
+def _start(campaign: Campaign, actor, size: int) -> Campaign:
+    links = content.tracked_links(campaign.html_body)
+    campaign = _set_status(campaign, actor, Campaign.Status.SENDING, started_at=timezone.now(), links=links)
+    log_event(campaign, actor=actor, event="campaign_send_started", changes={"recipients": ["", str(size)]})
+    queue_task(_prepare_task(), campaign.pk)
+    return campaign
+
+
+@transaction.atomic
+def start_scheduled(*, campaign_id: int) -> bool:
+    """Start a scheduled campaign whose time has come (beat); False when it is not due or not scheduled."""
+    campaign = Campaign.objects.select_for_update().select_related("owner", "segment").get(pk=campaign_id)
+    if campaign.status != Campaign.Status.SCHEDULED or (
+        campaign.scheduled_at and campaign.scheduled_at > timezone.now()
+    ):
+        return False
+    actor = campaign.owner
+    try:
+        _ready_to_send(campaign)
+    except ValidationError:
+        with acting_as(actor):
+            campaign = _set_status(campaign, actor, Campaign.Status.DRAFT)
+        return False
+    size, _estimated = segment_size(campaign.segment, actor)
+    with acting_as(actor):
+        _start(campaign, actor, size)
+    return True
+
+
+@transaction.atomic
+def campaign_pause(*, campaign: Campaign, actor) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status != Campaign.Status.SENDING:
+        raise ValidationError(_("Only a campaign that is sending can be paused."))
+    return _set_status(campaign, actor, Campaign.Status.PAUSED)
+
+
+@transaction.atomic
+def campaign_resume(*, campaign: Campaign, actor) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status != Campaign.Status.PAUSED:
+        raise ValidationError(_("Only a paused campaign can be resumed."))
+    campaign = _set_status(campaign, actor, Campaign.Status.SENDING)
+    queue_task(_prepare_task(), campaign.pk)  # lists any recipient still missing, then sends
+    return campaign
+
+
+@transaction.atomic
+def campaign_cancel(*, campaign: Campaign, actor) -> Campaign:
+    """Stop for good: what was sent stays sent, nothing more goes out."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUSED):
+        raise ValidationError(_("Only a scheduled or running campaign can be cancelled."))
+    from campaigns.sending import recount
+
+    campaign = _set_status(campaign, actor, Campaign.Status.CANCELLED, finished_at=timezone.now())
+    recount(campaign)
+    return campaign
+
+
+def campaign_test_send(*, campaign: Campaign, actor, contact: Contact | None = None) -> str:
+    """Mail the message to the actor, filled in for `contact` (one they may see) or a sample person.
+    Links are not tracked and nothing is recorded but the audit entry."""
+    from email.utils import formataddr
+
+    from django.core.mail import EmailMultiAlternatives
+
+    from campaigns.sending import from_address
+
+    ensure_may(actor, campaign, "change", _("You may not send this campaign."))
+    if not actor.email:
+        raise ValidationError(_("Your account has no e-mail address to send the test to."))
+    if contact is not None and not restrict(Contact.objects.filter(pk=contact.pk), actor).exists():
+        raise PermissionDenied
+    context = (
+        content.recipient_context(contact=contact, sender=campaign.owner, campaign=campaign)
+        if contact is not None
+        else content.sample_context(campaign)
+    )
+    rendered = content.render_message(campaign, context)
+    message = EmailMultiAlternatives(
+        subject=f"[{_('Test')}] {rendered.subject}",
+        body=rendered.text,
+        from_email=from_address(campaign),
+        to=[formataddr((actor.get_full_name(), actor.email))],
+        connection=get_connection(),
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    message.send()
+    log_event(campaign, actor=actor, event="campaign_test_sent")
+    return actor.email

@@ -1,0 +1,150 @@
+"""The campaign and segment screens: who may open, edit, preview and send which record (the
+whole cast, over every URL), and the pages in both languages."""
+
+import pytest
+from django.urls import reverse
+
+from campaigns.models import Campaign, Segment
+from crm import roles
+from crm.testing import build_cast, check_permission_matrix
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def marketing():
+    """The cast as a marketing department: marketers in the owner's team and its manager."""
+    return build_cast(rep_role=roles.MARKETING, manager_role=roles.MARKETING)
+
+
+def _segment(cast):
+    return Segment.objects.create(
+        owner=cast.owner, team=cast.team, name="上海 A 级客户", criteria={"grades": ["A"], "city": "上海"}
+    )
+
+
+def _campaign(cast):
+    return Campaign.objects.create(
+        owner=cast.owner,
+        team=cast.team,
+        name="春季新品",
+        segment=_segment(cast),
+        subject="{{ contact.name }}，您好",
+        html_body='<p>{{ contact.name }}</p><a href="https://example.com/a">a</a>',
+    )
+
+
+# Owner, teammates' manager, shares, auditors and administrators see a record; the owner's
+# teammates and outsiders do not (records are personal, as customers are), and they get 404.
+SEE = {
+    "owner": 200,
+    "teammate": 404,
+    "manager": 200,
+    "outsider": 404,
+    "share_viewer": 200,
+    "share_editor": 200,
+    "marketer": 404,
+    "support_agent": 404,
+    "support_manager": 404,
+    "auditor": 200,
+    "admin": 200,
+    "anonymous": 302,
+}
+CHANGE = {**SEE, "share_viewer": 403, "auditor": 403}
+CHANGE_POST = {role: 302 if status == 200 else status for role, status in CHANGE.items()}
+DELETE_POST = {**CHANGE_POST, "share_editor": 403}
+
+
+@pytest.mark.parametrize(
+    ("page", "expect"),
+    [("detail", SEE), ("edit", CHANGE), ("preview", SEE)],
+)
+def test_campaign_pages(client, marketing, page, expect):
+    check_permission_matrix(
+        client,
+        marketing,
+        url=lambda c: reverse(f"campaigns:campaign_{page}", args=[c.pk]),
+        make_record=_campaign,
+        expect=expect,
+    )
+
+
+@pytest.mark.parametrize("action", ["send", "pause", "cancel"])
+def test_campaign_actions(client, marketing, action, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    check_permission_matrix(
+        client,
+        marketing,
+        url=lambda c: reverse(f"campaigns:campaign_{action}", args=[c.pk]),
+        make_record=_campaign,
+        expect=CHANGE_POST,
+        method="post",
+    )
+
+
+def test_campaign_delete(client, marketing):
+    check_permission_matrix(
+        client,
+        marketing,
+        url=lambda c: reverse("campaigns:campaign_delete", args=[c.pk]),
+        make_record=_campaign,
+        expect=DELETE_POST,
+        method="post",
+    )
+
+
+@pytest.mark.parametrize(("page", "expect"), [("detail", SEE), ("edit", CHANGE)])
+def test_segment_pages(client, marketing, page, expect):
+    check_permission_matrix(
+        client,
+        marketing,
+        url=lambda s: reverse(f"campaigns:segment_{page}", args=[s.pk]),
+        make_record=_segment,
+        expect=expect,
+    )
+
+
+def test_preview_runs_no_script_and_is_framed_only_by_the_crm(client, marketing):
+    campaign = _campaign(marketing)
+    client.force_login(marketing.owner)
+    response = client.get(reverse("campaigns:campaign_preview", args=[campaign.pk]))
+    policy = response["Content-Security-Policy"]
+    assert "sandbox" in policy and "default-src 'none'" in policy and "frame-ancestors 'self'" in policy
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_lists_and_forms_answer_in_both_languages(client, marketing, language):
+    campaign = _campaign(marketing)
+    client.force_login(marketing.owner)
+    for url in (
+        reverse("campaigns:campaign_list"),
+        reverse("campaigns:segment_list"),
+        reverse("campaigns:campaign_create"),
+        reverse("campaigns:segment_create"),
+        campaign.get_absolute_url(),
+        campaign.segment.get_absolute_url(),
+        reverse("campaigns:segment_estimate") + "?c-city=上海",
+    ):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200, url
+        assert response.headers["Content-Language"] == language
+
+
+def test_a_segment_is_saved_with_its_conditions_and_counts_only_visible_contacts(client, marketing):
+    from customers.tests.factories import CompanyFactory, ContactFactory
+
+    shanghai = CompanyFactory(owner=marketing.owner, team=marketing.team, city="上海", grade="A")
+    ContactFactory(owner=marketing.owner, team=marketing.team, company=shanghai)
+    hidden = CompanyFactory(owner=marketing.outsider, team=marketing.other_team, city="上海", grade="A")
+    ContactFactory(owner=marketing.outsider, team=marketing.other_team, company=hidden)
+    client.force_login(marketing.owner)
+    response = client.post(
+        reverse("campaigns:segment_create"),
+        {"name": "上海 A", "kind": "dynamic", "c-city": "上海", "c-grades": ["A"]},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    segment = Segment.objects.get(name="上海 A")
+    assert segment.criteria == {"city": "上海", "grades": ["A"]}
+    estimate = client.get(reverse("campaigns:segment_estimate") + "?c-city=上海&c-grades=A")
+    assert "1" in estimate.content.decode()

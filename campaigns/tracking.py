@@ -1,0 +1,168 @@
+"""What recipients do with a campaign message: open it, click a link, unsubscribe, or bounce.
+
+Each message carries signed, per-recipient links. A token names one delivery (and, for a click,
+one of the campaign's own links by position), so an altered token opens nothing, a click can
+lead only to an address written in that campaign, and each endpoint touches only its own
+recipient. First opens and clicks stamp the delivery; every one is an event; a person's
+engagement reaches the customer's timeline once per kind.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core import signing
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.models import Campaign, Delivery, Event, Suppression
+from crm.audit import log_bulk_change
+from crm.network import absolute_url
+from customers.models import Contact, Interaction
+from customers.services import record_interaction
+from pipeline.leads import lead_unsubscribed
+
+_SIGNER = signing.Signer(salt="campaigns.delivery")
+# Mail providers that fetch every image when the message arrives (not a person opening it).
+IMAGE_PROXIES = re.compile(r"GoogleImageProxy|YahooMailProxy|ggpht\.com|Outlook-iOS-Android/.*Proxy|Mimecast", re.I)
+
+
+def token_for(delivery_id: int, link: int | None = None) -> str:
+    value = str(delivery_id) if link is None else f"{delivery_id}.{link}"
+    return _SIGNER.sign(value).replace(":", "-")
+
+
+def read_token(token: str) -> tuple[int, int | None] | None:
+    """(delivery id, link index or None) from a token, or None when it was altered."""
+    if not isinstance(token, str) or len(token) > 120:
+        return None
+    # The value (digits and a dot) has no "-"; the signature (URL-safe base64) may have several.
+    value, sep, signature = token.partition("-")
+    if not sep:
+        return None
+    try:
+        unsigned = _SIGNER.unsign(f"{value}:{signature}")
+    except signing.BadSignature:
+        return None
+    delivery, _dot, link = unsigned.partition(".")
+    try:
+        return int(delivery), (int(link) if link else None)
+    except ValueError:
+        return None
+
+
+def open_url(delivery_id: int) -> str:
+    return absolute_url(reverse("campaigns:track_open", args=[token_for(delivery_id)]))
+
+
+def click_url(delivery_id: int, link: int) -> str:
+    return absolute_url(reverse("campaigns:track_click", args=[token_for(delivery_id, link)]))
+
+
+def unsubscribe_url(delivery_id: int) -> str:
+    return absolute_url(reverse("campaigns:unsubscribe", args=[token_for(delivery_id)]))
+
+
+def delivery_for(token: str, *, link: bool = False) -> tuple[Delivery, int | None] | None:
+    """The delivery a token names (with its campaign), or None."""
+    parsed = read_token(token)
+    if parsed is None or (parsed[1] is not None) != link:
+        return None
+    delivery = (
+        Delivery.objects.select_related("campaign", "contact__company")
+        .filter(pk=parsed[0])
+        .exclude(sent_at=None)
+        .first()
+    )
+    return (delivery, parsed[1]) if delivery is not None else None
+
+
+def _timeline(delivery: Delivery, kind: str, summary: str) -> None:
+    """One entry per delivery and kind of engagement (a person opening a message ten times is one event)."""
+    campaign = delivery.campaign
+    if Event.objects.filter(delivery=delivery, kind=kind, proxied=False).count() > 1:
+        return
+    record_interaction(
+        kind=Interaction.Kind.CAMPAIGN,
+        summary=summary % {"campaign": campaign.name},
+        actor=None,
+        contact=delivery.contact,
+        subject=campaign,
+        link=campaign.get_absolute_url(),
+    )
+
+
+@transaction.atomic
+def record_open(delivery: Delivery, *, user_agent: str = "") -> None:
+    proxied = bool(IMAGE_PROXIES.search(user_agent or ""))
+    Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.OPEN, proxied=proxied)
+    if proxied:
+        return
+    if Delivery.objects.filter(pk=delivery.pk, opened_at=None).update(opened_at=timezone.now()):
+        _timeline(delivery, Event.Kind.OPEN, _("Opened the campaign e-mail “%(campaign)s”"))
+
+
+@transaction.atomic
+def record_click(delivery: Delivery, link: int) -> str | None:
+    """The address to redirect to, or None when the index is not one of the campaign's links."""
+    links = delivery.campaign.links or []
+    if not 0 <= link < len(links):
+        return None
+    url = links[link]
+    Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.CLICK, url=url[:2000])
+    now = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk, clicked_at=None).update(clicked_at=now)
+    # A click is also an open: images may have been blocked.
+    Delivery.objects.filter(pk=delivery.pk, opened_at=None).update(opened_at=now)
+    _timeline(delivery, Event.Kind.CLICK, _("Clicked a link in the campaign e-mail “%(campaign)s”"))
+    return url
+
+
+def suppress_address(*, email_key: str, reason: str, campaign: Campaign | None = None, detail: str = "") -> None:
+    """No campaign mails this address again; every contact and lead with it is marked
+    unsubscribed (audited as one bulk change)."""
+    if not email_key:
+        return
+    Suppression.objects.get_or_create(
+        email_key=email_key, defaults={"reason": reason, "campaign": campaign, "detail": detail[:300]}
+    )
+    now = timezone.now()
+    contacts = list(Contact.objects.filter(email_bidx=email_key, unsubscribed=False).values_list("pk", flat=True))
+    if contacts:
+        Contact.objects.filter(pk__in=contacts).update(unsubscribed=True, unsubscribed_at=now)
+        log_bulk_change(
+            Contact, contacts, actor=None, changes={"unsubscribed": ["False", "True"]}, event=f"campaign {reason}"
+        )
+    lead_unsubscribed(email_key=email_key, at=now, event=f"campaign {reason}")
+
+
+@transaction.atomic
+def unsubscribe(delivery: Delivery) -> bool:
+    """Unsubscribe the recipient of `delivery`; False when it already was."""
+    now = timezone.now()
+    first = bool(Delivery.objects.filter(pk=delivery.pk, unsubscribed_at=None).update(unsubscribed_at=now))
+    if first:
+        Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.UNSUBSCRIBE)
+        _timeline(delivery, Event.Kind.UNSUBSCRIBE, _("Unsubscribed through the campaign “%(campaign)s”"))
+    suppress_address(email_key=delivery.email_key, reason=Suppression.Reason.UNSUBSCRIBED, campaign=delivery.campaign)
+    return first
+
+
+@transaction.atomic
+def record_bounce(delivery: Delivery, *, hard: bool, detail: str = "") -> None:
+    """A message came back: a hard bounce stops every future send to the address."""
+    now = timezone.now()
+    if Delivery.objects.filter(pk=delivery.pk, bounced_at=None).update(bounced_at=now, status=Delivery.Status.BOUNCED):
+        Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.BOUNCE)
+    if hard:
+        suppress_address(
+            email_key=delivery.email_key, reason=Suppression.Reason.BOUNCED, campaign=delivery.campaign, detail=detail
+        )
+
+
+def deliveries_by_message_id(message_id: str):
+    message_id = (message_id or "").strip()
+    return Delivery.objects.filter(Q(message_id=message_id) | Q(message_id=f"<{message_id.strip('<>')}>"))
