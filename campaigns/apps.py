@@ -7,12 +7,25 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self):
-        from campaigns import signals, tasks  # noqa: F401
+        from campaigns import services, signals, tasks  # noqa: F401
+        from campaigns.forms import AddToSegmentForm
         from campaigns.models import Campaign, Segment
+        from crm.lists import BulkAction, register_bulk_action
         from crm.navigation import NavItem, NavSection, register_section
         from crm.pickers import register_record_source
 
         register_record_source(Segment)
+        register_bulk_action(
+            "customers.contact",
+            BulkAction(
+                "add_to_segment",
+                _("Add to segment"),
+                "view",
+                services.bulk_add_to_segment,
+                AddToSegmentForm,
+                requires="campaigns.change_segment",
+            ),
+        )
         register_record_source(Campaign)
         register_section(
             NavSection(

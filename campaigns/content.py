@@ -101,6 +101,12 @@ def recipient_context(*, contact, sender, campaign) -> dict:
     }
 
 
+def _sender(user) -> dict:
+    if user is None:
+        return {"name": "", "email": ""}
+    return {"name": user.get_full_name() or user.username, "email": user.email}
+
+
 def sample_context(campaign) -> dict:
     """A made-up recipient for checking a message before any real one is chosen."""
     return {
@@ -113,16 +119,16 @@ def sample_context(campaign) -> dict:
             "company": "示例公司",
             "city": "上海",
         },
-        "sender": {"name": "Sender", "email": "sender@example.com"},
+        "sender": _sender(campaign.owner if campaign.owner_id else None),
         "campaign": {"name": campaign.name or ""},
     }
 
 
-def tracked_links(html_source: str) -> list[str]:
-    """The literal http(s) links of the HTML message, in order, once each: what clicks may lead to.
+def tracked_links(*html_sources: str) -> list[str]:
+    """The literal http(s) links of the HTML messages, in order, once each: what clicks may lead to.
     A link built from merge fields is left as it is and not tracked."""
     links = []
-    for match in LINK.finditer(html_source or ""):
+    for match in LINK.finditer("\n".join(source or "" for source in html_sources)):
         url = html.unescape(match.group(2))
         if "{{" not in url and "{%" not in url and url not in links:
             links.append(url)
@@ -147,15 +153,45 @@ class Rendered:
     text: str
 
 
+@dataclass
+class Parts:
+    subject: str
+    preheader: str
+    html_body: str
+    text_body: str
+
+
+def has_second_language(campaign) -> bool:
+    return bool(campaign.second_language and campaign.second_subject.strip() and campaign.second_html_body.strip())
+
+
+def parts_for(campaign, *, language: str = "", variant: str = "") -> Parts:
+    """What one recipient gets: the second-language version when it is written and theirs, else
+    the main one, with the test's second subject for variant "b"."""
+    if has_second_language(campaign) and language == campaign.second_language:
+        return Parts(
+            campaign.second_subject, campaign.second_preheader, campaign.second_html_body, campaign.second_text_body
+        )
+    subject = campaign.subject_b if variant == "b" and campaign.subject_b.strip() else campaign.subject
+    return Parts(subject, campaign.preheader, campaign.html_body, campaign.text_body)
+
+
 def render_message(
-    campaign, context: dict, *, click_url=None, open_url: str = "", unsubscribe_url: str = ""
+    campaign,
+    context: dict,
+    *,
+    parts: Parts | None = None,
+    click_url=None,
+    open_url: str = "",
+    unsubscribe_url: str = "",
 ) -> Rendered:
     """The message for one recipient. `click_url(index)` gives the tracked address of the
     campaign's index-th link; without it links stay as written (previews, test sends)."""
     context = {**context, "unsubscribe_url": unsubscribe_url or "#"}
-    subject = " ".join(render_merge(campaign.subject, context).split())
-    body = render_merge(campaign.html_body, context, html_part=True)
-    text = render_merge(campaign.text_body, context) if campaign.text_body.strip() else plain_text_from(body)
+    parts = parts or parts_for(campaign)
+    subject = " ".join(render_merge(parts.subject, context).split())
+    body = render_merge(parts.html_body, context, html_part=True)
+    text = render_merge(parts.text_body, context) if parts.text_body.strip() else plain_text_from(body)
     if click_url is not None and campaign.links:
         index_of = {url: index for index, url in enumerate(campaign.links)}
 
@@ -166,10 +202,10 @@ def render_message(
             return f"href={match.group(1)}{html.escape(click_url(index))}{match.group(1)}"
 
         body = LINK.sub(track, body)
-    if campaign.preheader:
+    if parts.preheader:
         hidden = (
             '<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">'
-            f"{html.escape(render_merge(campaign.preheader, context))}</div>"
+            f"{html.escape(render_merge(parts.preheader, context))}</div>"
         )
         body = (
             BODY_START.sub(lambda m: m.group(0) + hidden, body, count=1) if BODY_START.search(body) else hidden + body
@@ -196,12 +232,18 @@ def check_content(campaign) -> None:
     """Render every part for a sample recipient; a broken merge field is a ValidationError naming the part."""
     context = {**sample_context(campaign), "unsubscribe_url": "#"}
     errors = {}
-    for field, source, html_part in (
-        ("subject", campaign.subject, False),
-        ("preheader", campaign.preheader, False),
-        ("html_body", campaign.html_body, True),
-        ("text_body", campaign.text_body, False),
+    for field, html_part in (
+        ("subject", False),
+        ("subject_b", False),
+        ("preheader", False),
+        ("html_body", True),
+        ("text_body", False),
+        ("second_subject", False),
+        ("second_preheader", False),
+        ("second_html_body", True),
+        ("second_text_body", False),
     ):
+        source = getattr(campaign, field, "")
         try:
             render_merge(source, context, html_part=html_part)
         except ValidationError as error:

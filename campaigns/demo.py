@@ -80,7 +80,7 @@ def campaigns(demo: DemoCompany) -> str:
     )
     launch.exclude_segments.set([])
     with override_settings(EMAIL_BACKEND=LOCAL_MAIL):
-        services.campaign_send(campaign=launch, actor=marketer)
+        services.campaign_send(campaign=launch, actor=marketer, link_base="http://127.0.0.1:8000")
         sending.prepare(launch)
         while sending.send_some(launch.pk)["more"]:
             pass

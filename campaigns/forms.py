@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, Segment
 from campaigns.segments import SegmentConditionsForm
 from crm.forms import DateTimeInput, RecordForm, scope_form_fields, style_form
 from crm.lists import RecordFilterForm
+from crm.permissions import restrict
 from customers.models import Contact
 
 
@@ -43,6 +47,28 @@ class SegmentMemberForm(forms.Form):
         style_form(self, small=True)
 
 
+MERGE_FIELDS = (
+    "{{ contact.name }}",
+    "{{ contact.given_name }}",
+    "{{ contact.company }}",
+    "{{ contact.city }}",
+    "{{ sender.name }}",
+    "{{ unsubscribe_url }}",
+)
+
+
+def _merge_fields_help() -> str:
+    # The field names are code, the same in every language.
+    return format_html(
+        "{} {}",
+        _("Merge fields:"),
+        format_html_join(" ", '<code translate="no">{}</code>', ((name,) for name in MERGE_FIELDS)),
+    )
+
+
+merge_fields_help = lazy(_merge_fields_help, SafeString)
+
+
 class CampaignForm(RecordForm):
     class Meta:
         model = Campaign
@@ -56,6 +82,15 @@ class CampaignForm(RecordForm):
             "preheader",
             "html_body",
             "text_body",
+            "second_language",
+            "second_subject",
+            "second_preheader",
+            "second_html_body",
+            "second_text_body",
+            "subject_b",
+            "ab_share",
+            "ab_hours",
+            "ab_metric",
             "scheduled_at",
             "cost",
             "conversion_days",
@@ -66,19 +101,19 @@ class CampaignForm(RecordForm):
         widgets = {
             "html_body": forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
             "text_body": forms.Textarea(attrs={"rows": 6}),
+            "second_html_body": forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+            "second_text_body": forms.Textarea(attrs={"rows": 4}),
             "description": forms.Textarea(attrs={"rows": 2}),
             "scheduled_at": DateTimeInput,
         }
-        help_texts = {
-            "html_body": _(
-                "Merge fields: {{ contact.name }}, {{ contact.given_name }}, {{ contact.company }}, "
-                "{{ contact.city }}, {{ sender.name }}, {{ unsubscribe_url }}."
-            ),
-        }
+        help_texts = {"html_body": merge_fields_help()}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, user=user, **kwargs)
         self.fields["segment"].required = False
+        self.fields["second_language"].help_text = _(
+            "Contacts who prefer this language get the version below, when its subject and message are written."
+        )
 
 
 class CampaignFilterForm(RecordFilterForm):
@@ -101,4 +136,17 @@ class TestSendForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         scope_form_fields(self, user)
+        style_form(self, small=True)
+
+
+class AddToSegmentForm(forms.Form):
+    """The contact list's "Add to segment" action: a static segment the user may change."""
+
+    segment = forms.ModelChoiceField(label=_("Static segment"), queryset=Segment.objects.none())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = restrict(
+            Segment.objects.filter(kind=Segment.Kind.STATIC), user, "change"
+        ).order_by("name")
         style_form(self, small=True)

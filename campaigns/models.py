@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -104,6 +106,39 @@ class Campaign(OwnedModel):
     text_body = models.TextField(
         _("plain-text message"), blank=True, help_text=_("Made from the HTML message when left empty.")
     )
+    # The same message in a second language, for contacts who prefer it (used when written).
+    second_language = models.CharField(
+        _("second language"), max_length=10, blank=True, default="en", choices=settings.LANGUAGES
+    )
+    second_subject = models.CharField(_("subject (second language)"), max_length=255, blank=True)
+    second_preheader = models.CharField(_("preheader (second language)"), max_length=255, blank=True)
+    second_html_body = models.TextField(_("HTML message (second language)"), blank=True)
+    second_text_body = models.TextField(_("plain-text message (second language)"), blank=True)
+    # A subject test: a share of the recipients gets one of two subjects; after the wait, the
+    # rest get the subject with the better open (or click) rate.
+    subject_b = models.CharField(
+        _("second subject to test"),
+        max_length=255,
+        blank=True,
+        help_text=_("Leave empty for no test. Recipients in the second language are not part of the test."),
+    )
+    ab_share = models.PositiveSmallIntegerField(
+        _("test share (%)"),
+        default=20,
+        validators=[MinValueValidator(2), MaxValueValidator(50)],
+        help_text=_("Of the recipients, half get each subject; the rest wait for the winner."),
+    )
+    ab_hours = models.PositiveSmallIntegerField(
+        _("test time (hours)"), default=4, validators=[MinValueValidator(1), MaxValueValidator(168)]
+    )
+    ab_metric = models.CharField(
+        _("winner by"),
+        max_length=10,
+        default="open",
+        choices=[("open", _("Open rate")), ("click", _("Click rate"))],
+    )
+    ab_winner = models.CharField(_("winning subject"), max_length=1, blank=True, editable=False)
+    ab_decided_at = models.DateTimeField(_("test decided"), null=True, blank=True, editable=False)
     scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
     # Every recipient has its delivery row (the audience was read once, at the start).
@@ -120,6 +155,9 @@ class Campaign(OwnedModel):
     )
     # Frozen when the send starts: the only addresses the click redirect may lead to.
     links = models.JSONField(_("links"), default=list, blank=True, editable=False)
+    # The CRM's address the tracking links use when SITE_URL is not set: the one the send was
+    # started from.
+    link_base = models.CharField(_("address of the links"), max_length=200, blank=True, editable=False)
     # Kept by the send as it goes (one UPDATE per batch), so the page never counts deliveries.
     recipient_count = models.PositiveIntegerField(_("recipients"), default=0, editable=False)
     sent_count = models.PositiveIntegerField(_("sent"), default=0, editable=False)
@@ -146,6 +184,18 @@ class Campaign(OwnedModel):
         return self.status in self.EDITABLE_STATUSES
 
     @property
+    def testing_subject(self) -> bool:
+        return bool(self.subject_b.strip())
+
+    def ab_decision_due(self):
+        """When the subject test's winner is chosen (None: no test, or already chosen)."""
+        if not self.testing_subject or self.ab_winner or self.started_at is None:
+            return None
+        from datetime import timedelta
+
+        return self.started_at + timedelta(hours=self.ab_hours)
+
+    @property
     def percent(self) -> int:
         """How much of the send is done (sent, failed or left out), 0–100."""
         if not self.recipient_count:
@@ -163,6 +213,7 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
+        HELD = "held", _("Waiting for the subject test")
         SENT = "sent", pgettext_lazy("delivery status", "Sent")
         FAILED = "failed", _("Failed")
         SUPPRESSED = "suppressed", _("Left out")
@@ -184,6 +235,7 @@ class Delivery(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     email_key = models.CharField(max_length=64, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    variant = models.CharField(_("subject"), max_length=1, blank=True, default="")  # "a" or "b" in a subject test
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True, default="")
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
@@ -263,7 +315,7 @@ class Suppression(models.Model):
         verbose_name_plural = _("suppressed addresses")
 
     def __str__(self):
-        return f"{self.get_reason_display()} · {self.created_at:%Y-%m-%d}"
+        return f"{self.get_reason_display()} · {date_format(timezone.localtime(self.created_at), 'SHORT_DATE_FORMAT')}"
 
 
 class SegmentUserObjectPermission(UserObjectPermissionBase):

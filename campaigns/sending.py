@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from campaigns import content, tracking
@@ -38,6 +38,7 @@ from customers.services import record_interactions
 
 logger = logging.getLogger(__name__)
 PREPARE_CHUNK = 2000
+HEARTBEAT_EVERY = 30.0  # seconds
 Reason = Delivery.Reason
 
 
@@ -65,10 +66,10 @@ def prepare(campaign: Campaign) -> int:
     recipients = audience(campaign.segment, owner).order_by("pk") if campaign.segment_id else Contact.objects.none()
     excluded_segments = list(campaign.exclude_segments.all())
     listed = Delivery.objects.filter(campaign=campaign)
-    seen = set(listed.filter(status=Delivery.Status.QUEUED).values_list("email_key", flat=True))
-    seen |= set(listed.filter(status=Delivery.Status.SENT).values_list("email_key", flat=True))
+    live = (Delivery.Status.QUEUED, Delivery.Status.HELD, Delivery.Status.SENT)
+    seen = set(listed.filter(status__in=live).values_list("email_key", flat=True))
     added, after = 0, 0
-    fields = ("pk", "email", "email_bidx", "email_opt_in", "unsubscribed", "do_not_contact")
+    fields = ("pk", "email", "email_bidx", "email_opt_in", "unsubscribed", "do_not_contact", "preferred_language")
     while True:
         chunk = list(recipients.filter(pk__gt=after).only(*fields)[:PREPARE_CHUNK])
         if not chunk:
@@ -86,15 +87,18 @@ def prepare(campaign: Campaign) -> int:
             if contact.pk in already:
                 continue
             reason = _reason(contact, suppressed=suppressed, excluded=excluded, seen=seen)
+            status, variant = Delivery.Status.SUPPRESSED, ""
             if not reason:
                 seen.add(contact.email_bidx)
+                status, variant = test_group(campaign, contact)
             rows.append(
                 Delivery(
                     campaign=campaign,
                     contact_id=contact.pk,
                     email=contact.email,
                     email_key=contact.email_bidx or "",
-                    status=Delivery.Status.SUPPRESSED if reason else Delivery.Status.QUEUED,
+                    status=status,
+                    variant=variant,
                     reason=reason,
                 )
             )
@@ -116,6 +120,67 @@ def prepare(campaign: Campaign) -> int:
     recount(campaign)
     Campaign.objects.filter(pk=campaign.pk).update(prepared_at=timezone.now())
     return added
+
+
+def test_group(campaign: Campaign, contact: Contact) -> tuple[str, str]:
+    """A recipient's place in the subject test: (status, variant). The test's share is chosen by a
+    hash of the ids, so a recipient listed again after a crash lands in the same group; recipients
+    of the second-language version are not part of the test."""
+    if not campaign.testing_subject or (
+        content.has_second_language(campaign) and contact.preferred_language == campaign.second_language
+    ):
+        return Delivery.Status.QUEUED, ""
+    if campaign.ab_winner:
+        return Delivery.Status.QUEUED, campaign.ab_winner
+    spread = (contact.pk * 2654435761 + campaign.pk * 40503) % 1000
+    if spread < campaign.ab_share * 10:
+        return Delivery.Status.QUEUED, "a" if spread % 2 == 0 else "b"
+    return Delivery.Status.HELD, ""
+
+
+def subject_test_rates(campaign: Campaign) -> dict[str, dict]:
+    """Per subject of the test: messages sent, opened and clicked, and the rate that decides."""
+    rows = (
+        Delivery.objects.filter(campaign=campaign, variant__in=("a", "b"), sent_at__isnull=False)
+        .values("variant")
+        .annotate(
+            sent=Count("pk"),
+            opened=Count("pk", filter=Q(opened_at__isnull=False)),
+            clicked=Count("pk", filter=Q(clicked_at__isnull=False)),
+        )
+    )
+    rates = {v: {"sent": 0, "opened": 0, "clicked": 0, "rate": 0.0} for v in ("a", "b")}
+    for row in rows:
+        measured = row["clicked"] if campaign.ab_metric == "click" else row["opened"]
+        rates[row["variant"]] = {**row, "rate": measured / row["sent"] if row["sent"] else 0.0}
+    return rates
+
+
+@transaction.atomic
+def decide_subject_test(campaign_id: int) -> str:
+    """Choose the winning subject once its time has come and release the waiting recipients to it;
+    returns the winner ("" when not due or already decided). Audited with the rates."""
+    from crm.audit import log_event
+
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    due = campaign.ab_decision_due()
+    if due is None or due > timezone.now() or campaign.status not in Campaign.RUNNING_STATUSES:
+        return ""
+    rates = subject_test_rates(campaign)
+    winner = "b" if rates["b"]["rate"] > rates["a"]["rate"] else "a"
+    Campaign.objects.filter(pk=campaign.pk).update(ab_winner=winner, ab_decided_at=timezone.now())
+    Delivery.objects.filter(campaign=campaign, status=Delivery.Status.HELD).update(
+        status=Delivery.Status.QUEUED, variant=winner
+    )
+    # The rates that decided, beside the winner: "b (a 12.0% of 50, b 20.0% of 50)".
+    summary = ", ".join(f"{v} {r['rate'] * 100:.1f}% / {r['sent']}" for v, r in rates.items())
+    log_event(
+        campaign,
+        actor=None,
+        event="campaign_subject_test_decided",
+        changes={"ab_winner": ["", f"{winner} ({summary})"]},
+    )
+    return winner
 
 
 def recount(campaign: Campaign) -> None:
@@ -150,15 +215,20 @@ def from_address(campaign: Campaign) -> str:
 
 
 def build_message(campaign: Campaign, delivery: Delivery, *, connection=None) -> EmailMultiAlternatives:
-    context = content.recipient_context(contact=delivery.contact, sender=campaign.owner, campaign=campaign)
-    unsubscribe = tracking.unsubscribe_url(delivery.pk)
-    rendered = content.render_message(
-        campaign,
-        context,
-        click_url=lambda index: tracking.click_url(delivery.pk, index),
-        open_url=tracking.open_url(delivery.pk),
-        unsubscribe_url=unsubscribe,
-    )
+    contact = delivery.contact
+    context = content.recipient_context(contact=contact, sender=campaign.owner, campaign=campaign)
+    base = campaign.link_base
+    unsubscribe = tracking.unsubscribe_url(delivery.pk, base)
+    language = contact.preferred_language or settings.LANGUAGE_CODE
+    with translation.override(language):  # the few words the CRM adds ("Unsubscribe") in theirs
+        rendered = content.render_message(
+            campaign,
+            context,
+            parts=content.parts_for(campaign, language=contact.preferred_language, variant=delivery.variant),
+            click_url=lambda index: tracking.click_url(delivery.pk, index, base),
+            open_url=tracking.open_url(delivery.pk, base),
+            unsubscribe_url=unsubscribe,
+        )
     targets = [f"<{unsubscribe}>"]
     if settings.CAMPAIGN_UNSUBSCRIBE_MAILTO:
         targets.append(
@@ -221,7 +291,7 @@ def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
         return result
     pause = 60.0 / settings.CAMPAIGN_RATE_PER_MINUTE if settings.CAMPAIGN_RATE_PER_MINUTE > 0 else 0.0
     connection = get_connection()
-    sent_entries = []
+    beat = time.monotonic()
     try:
         connection.open()
         for _index in range(limit):
@@ -231,10 +301,11 @@ def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
                     break
                 outcome = _send_one(campaign, delivery, connection)
             result[outcome] += 1
-            if outcome == "sent":
-                sent_entries.append(delivery)
             if pause:
                 time.sleep(pause)
+            if time.monotonic() - beat > HEARTBEAT_EVERY:  # a slow (throttled) batch is not a silent one
+                Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now())
+                beat = time.monotonic()
         else:
             result["more"] = True
     except (smtplib.SMTPException, OSError) as error:
@@ -242,16 +313,10 @@ def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
         # rolled back or marked for retry; the next batch tries again.
         logger.warning("campaign %s: SMTP connection failed: %s", campaign.pk, error)
         result["more"] = True
+        result["stalled"] = not (result["sent"] or result["failed"] or result["retry"] or result["suppressed"])
     finally:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             connection.close()
-    if sent_entries:
-        summary = _("Received the campaign e-mail “%(campaign)s”") % {"campaign": campaign.name}
-        record_interactions(
-            [{"contact": d.contact, "summary": summary, "occurred_at": d.sent_at} for d in sent_entries],
-            subject=campaign,
-            kind=Interaction.Kind.CAMPAIGN,
-        )
     _add_counts(campaign, result)
     return result
 
@@ -305,6 +370,18 @@ def _send_one(campaign: Campaign, delivery: Delivery, connection) -> str:
     delivery.error = ""
     delivery.save(update_fields=["attempts", "status", "sent_at", "message_id", "error"])
     Event.objects.create(campaign=campaign, delivery=delivery, kind=Event.Kind.SENT)
+    # In the same transaction as the mark: the timeline shows exactly the messages that went out.
+    record_interactions(
+        [
+            {
+                "contact": delivery.contact,
+                "summary": _("Received the campaign e-mail “%(campaign)s”") % {"campaign": campaign.name},
+                "occurred_at": now,
+            }
+        ],
+        subject=campaign,
+        kind=Interaction.Kind.CAMPAIGN,
+    )
     return "sent"
 
 
@@ -331,7 +408,8 @@ def next_retry(campaign: Campaign):
 
 def finish_if_done(campaign: Campaign) -> bool:
     """Mark the send finished when no message is queued any more (once: a conditional UPDATE)."""
-    if Delivery.objects.filter(campaign=campaign, status=Delivery.Status.QUEUED).exists():
+    waiting = (Delivery.Status.QUEUED, Delivery.Status.HELD)
+    if Delivery.objects.filter(campaign=campaign, status__in=waiting).exists():
         return False
     recount(campaign)
     return bool(

@@ -3,6 +3,7 @@ workflow (start, schedule, pause, resume, cancel) and test sends."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import get_connection
 from django.db import transaction
@@ -29,6 +30,15 @@ CAMPAIGN_FIELDS = (
     "preheader",
     "html_body",
     "text_body",
+    "second_language",
+    "second_subject",
+    "second_preheader",
+    "second_html_body",
+    "second_text_body",
+    "subject_b",
+    "ab_share",
+    "ab_hours",
+    "ab_metric",
     "scheduled_at",
     "cost",
     "conversion_days",
@@ -135,18 +145,25 @@ def _set_status(campaign: Campaign, actor, status: str, **fields) -> Campaign:
 
 
 @transaction.atomic
-def campaign_send(*, campaign: Campaign, actor) -> Campaign:
+def campaign_send(*, campaign: Campaign, actor, link_base: str = "") -> Campaign:
     """Send now, or at the campaign's scheduled time when that is still ahead. Audited with the
-    expected number of recipients."""
+    expected number of recipients. `link_base` is the CRM's address the request came to, for the
+    tracking and unsubscribe links when SITE_URL is not set."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     ensure_may(actor, campaign, "change", _("You may not send this campaign."))
     if campaign.status not in Campaign.EDITABLE_STATUSES:
         raise ValidationError(_("This campaign has already been sent or is being sent."))
     _ready_to_send(campaign)
+    link_base = settings.SITE_URL or link_base
+    if not link_base.startswith(("http://", "https://")):
+        raise ValidationError(
+            _("Set SITE_URL to the CRM's address: the unsubscribe and tracking links of the e-mails need it.")
+        )
+    campaign = _set_status(campaign, actor, campaign.status, link_base=link_base.rstrip("/")[:200])
     size, estimated = segment_size(campaign.segment, campaign.owner)
     if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
         campaign = _set_status(campaign, actor, Campaign.Status.SCHEDULED)
-        log_event(campaign, actor=actor, event="campaign_scheduled", changes={"recipients": ["", str(size)]})
+        log_event(campaign, actor=actor, event="campaign_scheduled", changes={"recipient_count": ["", str(size)]})
         return campaign
     return _start(campaign, actor, size)
 
@@ -159,9 +176,9 @@ def _prepare_task():
 
 
 def _start(campaign: Campaign, actor, size: int) -> Campaign:
-    links = content.tracked_links(campaign.html_body)
+    links = content.tracked_links(campaign.html_body, campaign.second_html_body)
     campaign = _set_status(campaign, actor, Campaign.Status.SENDING, started_at=timezone.now(), links=links)
-    log_event(campaign, actor=actor, event="campaign_send_started", changes={"recipients": ["", str(size)]})
+    log_event(campaign, actor=actor, event="campaign_send_started", changes={"recipient_count": ["", str(size)]})
     queue_task(_prepare_task(), campaign.pk)
     return campaign
 
@@ -249,3 +266,8 @@ def campaign_test_send(*, campaign: Campaign, actor, contact: Contact | None = N
     message.send()
     log_event(campaign, actor=actor, event="campaign_test_sent")
     return actor.email
+
+
+def bulk_add_to_segment(*, queryset, actor, data: dict) -> int:
+    """The contact list's bulk action: the selected contacts join a static segment."""
+    return segment_add_members(segment=data["segment"], actor=actor, contacts=queryset)

@@ -25,6 +25,7 @@ from crm.celery import app
 TRANSIENT_ERRORS = (ConnectionError, OperationalError, InterfaceError)
 SEND_BUDGET = 50.0  # seconds a chain link sends before handing over to its successor
 SILENT_AFTER = timedelta(minutes=3)
+RETRY_STALLED = timedelta(minutes=1)
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
@@ -42,9 +43,14 @@ def prepare_campaign(campaign_id: int) -> int:
 def send_campaign(campaign_id: int) -> int:
     """Send batches until the budget is spent, then hand over; finish the send when nothing is queued."""
     started, total = time.monotonic(), 0
+    sending.decide_subject_test(campaign_id)
     while True:
         result = sending.send_some(campaign_id)
         total += result["sent"]
+        if result.get("stalled"):
+            # The mail server is away: try again in a minute (inline, `resume_sends` will).
+            _wait_until(campaign_id, timezone.now() + RETRY_STALLED)
+            return total
         if not result["more"]:
             break
         if time.monotonic() - started > SEND_BUDGET and not app.conf.task_always_eager:
@@ -54,12 +60,21 @@ def send_campaign(campaign_id: int) -> int:
     if campaign.status != Campaign.Status.SENDING:
         return total
     retry_at = sending.next_retry(campaign)
-    if retry_at is None:
+    decision = campaign.ab_decision_due()
+    if retry_at is None and decision is None:
         sending.finish_if_done(campaign)
-    elif not app.conf.task_always_eager:
-        # Inline (no broker) the retries wait for `resume_sends`, as a send would after a restart.
-        send_campaign.apply_async((campaign_id,), eta=max(retry_at, timezone.now()))
+    else:
+        # A message waits to be tried again, or the rest wait for the subject test's winner.
+        _wait_until(campaign_id, max(min(t for t in (retry_at, decision) if t is not None), timezone.now()))
     return total
+
+
+def _wait_until(campaign_id: int, when) -> None:
+    """Send again at `when`. The heartbeat is set to then, so that `resume_sends` does not take
+    the wait for a dead worker; inline (no broker) the retry is left to `resume_sends`."""
+    Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=when)
+    if not app.conf.task_always_eager:
+        send_campaign.apply_async((campaign_id,), eta=when)
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
@@ -73,6 +88,13 @@ def resume_sends() -> dict:
         )
         if services.start_scheduled(campaign_id=pk)
     ]
+    for pk in (
+        Campaign.objects.filter(status=Campaign.Status.SENDING, ab_winner="")
+        .exclude(subject_b="")
+        .values_list("pk", flat=True)
+    ):
+        if sending.decide_subject_test(pk):
+            send_campaign.delay(pk)
     silent = Campaign.objects.filter(status=Campaign.Status.SENDING).filter(
         Q(heartbeat_at__lt=now - SILENT_AFTER) | Q(heartbeat_at=None, started_at__lt=now - SILENT_AFTER)
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.db.models import Q
@@ -54,16 +55,23 @@ def read_token(token: str) -> tuple[int, int | None] | None:
         return None
 
 
-def open_url(delivery_id: int) -> str:
-    return absolute_url(reverse("campaigns:track_open", args=[token_for(delivery_id)]))
+def _absolute(path: str, base: str) -> str:
+    """Under SITE_URL when set, else under the address the campaign was sent from (`base`)."""
+    if settings.SITE_URL or not base:
+        return absolute_url(path)
+    return base.rstrip("/") + path
 
 
-def click_url(delivery_id: int, link: int) -> str:
-    return absolute_url(reverse("campaigns:track_click", args=[token_for(delivery_id, link)]))
+def open_url(delivery_id: int, base: str = "") -> str:
+    return _absolute(reverse("campaigns:track_open", args=[token_for(delivery_id)]), base)
 
 
-def unsubscribe_url(delivery_id: int) -> str:
-    return absolute_url(reverse("campaigns:unsubscribe", args=[token_for(delivery_id)]))
+def click_url(delivery_id: int, link: int, base: str = "") -> str:
+    return _absolute(reverse("campaigns:track_click", args=[token_for(delivery_id, link)]), base)
+
+
+def unsubscribe_url(delivery_id: int, base: str = "") -> str:
+    return _absolute(reverse("campaigns:unsubscribe", args=[token_for(delivery_id)]), base)
 
 
 def delivery_for(token: str, *, link: bool = False) -> tuple[Delivery, int | None] | None:
@@ -148,6 +156,17 @@ def unsubscribe(delivery: Delivery) -> bool:
         Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.UNSUBSCRIBE)
         _timeline(delivery, Event.Kind.UNSUBSCRIBE, _("Unsubscribed through the campaign “%(campaign)s”"))
     suppress_address(email_key=delivery.email_key, reason=Suppression.Reason.UNSUBSCRIBED, campaign=delivery.campaign)
+    # The person, too, whatever their address has become since the message went out.
+    if Contact.objects.filter(pk=delivery.contact_id, unsubscribed=False).update(
+        unsubscribed=True, unsubscribed_at=now
+    ):
+        log_bulk_change(
+            Contact,
+            [delivery.contact_id],
+            actor=None,
+            changes={"unsubscribed": ["False", "True"]},
+            event="campaign unsubscribed",
+        )
     return first
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse_lazy
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from campaigns import content, services
@@ -36,6 +36,7 @@ from campaigns.selectors import (
     segment_list,
     segment_sample,
 )
+from campaigns.sending import subject_test_rates
 from crm.lists import Column, ListSpec
 from crm.params import QueryParams
 from crm.permissions import can, get_object_for_user, has_role_permission
@@ -66,7 +67,7 @@ CAMPAIGN_LIST = ListSpec(
         Column("name", gettext_lazy("Name")),
         Column("status", gettext_lazy("Status")),
         Column("segment", gettext_lazy("Audience")),
-        Column("sent", gettext_lazy("Sent")),
+        Column("sent", pgettext_lazy("campaign results", "Sent")),
         Column("owner", gettext_lazy("Owner")),
         Column("created_at", gettext_lazy("Created"), sort=("-created_at", "-id")),
     ],
@@ -213,6 +214,8 @@ def campaign_context(request, campaign: Campaign) -> dict | HttpResponse:
         "results": campaign_results(campaign) if campaign.started_at else None,
         "events": recent_events(campaign, user) if campaign.started_at else [],
         "may_send": may_send,
+        "subject_test": subject_test_rates(campaign) if campaign.testing_subject and campaign.started_at else None,
+        "second_language": content.has_second_language(campaign),
         "test_form": TestSendForm(user=user) if may_send else None,
     }
 
@@ -248,8 +251,9 @@ def campaign_action(request, pk, action):
         return HttpResponse(status=404)
     campaign = get_object_for_user(request.user, Campaign, pk, "change")
     service, done = ACTIONS[action]
+    extra = {"link_base": request.build_absolute_uri("/")} if action == "send" else {}
     try:
-        campaign = service(campaign=campaign, actor=request.user)
+        campaign = service(campaign=campaign, actor=request.user, **extra)
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         return redirect(campaign)

@@ -76,6 +76,19 @@ class BulkAction:
     handler: Callable[..., int]
     form: type[forms.Form] | None = None
     confirm: str = ""
+    # A model permission ("app_label.codename") the user needs besides `permission` on the rows:
+    # another module's action on this list ("add to a campaign segment" needs change_segment).
+    requires: str = ""
+
+
+# Bulk actions other modules add to a list they may not import (list key -> actions).
+_added_bulk_actions: dict[str, list[BulkAction]] = {}
+
+
+def register_bulk_action(list_key: str, action: BulkAction) -> None:
+    """Offer `action` on the list `list_key` ("customers.contact"), from a module above it."""
+    actions = [a for a in _added_bulk_actions.get(list_key, []) if a.name != action.name]
+    _added_bulk_actions[list_key] = [*actions, action]
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,15 @@ class ListSpec:
     # the module's own that extends crm/list.html and fills its `list_actions` and `list_intro`
     # blocks (a ticket queue's tabs, "on shift"), or translated words the rows show.
     extra_context: Callable[[HttpRequest], dict] | None = None
+
+    def actions_for(self, user) -> list[BulkAction]:
+        """The bulk actions `user` may use on this list: its own and those other modules added."""
+        return [
+            action
+            for action in [*self.bulk_actions, *_added_bulk_actions.get(self.key, [])]
+            if has_role_permission(user, self.model, action.permission)
+            and (not action.requires or user.has_perm(action.requires))
+        ]
 
     def sorts(self) -> dict[str, tuple[str, ...]]:
         return {c.key: c.sort for c in self.columns if c.sort}
@@ -177,7 +199,7 @@ def _querystring(request: HttpRequest, **changes) -> str:
 
 
 def render_list(request: HttpRequest, spec: ListSpec) -> HttpResponse:
-    actions = [a for a in spec.bulk_actions if has_role_permission(request.user, spec.model, a.permission)]
+    actions = spec.actions_for(request.user)
     chosen = next((a for a in actions if a.name == request.GET.get("action")), actions[0] if actions else None)
     # Ids of their own: the filter form above has fields of the same names (owner, tag).
     bulk_form = chosen.form(user=request.user, auto_id="bulk_%s") if chosen and chosen.form else ()
@@ -286,7 +308,7 @@ def run_bulk_action(request: HttpRequest, spec: ListSpec) -> HttpResponse:
     if not selection.is_valid():
         messages.error(request, _("Select at least one row and an action."))
         return redirect(back)
-    actions = {a.name: a for a in spec.bulk_actions}
+    actions = {a.name: a for a in spec.actions_for(request.user)}
     action = actions.get(selection.cleaned_data["action"])
     if action is None:
         messages.error(request, _("Unknown action."))

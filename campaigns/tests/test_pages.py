@@ -148,3 +148,34 @@ def test_a_segment_is_saved_with_its_conditions_and_counts_only_visible_contacts
     assert segment.criteria == {"city": "上海", "grades": ["A"]}
     estimate = client.get(reverse("campaigns:segment_estimate") + "?c-city=上海&c-grades=A")
     assert "1" in estimate.content.decode()
+
+
+def test_contacts_join_a_static_segment_from_the_contact_list(client, marketing):
+    from campaigns.models import SegmentMember
+    from customers.tests.factories import ContactFactory
+
+    mine = [ContactFactory(owner=marketing.owner, team=marketing.team) for _ in range(2)]
+    hidden = ContactFactory(owner=marketing.outsider, team=marketing.other_team)
+    vips = Segment.objects.create(owner=marketing.owner, team=marketing.team, name="VIP", kind=Segment.Kind.STATIC)
+    client.force_login(marketing.owner)
+    page = client.get(reverse("customers:contact_list") + "?action=add_to_segment")
+    assert "add_to_segment" in page.content.decode()
+    response = client.post(
+        reverse("customers:contact_list"),
+        {"action": "add_to_segment", "ids": [c.pk for c in [*mine, hidden]], "segment": vips.pk},
+    )
+    assert response.status_code == 302
+    members = set(SegmentMember.objects.filter(segment=vips).values_list("contact_id", flat=True))
+    assert members == {c.pk for c in mine}
+
+
+def test_the_segment_action_is_offered_only_to_those_who_may_change_segments(client):
+    from crm.testing import make_user
+
+    rep = make_user(role=roles.SALES_REP, username="rep-no-segments")
+    client.force_login(rep)
+    page = client.get(reverse("customers:contact_list"))
+    assert page.status_code == 200
+    assert "add_to_segment" not in page.content.decode()
+    response = client.post(reverse("customers:contact_list"), {"action": "add_to_segment", "ids": [1], "segment": 1})
+    assert response.status_code == 302

@@ -39,6 +39,7 @@ ALLOWED = {"CRM", "CSV", "XLSX", "vCard", "URL", "ID", "CNY", "USD", "EUR", "HTT
 ALLOWED |= {"Excel", "PostgreSQL", "SQLite", "Django", "Celery", "Redis", "iCalendar", "ics", "TOTP", "Outlook"}
 ALLOWED |= {"English", "QQ", "WeChat"}  # the language switcher names each language in itself
 ALLOWED |= {"IMAP", "SMTP", "SSL", "TLS"}  # mail protocols, as Chinese mail settings name them too
+ALLOWED |= {"HTML"}  # an e-mail's HTML part, as Chinese mail tools call it
 EMAIL_OR_URL = re.compile(r"\S+@\S+|https?://\S+|/\S*")
 CJK = re.compile(r"[\u3400-\u9fff]")
 # Routes whose pages are files or feeds, not screens.
