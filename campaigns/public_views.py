@@ -6,15 +6,19 @@ other recipients and answer 404 to an altered link."""
 from __future__ import annotations
 
 import base64
+import json
 
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.conf import settings
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from campaigns import tracking
+from campaigns import bounces, tracking
+from crm.middleware import body_limit
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
@@ -65,3 +69,54 @@ def unsubscribe(request, token):
         response = render(request, "campaigns/unsubscribe.html", context)
         response["Content-Language"] = language
     return _private(response)
+
+
+def _bounce_events(payload) -> list[bounces.Bounce] | None:
+    """`{"events": [{"message_id", "recipient", "type": "hard"|"soft", "reason"}]}` as bounces;
+    None when the shape is wrong."""
+    events = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(events, list) or len(events) > 1000:
+        return None
+    found = []
+    for event in events:
+        if not isinstance(event, dict) or not isinstance(event.get("message_id"), str):
+            return None
+        kind = event.get("type", "hard")
+        if kind not in ("hard", "soft"):
+            return None
+        recipient, reason = event.get("recipient", ""), event.get("reason", "")
+        if not isinstance(recipient, str) or not isinstance(reason, str):
+            return None
+        found.append(bounces.Bounce(event["message_id"][:300], recipient[:254], kind == "hard", reason[:300]))
+    return found
+
+
+@body_limit(bounces.MAX_BOUNCE_BYTES)
+@csrf_exempt  # a mail provider's server posts here, with the shared secret instead of a session
+@require_POST
+def bounce_webhook(request):
+    """Bounces posted by a mail provider: JSON events, or a delivery status notification as is
+    (`Content-Type: message/rfc822` or `multipart/report`). Needs CAMPAIGN_BOUNCE_WEBHOOK_TOKEN
+    as a bearer token; off (404) when that is not set."""
+    secret = settings.CAMPAIGN_BOUNCE_WEBHOOK_TOKEN
+    if not secret:
+        raise Http404
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not constant_time_compare(given, secret):
+        return JsonResponse({"error": "a valid bearer token is needed"}, status=401)
+    content_type = request.content_type or ""
+    if content_type == "application/json":
+        try:
+            payload = json.loads(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            payload = None
+        found = _bounce_events(payload)
+        if found is None:
+            return JsonResponse(
+                {"error": 'expected {"events": [{"message_id": …, "type": "hard"|"soft"}]}'}, status=400
+            )
+    elif content_type in ("message/rfc822", "multipart/report", "text/plain"):
+        found = bounces.parse_bounce(request.body)
+    else:
+        return JsonResponse({"error": "send JSON events or the bounce message itself"}, status=415)
+    return JsonResponse({"received": len(found), "recorded": bounces.apply(found)})

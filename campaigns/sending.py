@@ -241,10 +241,14 @@ def build_message(campaign: Campaign, delivery: Delivery, *, connection=None) ->
         "Precedence": "bulk",
         "Auto-Submitted": "auto-generated",
     }
+    sender = from_address(campaign)
+    if settings.CAMPAIGN_RETURN_PATH:  # bounces go to the bounce mailbox; people see the sender
+        headers["From"] = sender
+        sender = settings.CAMPAIGN_RETURN_PATH
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
-        from_email=from_address(campaign),
+        from_email=sender,
         to=[delivery.email],
         reply_to=[campaign.reply_to] if campaign.reply_to else None,
         headers=headers,

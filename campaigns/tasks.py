@@ -18,7 +18,7 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns import sending, services
+from campaigns import bounces, sending, services
 from campaigns.models import Campaign
 from crm.celery import app
 
@@ -104,3 +104,9 @@ def resume_sends() -> dict:
         prepare_campaign.delay(campaign.pk)
         resumed.append(campaign.pk)
     return {"started": started, "resumed": resumed}
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
+def poll_bounces() -> dict:
+    """Every five minutes: apply the bounces the bounce mailbox received (when one is configured)."""
+    return bounces.poll_mailbox()

@@ -172,14 +172,19 @@ def unsubscribe(delivery: Delivery) -> bool:
 
 @transaction.atomic
 def record_bounce(delivery: Delivery, *, hard: bool, detail: str = "") -> None:
-    """A message came back: a hard bounce stops every future send to the address."""
+    """A message came back. A hard bounce marks the delivery bounced and stops every future send
+    to the address; a soft one (mailbox full, delayed) is only an event: the server may still
+    deliver it, and the next campaign tries again."""
+    if not hard:
+        if not Event.objects.filter(delivery=delivery, kind=Event.Kind.BOUNCE).exists():
+            Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.BOUNCE)
+        return
     now = timezone.now()
     if Delivery.objects.filter(pk=delivery.pk, bounced_at=None).update(bounced_at=now, status=Delivery.Status.BOUNCED):
         Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.BOUNCE)
-    if hard:
-        suppress_address(
-            email_key=delivery.email_key, reason=Suppression.Reason.BOUNCED, campaign=delivery.campaign, detail=detail
-        )
+    suppress_address(
+        email_key=delivery.email_key, reason=Suppression.Reason.BOUNCED, campaign=delivery.campaign, detail=detail
+    )
 
 
 def deliveries_by_message_id(message_id: str):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("r/o/<str:token>/", public_views.track_open, name="track_open"),
     path("r/c/<str:token>/", public_views.track_click, name="track_click"),
     path("r/u/<str:token>/", public_views.unsubscribe, name="unsubscribe"),
+    path("bounces/", public_views.bounce_webhook, name="bounce_webhook"),
 ]
 
 from campaigns import views  # noqa: E402

@@ -519,5 +519,15 @@ CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=200)
 CAMPAIGN_RATE_PER_MINUTE = env.int("CAMPAIGN_RATE_PER_MINUTE", default=0)
 CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
 CAMPAIGN_SEND_WORKERS = env.int("CAMPAIGN_SEND_WORKERS", default=2)
+# Bounces: a mailbox the bounce address delivers to (read every five minutes when set), and a
+# secret a mail provider's webhook presents (the webhook is off without one).
+CAMPAIGN_RETURN_PATH = env.str("CAMPAIGN_RETURN_PATH", default="")  # the envelope sender: where bounces go
+CAMPAIGN_BOUNCE_IMAP_HOST = env.str("CAMPAIGN_BOUNCE_IMAP_HOST", default="")
+CAMPAIGN_BOUNCE_IMAP_PORT = env.int("CAMPAIGN_BOUNCE_IMAP_PORT", default=993)
+CAMPAIGN_BOUNCE_IMAP_SSL = env.bool("CAMPAIGN_BOUNCE_IMAP_SSL", default=True)
+CAMPAIGN_BOUNCE_IMAP_USER = env.str("CAMPAIGN_BOUNCE_IMAP_USER", default="")
+CAMPAIGN_BOUNCE_IMAP_PASSWORD = env.str("CAMPAIGN_BOUNCE_IMAP_PASSWORD", default="")
+CAMPAIGN_BOUNCE_IMAP_FOLDER = env.str("CAMPAIGN_BOUNCE_IMAP_FOLDER", default="INBOX")
+CAMPAIGN_BOUNCE_WEBHOOK_TOKEN = env.str("CAMPAIGN_BOUNCE_WEBHOOK_TOKEN", default="")
 if not 0 <= FORECAST_COMMIT_THRESHOLD <= 100:
     raise ValueError("FORECAST_COMMIT_THRESHOLD must be a percentage between 0 and 100.")

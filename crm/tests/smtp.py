@@ -19,6 +19,7 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         message = message_from_bytes(envelope.content)
         message.recipients = list(envelope.rcpt_tos)
+        message.envelope_from = envelope.mail_from
         self.messages.append(message)
         return "250 Message accepted for delivery"
 

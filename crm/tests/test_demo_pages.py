@@ -43,6 +43,7 @@ UNREACHABLE = {
         f"marketing/r/{kind}/<str:token>/": "reached from campaign e-mails only (campaigns/tests/test_tracking.py)"
         for kind in ("o", "c", "u")
     },
+    "marketing/bounces/": "posted by a mail provider's server (campaigns/tests/test_bounces.py)",
     **{
         f"admin/{model}/<path:object_id>/{page}": "the demo has none of these rows"
         for model in (
