@@ -10,10 +10,22 @@ class CampaignsConfig(AppConfig):
         from campaigns import services, signals, tasks  # noqa: F401
         from campaigns.forms import AddToSegmentForm
         from campaigns.models import Campaign, Segment
+        from crm.audit import register_event_label
         from crm.lists import BulkAction, register_bulk_action
         from crm.navigation import NavItem, NavSection, register_section
         from crm.pickers import register_record_source
 
+        for event, label in (
+            ("campaign_scheduled", _("Scheduled the send")),
+            ("campaign_send_started", _("Started sending")),
+            ("campaign_test_sent", _("Sent a test message")),
+            ("campaign_subject_test_decided", _("Chose the winning subject")),
+            ("segment_members_added", _("Added to the segment")),
+            ("segment_member_removed", _("Removed from the segment")),
+            ("campaign unsubscribed", _("Unsubscribed through a campaign")),
+            ("campaign bounced", _("Address bounced")),
+        ):
+            register_event_label(event, label)
         register_record_source(Segment)
         register_bulk_action(
             "customers.contact",

@@ -242,6 +242,7 @@ def check_content(campaign) -> None:
         ("second_preheader", False),
         ("second_html_body", True),
         ("second_text_body", False),
+        ("sms_body", False),
     ):
         source = getattr(campaign, field, "")
         try:

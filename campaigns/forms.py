@@ -74,6 +74,7 @@ class CampaignForm(RecordForm):
         model = Campaign
         fields = [
             "name",
+            "channel",
             "segment",
             "exclude_segments",
             "from_name",
@@ -82,6 +83,7 @@ class CampaignForm(RecordForm):
             "preheader",
             "html_body",
             "text_body",
+            "sms_body",
             "second_language",
             "second_subject",
             "second_preheader",
@@ -101,6 +103,7 @@ class CampaignForm(RecordForm):
         widgets = {
             "html_body": forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
             "text_body": forms.Textarea(attrs={"rows": 6}),
+            "sms_body": forms.Textarea(attrs={"rows": 3}),
             "second_html_body": forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
             "second_text_body": forms.Textarea(attrs={"rows": 4}),
             "description": forms.Textarea(attrs={"rows": 2}),

@@ -84,12 +84,17 @@ class Campaign(OwnedModel):
         SENT = "sent", pgettext_lazy("campaign status", "Sent")
         CANCELLED = "cancelled", pgettext_lazy("campaign status", "Cancelled")
 
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("Text message (SMS)")
+
     EDITABLE_STATUSES = (Status.DRAFT, Status.SCHEDULED)
     RUNNING_STATUSES = (Status.SENDING, Status.PAUSED)
 
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     segment = models.ForeignKey(
         Segment, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("audience")
     )
@@ -105,6 +110,11 @@ class Campaign(OwnedModel):
     html_body = models.TextField(_("HTML message"), blank=True)
     text_body = models.TextField(
         _("plain-text message"), blank=True, help_text=_("Made from the HTML message when left empty.")
+    )
+    sms_body = models.TextField(
+        _("text message"),
+        blank=True,
+        help_text=_("For SMS campaigns. The opt-out line is added at the end."),
     )
     # The same message in a second language, for contacts who prefer it (used when written).
     second_language = models.CharField(
@@ -184,8 +194,12 @@ class Campaign(OwnedModel):
         return self.status in self.EDITABLE_STATUSES
 
     @property
+    def is_sms(self) -> bool:
+        return self.channel == self.Channel.SMS
+
+    @property
     def testing_subject(self) -> bool:
-        return bool(self.subject_b.strip())
+        return not self.is_sms and bool(self.subject_b.strip())
 
     def ab_decision_due(self):
         """When the subject test's winner is chosen (None: no test, or already chosen)."""
@@ -223,6 +237,8 @@ class Delivery(models.Model):
         NONE = "", "—"
         NO_EMAIL = "no_email", _("No e-mail address")
         NO_CONSENT = "no_consent", _("No consent to marketing e-mail")
+        NO_MOBILE = "no_mobile", _("No mobile number")
+        NO_SMS_CONSENT = "no_sms_consent", _("No consent to marketing SMS")
         UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
         DO_NOT_CONTACT = "do_not_contact", _("Do not contact")
         BOUNCED = "bounced", _("Address bounced before")
@@ -242,6 +258,8 @@ class Delivery(models.Model):
     error = models.CharField(_("error"), max_length=300, blank=True)
     message_id = models.CharField(_("message id"), max_length=255, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Reported by the SMS provider (text messages have no open pixel).
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     opened_at = models.DateTimeField(_("first opened"), null=True, blank=True)
     clicked_at = models.DateTimeField(_("first clicked"), null=True, blank=True)
     unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)

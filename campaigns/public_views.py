@@ -17,7 +17,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from campaigns import bounces, tracking
+from campaigns import bounces, sending, tracking
 from crm.middleware import body_limit
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -120,3 +120,35 @@ def bounce_webhook(request):
     else:
         return JsonResponse({"error": "send JSON events or the bounce message itself"}, status=415)
     return JsonResponse({"received": len(found), "recorded": bounces.apply(found)})
+
+
+@body_limit(256 * 1024)
+@csrf_exempt  # the SMS provider's server posts here, with the shared secret instead of a session
+@require_POST
+def sms_status(request):
+    """Delivery reports of the SMS provider: `{"events": [{"id": <provider's message id>, "status":
+    "delivered"|"failed", "reason": …}]}` with CAMPAIGN_SMS_WEBHOOK_TOKEN as a bearer token; off
+    (404) when that is not set. A report names only messages the provider itself returned."""
+    secret = settings.CAMPAIGN_SMS_WEBHOOK_TOKEN
+    if not secret:
+        raise Http404
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not constant_time_compare(given, secret):
+        return JsonResponse({"error": "a valid bearer token is needed"}, status=401)
+    try:
+        payload = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        payload = None
+    events = payload.get("events") if isinstance(payload, dict) else None
+    valid = isinstance(events, list) and len(events) <= 1000
+    valid = valid and all(
+        isinstance(e, dict) and isinstance(e.get("id"), str) and e.get("status") in ("delivered", "failed")
+        for e in events
+    )
+    if not valid:
+        expected = 'expected {"events": [{"id": …, "status": "delivered"|"failed", "reason": …}]}'
+        return JsonResponse({"error": expected}, status=400)
+    recorded = sending.record_sms_reports(
+        [(e["id"][:255], e["status"] == "delivered", str(e.get("reason", ""))[:300]) for e in events]
+    )
+    return JsonResponse({"received": len(events), "recorded": recorded})

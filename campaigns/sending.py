@@ -30,7 +30,7 @@ from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from campaigns import content, tracking
+from campaigns import content, sms, tracking
 from campaigns.models import Campaign, Delivery, Event, Segment, Suppression, send_batch_size
 from campaigns.segments import audience
 from customers.models import Contact, Interaction
@@ -42,20 +42,30 @@ HEARTBEAT_EVERY = 30.0  # seconds
 Reason = Delivery.Reason
 
 
-def _reason(contact: Contact, *, suppressed: dict, excluded: set, seen: set) -> str:
-    if not contact.email or not contact.email_bidx:
+def address_key(contact: Contact, *, sms: bool) -> str:
+    """What makes two recipients the same: the mobile number's blind index for SMS, else the e-mail's."""
+    return (contact.mobile_bidx if sms else contact.email_bidx) or ""
+
+
+def _reason(contact: Contact, *, suppressed: dict, excluded: set, seen: set, sms: bool = False) -> str:
+    key = address_key(contact, sms=sms)
+    if sms and not key:
+        return Reason.NO_MOBILE
+    if not sms and (not contact.email or not key):
         return Reason.NO_EMAIL
     if contact.do_not_contact:
         return Reason.DO_NOT_CONTACT
     if contact.unsubscribed:
         return Reason.UNSUBSCRIBED
-    if contact.email_bidx in suppressed:
-        return Reason.BOUNCED if suppressed[contact.email_bidx] == Suppression.Reason.BOUNCED else Reason.UNSUBSCRIBED
-    if not contact.email_opt_in:
+    if not sms and key in suppressed:
+        return Reason.BOUNCED if suppressed[key] == Suppression.Reason.BOUNCED else Reason.UNSUBSCRIBED
+    if sms and not contact.sms_opt_in:
+        return Reason.NO_SMS_CONSENT
+    if not sms and not contact.email_opt_in:
         return Reason.NO_CONSENT
     if contact.pk in excluded:
         return Reason.EXCLUDED
-    if contact.email_bidx in seen:
+    if key in seen:
         return Reason.DUPLICATE
     return Reason.NONE
 
@@ -69,7 +79,18 @@ def prepare(campaign: Campaign) -> int:
     live = (Delivery.Status.QUEUED, Delivery.Status.HELD, Delivery.Status.SENT)
     seen = set(listed.filter(status__in=live).values_list("email_key", flat=True))
     added, after = 0, 0
-    fields = ("pk", "email", "email_bidx", "email_opt_in", "unsubscribed", "do_not_contact", "preferred_language")
+    sms = campaign.is_sms
+    fields = (
+        "pk",
+        "email",
+        "email_bidx",
+        "email_opt_in",
+        "mobile_bidx",
+        "sms_opt_in",
+        "unsubscribed",
+        "do_not_contact",
+        "preferred_language",
+    )
     while True:
         chunk = list(recipients.filter(pk__gt=after).only(*fields)[:PREPARE_CHUNK])
         if not chunk:
@@ -86,17 +107,17 @@ def prepare(campaign: Campaign) -> int:
         for contact in chunk:
             if contact.pk in already:
                 continue
-            reason = _reason(contact, suppressed=suppressed, excluded=excluded, seen=seen)
+            reason = _reason(contact, suppressed=suppressed, excluded=excluded, seen=seen, sms=sms)
             status, variant = Delivery.Status.SUPPRESSED, ""
             if not reason:
-                seen.add(contact.email_bidx)
+                seen.add(address_key(contact, sms=sms))
                 status, variant = test_group(campaign, contact)
             rows.append(
                 Delivery(
                     campaign=campaign,
                     contact_id=contact.pk,
-                    email=contact.email,
-                    email_key=contact.email_bidx or "",
+                    email="" if sms else contact.email,
+                    email_key=address_key(contact, sms=sms),
                     status=status,
                     variant=variant,
                     reason=reason,
@@ -294,16 +315,18 @@ def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
     if campaign.status != Campaign.Status.SENDING:
         return result
     pause = 60.0 / settings.CAMPAIGN_RATE_PER_MINUTE if settings.CAMPAIGN_RATE_PER_MINUTE > 0 else 0.0
-    connection = get_connection()
+    connection = sms.backend() if campaign.is_sms else get_connection()
+    send = _send_sms if campaign.is_sms else _send_one
     beat = time.monotonic()
     try:
-        connection.open()
+        if not campaign.is_sms:
+            connection.open()
         for _index in range(limit):
             with transaction.atomic():
                 delivery = _claim(campaign)
                 if delivery is None:
                     break
-                outcome = _send_one(campaign, delivery, connection)
+                outcome = send(campaign, delivery, connection)
             result[outcome] += 1
             if pause:
                 time.sleep(pause)
@@ -319,13 +342,14 @@ def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
         result["more"] = True
         result["stalled"] = not (result["sent"] or result["failed"] or result["retry"] or result["suppressed"])
     finally:
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            connection.close()
+        if not campaign.is_sms:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                connection.close()
     _add_counts(campaign, result)
     return result
 
 
-def _reason_now(delivery: Delivery) -> str:
+def _reason_now(delivery: Delivery, *, sms: bool = False) -> str:
     """Why a queued message may no longer go out: the recipient unsubscribed, withdrew consent or
     bounced (in another campaign, say) since the recipients were listed."""
     contact = delivery.contact
@@ -333,6 +357,8 @@ def _reason_now(delivery: Delivery) -> str:
         return Reason.DO_NOT_CONTACT
     if contact.unsubscribed:
         return Reason.UNSUBSCRIBED
+    if sms:
+        return Reason.NONE if contact.sms_opt_in and contact.mobile else Reason.NO_SMS_CONSENT
     if not contact.email_opt_in:
         return Reason.NO_CONSENT
     suppressed = Suppression.objects.filter(email_key=delivery.email_key).values_list("reason", flat=True).first()
@@ -352,41 +378,73 @@ def _send_one(campaign: Campaign, delivery: Delivery, connection) -> str:
     try:
         message.send()
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException, smtplib.SMTPSenderRefused) as error:
-        delivery.error = str(error)[:300]
-        if _permanent(error) or delivery.attempts >= settings.CAMPAIGN_MAX_ATTEMPTS:
-            delivery.status = Delivery.Status.FAILED
-            delivery.save(update_fields=["attempts", "error", "status"])
-            Event.objects.create(campaign=campaign, delivery=delivery, kind=Event.Kind.FAILED)
-            if _hard_bounce(error):
-                tracking.suppress_address(
-                    email_key=delivery.email_key,
-                    reason=Suppression.Reason.BOUNCED,
-                    campaign=campaign,
-                    detail=str(error),
-                )
-            return "failed"
-        delivery.next_attempt_at = now + timedelta(minutes=2 ** min(delivery.attempts, 8))
-        delivery.save(update_fields=["attempts", "error", "next_attempt_at"])
-        return "retry"
+        outcome = _retry_or_fail(campaign, delivery, error, permanent=_permanent(error), now=now)
+        if outcome == "failed" and _hard_bounce(error):
+            tracking.suppress_address(
+                email_key=delivery.email_key, reason=Suppression.Reason.BOUNCED, campaign=campaign, detail=str(error)
+            )
+        return outcome
+    return _mark_sent(campaign, delivery, now, message.extra_headers["Message-ID"])
+
+
+def _retry_or_fail(campaign: Campaign, delivery: Delivery, error, *, permanent: bool, now) -> str:
+    delivery.error = str(error)[:300]
+    if permanent or delivery.attempts >= settings.CAMPAIGN_MAX_ATTEMPTS:
+        delivery.status = Delivery.Status.FAILED
+        delivery.save(update_fields=["attempts", "error", "status"])
+        Event.objects.create(campaign=campaign, delivery=delivery, kind=Event.Kind.FAILED)
+        return "failed"
+    delivery.next_attempt_at = now + timedelta(minutes=2 ** min(delivery.attempts, 8))
+    delivery.save(update_fields=["attempts", "error", "next_attempt_at"])
+    return "retry"
+
+
+def _mark_sent(campaign: Campaign, delivery: Delivery, now, message_id: str) -> str:
     delivery.status = Delivery.Status.SENT
     delivery.sent_at = now
-    delivery.message_id = message.extra_headers["Message-ID"]
+    delivery.message_id = message_id[:255]
     delivery.error = ""
     delivery.save(update_fields=["attempts", "status", "sent_at", "message_id", "error"])
     Event.objects.create(campaign=campaign, delivery=delivery, kind=Event.Kind.SENT)
     # In the same transaction as the mark: the timeline shows exactly the messages that went out.
+    summary = (
+        _("Received the campaign text message “%(campaign)s”")
+        if campaign.is_sms
+        else _("Received the campaign e-mail “%(campaign)s”")
+    )
     record_interactions(
-        [
-            {
-                "contact": delivery.contact,
-                "summary": _("Received the campaign e-mail “%(campaign)s”") % {"campaign": campaign.name},
-                "occurred_at": now,
-            }
-        ],
+        [{"contact": delivery.contact, "summary": summary % {"campaign": campaign.name}, "occurred_at": now}],
         subject=campaign,
         kind=Interaction.Kind.CAMPAIGN,
     )
     return "sent"
+
+
+def sms_text(campaign: Campaign, contact: Contact) -> str:
+    """The text message for one recipient, with the opt-out line in their language."""
+    context = content.recipient_context(contact=contact, sender=campaign.owner, campaign=campaign)
+    with translation.override(contact.preferred_language or settings.LANGUAGE_CODE):
+        opt_out = settings.CAMPAIGN_SMS_OPT_OUT or _("Reply T to unsubscribe")
+    body = " ".join(content.render_merge(campaign.sms_body, context).split())
+    return f"{body} {opt_out}".strip()
+
+
+def _send_sms(campaign: Campaign, delivery: Delivery, backend) -> str:
+    if reason := _reason_now(delivery, sms=True):
+        delivery.status, delivery.reason = Delivery.Status.SUPPRESSED, reason
+        delivery.save(update_fields=["status", "reason"])
+        return "suppressed"
+    contact = delivery.contact
+    text = sms_text(campaign, contact)
+    now = timezone.now()
+    delivery.attempts += 1
+    try:
+        provider_id = backend.send(to=contact.mobile, text=text, reference=f"campaign-{campaign.pk}-{delivery.pk}")
+    except sms.PermanentSmsError as error:
+        return _retry_or_fail(campaign, delivery, error, permanent=True, now=now)
+    except sms.SmsError as error:
+        return _retry_or_fail(campaign, delivery, error, permanent=False, now=now)
+    return _mark_sent(campaign, delivery, now, str(provider_id or ""))
 
 
 def _add_counts(campaign: Campaign, result: dict) -> None:
@@ -421,3 +479,30 @@ def finish_if_done(campaign: Campaign) -> bool:
             status=Campaign.Status.SENT, finished_at=timezone.now()
         )
     )
+
+
+def record_sms_reports(reports: list[tuple[str, bool, str]]) -> int:
+    """The SMS provider's delivery reports, (its message id, delivered?, reason): delivered stamps
+    the delivery, failed marks it failed; returns how many matched a text message of ours."""
+    recorded, touched = 0, set()
+    for provider_id, delivered, reason in reports:
+        delivery = (
+            Delivery.objects.filter(message_id=provider_id, campaign__channel="sms")
+            .exclude(sent_at=None)
+            .select_related("campaign")
+            .first()
+        )
+        if delivery is None:
+            continue
+        recorded += 1
+        with transaction.atomic():
+            if delivered:
+                Delivery.objects.filter(pk=delivery.pk, delivered_at=None).update(delivered_at=timezone.now())
+            elif Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENT).update(
+                status=Delivery.Status.FAILED, error=reason or "not delivered"
+            ):
+                Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.FAILED)
+                touched.add(delivery.campaign)
+    for campaign in touched:
+        recount(campaign)
+    return recorded

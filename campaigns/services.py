@@ -22,6 +22,8 @@ from customers.models import Contact
 SEGMENT_FIELDS = ("name", "description", "kind", "criteria", "owner", "team")
 CAMPAIGN_FIELDS = (
     "name",
+    "channel",
+    "sms_body",
     "description",
     "segment",
     "from_name",
@@ -130,10 +132,14 @@ def _ready_to_send(campaign: Campaign) -> None:
     errors = []
     if campaign.segment_id is None:
         errors.append(_("Choose the audience (a segment) first."))
-    if not campaign.subject.strip():
-        errors.append(_("Write a subject first."))
-    if not campaign.html_body.strip():
-        errors.append(_("Write the message first."))
+    if campaign.is_sms:
+        if not campaign.sms_body.strip():
+            errors.append(_("Write the text message first."))
+    else:
+        if not campaign.subject.strip():
+            errors.append(_("Write a subject first."))
+        if not campaign.html_body.strip():
+            errors.append(_("Write the message first."))
     if errors:
         raise ValidationError(errors)
     content.check_content(campaign)

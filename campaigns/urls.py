@@ -10,6 +10,7 @@ urlpatterns = [
     path("r/c/<str:token>/", public_views.track_click, name="track_click"),
     path("r/u/<str:token>/", public_views.unsubscribe, name="unsubscribe"),
     path("bounces/", public_views.bounce_webhook, name="bounce_webhook"),
+    path("sms/status/", public_views.sms_status, name="sms_status"),
 ]
 
 from campaigns import views  # noqa: E402

@@ -4,6 +4,7 @@ parse, check, one service call."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from campaigns import content, services
+from campaigns import content, services, sms
 from campaigns.forms import (
     CampaignFilterForm,
     CampaignForm,
@@ -205,9 +206,30 @@ def segment_remove_member(request, pk, contact_pk):
 
 
 def campaign_context(request, campaign: Campaign) -> dict | HttpResponse:
-    user = request.user
     if request.htmx and request.GET.get("part") == "progress":
-        return render(request, "campaigns/_progress.html", {"campaign": campaign})
+        if campaign.status == Campaign.Status.SENDING:
+            return render(request, "campaigns/_progress.html", {"campaign": campaign})
+        # The send stopped: the status, the actions and the results change with it.
+        context = {**CAMPAIGN_SCREENS.base_context(request, campaign), **_campaign_page(request, campaign)}
+        return render(request, "campaigns/_progress_update.html", context)
+    return _campaign_page(request, campaign)
+
+
+def _sms_preview(campaign: Campaign) -> dict:
+    """The text message for a sample person and how many messages it takes."""
+    from django.core.exceptions import ValidationError as Invalid
+
+    sample = content.sample_context(campaign)
+    try:
+        body = " ".join(content.render_merge(campaign.sms_body, sample).split())
+    except Invalid as error:
+        return {"error": " ".join(error.messages)}
+    text = f"{body} {settings.CAMPAIGN_SMS_OPT_OUT or _('Reply T to unsubscribe')}".strip()
+    return {"text": text, "length": sms.length(text)}
+
+
+def _campaign_page(request, campaign: Campaign) -> dict:
+    user = request.user
     may_send = can(user, campaign, "change")
     return {
         "status_class": STATUS_CLASSES[campaign.status],
@@ -216,6 +238,7 @@ def campaign_context(request, campaign: Campaign) -> dict | HttpResponse:
         "may_send": may_send,
         "subject_test": subject_test_rates(campaign) if campaign.testing_subject and campaign.started_at else None,
         "second_language": content.has_second_language(campaign),
+        "sms": _sms_preview(campaign) if campaign.is_sms else None,
         "test_form": TestSendForm(user=user) if may_send else None,
     }
 

@@ -274,6 +274,13 @@ EVENT_LABELS = {
     EVENT_REVEAL: gettext_lazy("Revealed a protected field"),
     EVENT_IMPORT: gettext_lazy("Started an import"),
 }
+
+
+def register_event_label(event: str, label) -> None:
+    """Name an event a module logs (`log_event(..., event=...)`) for the history and audit pages."""
+    EVENT_LABELS[event] = label
+
+
 ACTION_LABELS = {
     LogEntry.Action.CREATE: pgettext_lazy("audit action", "Created"),
     LogEntry.Action.UPDATE: pgettext_lazy("audit action", "Changed"),

@@ -521,6 +521,12 @@ CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
 CAMPAIGN_SEND_WORKERS = env.int("CAMPAIGN_SEND_WORKERS", default=2)
 # Bounces: a mailbox the bounce address delivers to (read every five minutes when set), and a
 # secret a mail provider's webhook presents (the webhook is off without one).
+# SMS: the provider adapter (campaigns/sms.py; the console one logs instead of sending), the
+# opt-out line added to each message (empty: "Reply T to unsubscribe" in the recipient's
+# language), and the secret of the provider's delivery reports.
+CAMPAIGN_SMS_BACKEND = env.str("CAMPAIGN_SMS_BACKEND", default="campaigns.sms.ConsoleBackend")
+CAMPAIGN_SMS_OPT_OUT = env.str("CAMPAIGN_SMS_OPT_OUT", default="")
+CAMPAIGN_SMS_WEBHOOK_TOKEN = env.str("CAMPAIGN_SMS_WEBHOOK_TOKEN", default="")
 CAMPAIGN_RETURN_PATH = env.str("CAMPAIGN_RETURN_PATH", default="")  # the envelope sender: where bounces go
 CAMPAIGN_BOUNCE_IMAP_HOST = env.str("CAMPAIGN_BOUNCE_IMAP_HOST", default="")
 CAMPAIGN_BOUNCE_IMAP_PORT = env.int("CAMPAIGN_BOUNCE_IMAP_PORT", default=993)
