@@ -24,6 +24,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Count, Q
@@ -33,6 +34,7 @@ from django.utils.translation import gettext as _
 from campaigns import content, sms, tracking
 from campaigns.models import Campaign, Delivery, Event, Segment, Suppression, send_batch_size
 from campaigns.segments import audience
+from crm.cache import REDIS_AWAY
 from customers.models import Contact, Interaction
 from customers.services import record_interactions
 
@@ -310,7 +312,7 @@ def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
     """Send up to `limit` (a batch) of a campaign's queued messages over one SMTP connection.
     Returns {"sent", "failed", "retry", "more"}: "more" when queued rows are left now."""
     limit = limit or send_batch_size()
-    result = {"sent": 0, "failed": 0, "retry": 0, "suppressed": 0, "more": False}
+    result = {"sent": 0, "failed": 0, "retry": 0, "suppressed": 0, "postponed": 0, "more": False}
     campaign = Campaign.objects.select_related("owner").get(pk=campaign_id)
     if campaign.status != Campaign.Status.SENDING:
         return result
@@ -340,7 +342,7 @@ def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
         # rolled back or marked for retry; the next batch tries again.
         logger.warning("campaign %s: SMTP connection failed: %s", campaign.pk, error)
         result["more"] = True
-        result["stalled"] = not (result["sent"] or result["failed"] or result["retry"] or result["suppressed"])
+        result["stalled"] = not any(result[k] for k in ("sent", "failed", "retry", "suppressed", "postponed"))
     finally:
         if not campaign.is_sms:
             with contextlib.suppress(smtplib.SMTPException, OSError):
@@ -367,11 +369,35 @@ def _reason_now(delivery: Delivery, *, sms: bool = False) -> str:
     return Reason.NONE
 
 
+def _domain_full_until(email: str):
+    """The start of the next minute when the recipient's mail domain has had its share of this
+    minute (CAMPAIGN_DOMAIN_RATES, counted in the shared cache across workers), else None."""
+    domain = email.rpartition("@")[2].lower()
+    limit = settings.CAMPAIGN_DOMAIN_RATES.get(domain)
+    if not limit:
+        return None
+    now = timezone.now()
+    key = f"campaign-domain:{domain}:{now:%Y%m%d%H%M}"
+    try:
+        cache.add(key, 0, timeout=120)
+        count = cache.incr(key)
+    except (ValueError, *REDIS_AWAY):  # the cache is away: better to send than to stall
+        return None
+    if count <= limit:
+        return None
+    return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
 def _send_one(campaign: Campaign, delivery: Delivery, connection) -> str:
     if reason := _reason_now(delivery):
         delivery.status, delivery.reason = Delivery.Status.SUPPRESSED, reason
         delivery.save(update_fields=["status", "reason"])
         return "suppressed"
+    if later := _domain_full_until(delivery.email):
+        # The domain's share of this minute is spent: the message waits, no attempt counted.
+        delivery.next_attempt_at = later
+        delivery.save(update_fields=["next_attempt_at"])
+        return "postponed"
     message = build_message(campaign, delivery, connection=connection)
     now = timezone.now()
     delivery.attempts += 1

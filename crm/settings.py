@@ -519,6 +519,12 @@ CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=200)
 CAMPAIGN_RATE_PER_MINUTE = env.int("CAMPAIGN_RATE_PER_MINUTE", default=0)
 CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
 CAMPAIGN_SEND_WORKERS = env.int("CAMPAIGN_SEND_WORKERS", default=2)
+# Messages a minute per recipient domain, over all workers: "qq.com=300,163.com=300".
+CAMPAIGN_DOMAIN_RATES = {
+    domain.strip().lower(): int(rate)
+    for domain, rate in env.dict("CAMPAIGN_DOMAIN_RATES", default={}).items()
+    if domain.strip()
+}
 # Bounces: a mailbox the bounce address delivers to (read every five minutes when set), and a
 # secret a mail provider's webhook presents (the webhook is off without one).
 # SMS: the provider adapter (campaigns/sms.py; the console one logs instead of sending), the

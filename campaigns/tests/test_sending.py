@@ -209,7 +209,14 @@ def test_preparing_and_sending_twice_sends_nothing_more(marketer, shanghai, smtp
     assert sending.prepare(campaign) == 4
     assert sending.send_some(campaign.pk)["sent"] == 4
     assert sending.prepare(campaign) == 0
-    assert sending.send_some(campaign.pk) == {"sent": 0, "failed": 0, "retry": 0, "suppressed": 0, "more": False}
+    assert sending.send_some(campaign.pk) == {
+        "sent": 0,
+        "failed": 0,
+        "retry": 0,
+        "suppressed": 0,
+        "postponed": 0,
+        "more": False,
+    }
     assert sending.finish_if_done(campaign) is True
     assert sending.finish_if_done(campaign) is False
 
@@ -244,6 +251,7 @@ def test_pause_stops_resume_continues(marketer, shanghai, smtp_inbox, django_cap
         "failed": 0,
         "retry": 0,
         "suppressed": 0,
+        "postponed": 0,
         "more": True,
     }
 
@@ -336,7 +344,7 @@ def test_a_permanent_refusal_fails_the_delivery_and_suppresses_the_address(marke
 
     result = sending.send_some(campaign.pk)
 
-    assert result == {"sent": 1, "failed": 1, "retry": 0, "suppressed": 0, "more": False}
+    assert result == {"sent": 1, "failed": 1, "retry": 0, "suppressed": 0, "postponed": 0, "more": False}
     assert list(by_recipient(smtp_inbox)) == [good.email]
     failed = campaign.deliveries.get(contact=unknown)
     assert failed.status == Delivery.Status.FAILED and "5.1.1" in failed.error and failed.attempts == 1
@@ -356,7 +364,14 @@ def test_a_temporary_refusal_is_tried_again_later(marketer, shanghai, smtp_inbox
     campaign = sending_campaign(marketer, shanghai)
     sending.prepare(campaign)
 
-    assert sending.send_some(campaign.pk) == {"sent": 0, "failed": 0, "retry": 1, "suppressed": 0, "more": False}
+    assert sending.send_some(campaign.pk) == {
+        "sent": 0,
+        "failed": 0,
+        "retry": 1,
+        "suppressed": 0,
+        "postponed": 0,
+        "more": False,
+    }
 
     delivery = campaign.deliveries.get()
     assert delivery.status == Delivery.Status.QUEUED and delivery.attempts == 1
@@ -443,3 +458,27 @@ def test_every_message_sent_is_on_the_recipients_timeline_once(marketer, shangha
 
     entries = Interaction.objects.filter(kind=Interaction.Kind.CAMPAIGN, source_ref=f"campaigns.campaign:{campaign.pk}")
     assert sorted(entries.values_list("contact_id", flat=True)) == sorted(p.pk for p in people)
+
+
+def test_a_domain_gets_no_more_than_its_share_a_minute(marketer, shanghai, smtp_inbox, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.CAMPAIGN_DOMAIN_RATES = {"qq.example": 2}
+    for n in range(5):
+        person(marketer, email=f"qq{n}@qq.example")
+    for n in range(3):
+        person(marketer, email=f"other{n}@mail.example")
+    campaign = sending_campaign(marketer, shanghai)
+    sending.prepare(campaign)
+
+    result = sending.send_some(campaign.pk)
+
+    received = [m.recipients[0].rpartition("@")[2] for m in smtp_inbox.messages]
+    assert received.count("qq.example") == 2 and received.count("mail.example") == 3
+    assert result["postponed"] == 3 and result["more"] is False
+    waiting = campaign.deliveries.filter(status=Delivery.Status.QUEUED)
+    assert waiting.count() == 3
+    for delivery in waiting:
+        assert delivery.attempts == 0 and delivery.next_attempt_at > timezone.now()
+        assert delivery.next_attempt_at.second == 0
