@@ -173,6 +173,11 @@ class Campaign(OwnedModel):
     sent_count = models.PositiveIntegerField(_("sent"), default=0, editable=False)
     failed_count = models.PositiveIntegerField(_("failed"), default=0, editable=False)
     suppressed_count = models.PositiveIntegerField(_("left out"), default=0, editable=False)
+    # Kept by the tracking endpoints on each first open, click, unsubscribe and hard bounce.
+    opened_count = models.PositiveIntegerField(_("opened"), default=0, editable=False)
+    clicked_count = models.PositiveIntegerField(_("clicked"), default=0, editable=False)
+    unsubscribed_count = models.PositiveIntegerField(_("unsubscribed"), default=0, editable=False)
+    bounced_count = models.PositiveIntegerField(_("bounced"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("campaign")
@@ -305,6 +310,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["campaign", "kind", "at"], name="campaign_event_kind"),
             models.Index(fields=["delivery", "kind"], name="campaign_event_delivery"),
+            models.Index(fields=["campaign"], name="campaign_event_proxied", condition=models.Q(proxied=True)),
         ]
 
     def __str__(self):

@@ -116,7 +116,10 @@ def conditions_filter(conditions: dict) -> Q:
         if value := _text(conditions.get(name)):
             q &= Q(**{f"company__{name}": value})
     if tags := _ids(conditions.get("tags")):
-        q &= Q(tags__in=tags) | Q(company__tags__in=tags)
+        # EXISTS, not a join: a contact with two of the tags is still one recipient, without DISTINCT.
+        tagged = Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag_id__in=tags)
+        company_tagged = Company.tags.through.objects.filter(company_id=OuterRef("company_id"), tag_id__in=tags)
+        q &= Q(Exists(tagged)) | Q(Exists(company_tagged))
     if isinstance(owner := conditions.get("owner"), int):
         q &= Q(owner_id=owner)
     if isinstance(team := conditions.get("team"), int):
@@ -150,16 +153,11 @@ def audience(segment, user) -> QuerySet:
     contacts = restrict(Contact.objects.all(), user)
     if segment.kind == segment.Kind.STATIC:
         return contacts.filter(pk__in=segment.memberships.values("contact_id"))
-    conditions = conditions_filter(segment.criteria)
-    filtered = contacts.filter(conditions)
-    if "tags" in (segment.criteria or {}):  # the tag join may repeat a contact
-        filtered = filtered.distinct()
-    return filtered
+    return contacts.filter(conditions_filter(segment.criteria))
 
 
 def conditions_audience(conditions: dict, user) -> QuerySet:
-    filtered = restrict(Contact.objects.all(), user).filter(conditions_filter(conditions))
-    return filtered.distinct() if conditions.get("tags") else filtered
+    return restrict(Contact.objects.all(), user).filter(conditions_filter(conditions))
 
 
 def planner_estimate(queryset: QuerySet) -> int | None:

@@ -207,18 +207,24 @@ def decide_subject_test(campaign_id: int) -> str:
 
 
 def recount(campaign: Campaign) -> None:
-    """The campaign's counters from its delivery rows (one grouped, index-only count)."""
-    counts = dict(
-        Delivery.objects.filter(campaign=campaign)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .values_list("status", "n")
+    """The campaign's counters from its delivery rows (two grouped counts over its index)."""
+    deliveries = Delivery.objects.filter(campaign=campaign)
+    counts = dict(deliveries.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    stamps = deliveries.aggregate(
+        opened=Count("pk", filter=Q(opened_at__isnull=False)),
+        clicked=Count("pk", filter=Q(clicked_at__isnull=False)),
+        unsubscribed=Count("pk", filter=Q(unsubscribed_at__isnull=False)),
+        bounced=Count("pk", filter=Q(bounced_at__isnull=False)),
     )
     Campaign.objects.filter(pk=campaign.pk).update(
         recipient_count=sum(counts.values()),
         sent_count=counts.get(Delivery.Status.SENT, 0) + counts.get(Delivery.Status.BOUNCED, 0),
         failed_count=counts.get(Delivery.Status.FAILED, 0),
         suppressed_count=counts.get(Delivery.Status.SUPPRESSED, 0),
+        opened_count=stamps["opened"],
+        clicked_count=stamps["clicked"],
+        unsubscribed_count=stamps["unsubscribed"],
+        bounced_count=stamps["bounced"],
     )
 
 

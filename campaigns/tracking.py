@@ -14,7 +14,7 @@ import re
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -88,6 +88,12 @@ def delivery_for(token: str, *, link: bool = False) -> tuple[Delivery, int | Non
     return (delivery, parsed[1]) if delivery is not None else None
 
 
+def _count(delivery: Delivery, counter: str) -> None:
+    """One more first open, click, unsubscribe or bounce on the campaign's counters (the page reads
+    them instead of counting deliveries; `sending.recount` redoes them at the end of a send)."""
+    Campaign.objects.filter(pk=delivery.campaign_id).update(**{counter: F(counter) + 1})
+
+
 def _timeline(delivery: Delivery, kind: str, summary: str) -> None:
     """One entry per delivery and kind of engagement (a person opening a message ten times is one event)."""
     campaign = delivery.campaign
@@ -110,6 +116,7 @@ def record_open(delivery: Delivery, *, user_agent: str = "") -> None:
     if proxied:
         return
     if Delivery.objects.filter(pk=delivery.pk, opened_at=None).update(opened_at=timezone.now()):
+        _count(delivery, "opened_count")
         _timeline(delivery, Event.Kind.OPEN, _("Opened the campaign e-mail “%(campaign)s”"))
 
 
@@ -122,9 +129,11 @@ def record_click(delivery: Delivery, link: int) -> str | None:
     url = links[link]
     Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.CLICK, url=url[:2000])
     now = timezone.now()
-    Delivery.objects.filter(pk=delivery.pk, clicked_at=None).update(clicked_at=now)
+    if Delivery.objects.filter(pk=delivery.pk, clicked_at=None).update(clicked_at=now):
+        _count(delivery, "clicked_count")
     # A click is also an open: images may have been blocked.
-    Delivery.objects.filter(pk=delivery.pk, opened_at=None).update(opened_at=now)
+    if Delivery.objects.filter(pk=delivery.pk, opened_at=None).update(opened_at=now):
+        _count(delivery, "opened_count")
     _timeline(delivery, Event.Kind.CLICK, _("Clicked a link in the campaign e-mail “%(campaign)s”"))
     return url
 
@@ -153,6 +162,7 @@ def unsubscribe(delivery: Delivery) -> bool:
     now = timezone.now()
     first = bool(Delivery.objects.filter(pk=delivery.pk, unsubscribed_at=None).update(unsubscribed_at=now))
     if first:
+        _count(delivery, "unsubscribed_count")
         Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.UNSUBSCRIBE)
         _timeline(delivery, Event.Kind.UNSUBSCRIBE, _("Unsubscribed through the campaign “%(campaign)s”"))
     suppress_address(email_key=delivery.email_key, reason=Suppression.Reason.UNSUBSCRIBED, campaign=delivery.campaign)
@@ -181,6 +191,7 @@ def record_bounce(delivery: Delivery, *, hard: bool, detail: str = "") -> None:
         return
     now = timezone.now()
     if Delivery.objects.filter(pk=delivery.pk, bounced_at=None).update(bounced_at=now, status=Delivery.Status.BOUNCED):
+        _count(delivery, "bounced_count")
         Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.BOUNCE)
     suppress_address(
         email_key=delivery.email_key, reason=Suppression.Reason.BOUNCED, campaign=delivery.campaign, detail=detail

@@ -259,3 +259,18 @@ def test_unsubscribing_from_an_old_address_unsubscribes_the_person(client, deliv
     assert response.status_code == 200
     assert Contact.objects.get(pk=delivery.contact_id).unsubscribed is True
     assert Suppression.objects.filter(email_key=delivery.email_key).exists()
+
+
+def test_the_campaign_counts_first_responses_as_they_come_and_the_recount_agrees(client, delivery):
+    from campaigns.models import Campaign
+    from campaigns.sending import recount
+
+    client.get(path("track_open", delivery.pk), HTTP_USER_AGENT=BROWSER)
+    client.get(path("track_open", delivery.pk), HTTP_USER_AGENT=BROWSER)
+    client.get(path("track_click", delivery.pk, 0))
+    client.post(path("unsubscribe", delivery.pk))
+
+    counted = Campaign.objects.values_list("opened_count", "clicked_count", "unsubscribed_count", "bounced_count")
+    assert counted.get(pk=delivery.campaign_id) == (1, 1, 1, 0)
+    recount(delivery.campaign)
+    assert counted.get(pk=delivery.campaign_id) == (1, 1, 1, 0)
