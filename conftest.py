@@ -15,6 +15,17 @@ def _fresh_choices():
     choices.forget()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request of an earlier test (the test client
+    runs LocaleMiddleware in this thread) leaves its language active otherwise."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()

@@ -8,6 +8,9 @@ import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext as _
+
 from tickets.sla import ONE_DAY, WEEKDAY_NAMES
 
 _WEEKDAY_KEYS = {
@@ -45,32 +48,51 @@ def parse_holiday_lines(text: str) -> tuple[set[date], dict[date, int]]:
             continue
         parts = line.split(None, 2)
         if len(parts) < 2:
-            raise ValueError(f"Line {number}: expected '<date>[..<date>] holiday|workday[:weekday] [name]'.")
+            raise ValueError(
+                _("Line %(number)d: expected '<date>[..<date>] holiday|workday[:weekday] [name]'.") % {"number": number}
+            )
         first, last = _parse_date_range(parts[0], number)
-        kind, _, weekday_name = parts[1].lower().partition(":")
+        kind, _sep, weekday_name = parts[1].lower().partition(":")
         if kind == "holiday" and not weekday_name:
             for day in _days(first, last):
                 if day in workdays:
-                    raise ValueError(f"Line {number}: {day} is a working day on line {workdays[day][1]}.")
+                    raise ValueError(
+                        _("Line %(number)d: %(day)s is a working day on line %(other)d.")
+                        % {"number": number, "day": day, "other": workdays[day][1]}
+                    )
                 holidays.setdefault(day, number)
         elif kind == "workday":
             weekday = 0
             if weekday_name:
                 if weekday_name not in _WEEKDAY_KEYS:
-                    raise ValueError(f"Line {number}: unknown weekday {weekday_name!r} (use mon ... sun).")
+                    raise ValueError(
+                        _("Line %(number)d: unknown weekday “%(name)s” (use mon … sun).")
+                        % {"number": number, "name": weekday_name}
+                    )
                 weekday = _WEEKDAY_KEYS[weekday_name]
             for day in _days(first, last):
                 if day in holidays:
-                    raise ValueError(f"Line {number}: {day} is a holiday on line {holidays[day]}.")
+                    raise ValueError(
+                        _("Line %(number)d: %(day)s is a holiday on line %(other)d.")
+                        % {"number": number, "day": day, "other": holidays[day]}
+                    )
                 if day in workdays and workdays[day][0] != weekday:
                     raise ValueError(
-                        f"Line {number}: {day} is worked as a {WEEKDAY_NAMES[workdays[day][0]]} on line "
-                        f"{workdays[day][1]}."
+                        _("Line %(number)d: %(day)s is worked as a %(weekday)s on line %(other)d.")
+                        % {
+                            "number": number,
+                            "day": day,
+                            "weekday": WEEKDAYS[workdays[day][0]],
+                            "other": workdays[day][1],
+                        }
                     )
                 workdays.setdefault(day, (weekday, number))
         else:
-            raise ValueError(f"Line {number}: expected 'holiday' or 'workday[:weekday]', not {parts[1]!r}.")
-    return set(holidays), {day: weekday for day, (weekday, _) in workdays.items()}
+            raise ValueError(
+                _("Line %(number)d: expected 'holiday' or 'workday[:weekday]', not “%(word)s”.")
+                % {"number": number, "word": parts[1]}
+            )
+    return set(holidays), {day: weekday for day, (weekday, _line) in workdays.items()}
 
 
 def _parse_date_range(value: str, number: int) -> tuple[date, date]:
@@ -78,9 +100,13 @@ def _parse_date_range(value: str, number: int) -> tuple[date, date]:
     first = _parse_iso_date(first_text, number)
     last = _parse_iso_date(last_text, number) if separator else first
     if last < first:
-        raise ValueError(f"Line {number}: the range {value} ends before it starts.")
+        raise ValueError(
+            _("Line %(number)d: the range %(range)s ends before it starts.") % {"number": number, "range": value}
+        )
     if (last - first).days >= _MAX_RANGE_DAYS:
-        raise ValueError(f"Line {number}: the range {value} is longer than a year.")
+        raise ValueError(
+            _("Line %(number)d: the range %(range)s is longer than a year.") % {"number": number, "range": value}
+        )
     return first, last
 
 
@@ -90,7 +116,9 @@ def _parse_iso_date(value: str, number: int) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise ValueError(f"Line {number}: {value!r} is not a date like 2026-10-01.")
+    raise ValueError(
+        _("Line %(number)d: “%(value)s” is not a date like 2026-10-01.") % {"number": number, "value": value}
+    )
 
 
 def _days(first: date, last: date) -> Iterable[date]:
@@ -133,13 +161,13 @@ def parse_ics(text: str, *, workday_markers: Iterable[str] = WORKDAY_MARKERS) ->
             event, event_line = {}, number
         elif name == "END" and value.upper() == "VEVENT":
             if event is None:
-                raise ValueError(f"Line {number}: END:VEVENT without BEGIN:VEVENT.")
+                raise ValueError(_("Line %(number)d: END:VEVENT without BEGIN:VEVENT.") % {"number": number})
             _read_event(event, event_line, markers, holidays, workdays)
             event = None
         elif event is not None and name:
             event.setdefault(name, (value, params, number))
     if event is not None:
-        raise ValueError(f"Line {event_line}: VEVENT is not closed with END:VEVENT.")
+        raise ValueError(_("Line %(number)d: VEVENT is not closed with END:VEVENT.") % {"number": event_line})
     return holidays, workdays
 
 
@@ -172,7 +200,7 @@ def _split_property(line: str) -> tuple[str, dict[str, str], str]:
     name, *raw_params = head.split(";")
     params = {}
     for raw in raw_params:
-        key, _, param_value = raw.partition("=")
+        key, _sep, param_value = raw.partition("=")
         params[key.strip().upper()] = param_value.strip().strip('"')
     return name.strip().upper(), params, value.strip()
 
@@ -185,37 +213,47 @@ def _read_event(
     workdays: dict[date, int],
 ) -> None:
     if "RRULE" in event:
-        raise ValueError(f"Line {event['RRULE'][2]}: recurring events (RRULE) are not supported; list each date.")
+        raise ValueError(
+            _("Line %(number)d: recurring events (RRULE) are not supported; list each date.")
+            % {"number": event["RRULE"][2]}
+        )
     if event.get("STATUS", ("",))[0].upper() == "CANCELLED":
         return
     if "DTSTART" not in event:
-        raise ValueError(f"Line {event_line}: VEVENT without DTSTART.")
+        raise ValueError(_("Line %(number)d: VEVENT without DTSTART.") % {"number": event_line})
     value, params, number = event["DTSTART"]
     first = _ics_date(value, number)
     all_day = params.get("VALUE", "").upper() == "DATE" or len(value) == 8
     last = first  # a timed event counts for the date it starts on
     if all_day and "DTEND" in event:
-        end_value, _, end_number = event["DTEND"]
+        end_value, _params, end_number = event["DTEND"]
         last = max(first, _ics_date(end_value, end_number) - ONE_DAY)
     elif all_day and "DURATION" in event:
-        duration_value, _, duration_number = event["DURATION"]
+        duration_value, _params, duration_number = event["DURATION"]
         match = _ICS_DURATION_RE.match(duration_value.upper())
         if not match:
-            raise ValueError(f"Line {duration_number}: unsupported DURATION {duration_value!r} (use days or weeks).")
+            raise ValueError(
+                _("Line %(number)d: unsupported DURATION “%(value)s” (use days or weeks).")
+                % {"number": duration_number, "value": duration_value}
+            )
         days = int(match[1]) * 7 if match[1] else int(match[2])
         last = first + timedelta(days=max(days, 1) - 1)
     if (last - first).days >= _MAX_RANGE_DAYS:
-        raise ValueError(f"Line {number}: the event is longer than a year.")
+        raise ValueError(_("Line %(number)d: the event is longer than a year.") % {"number": number})
     summary = event.get("SUMMARY", ("",))[0]
     if any(marker in summary for marker in markers):
         for day in _days(first, last):
             if day in holidays:
-                raise ValueError(f"Line {event_line}: {day} is also listed as a holiday.")
+                raise ValueError(
+                    _("Line %(number)d: %(day)s is also listed as a holiday.") % {"number": event_line, "day": day}
+                )
             workdays[day] = 0
     elif all_day:
         for day in _days(first, last):
             if day in workdays:
-                raise ValueError(f"Line {event_line}: {day} is also listed as a working day.")
+                raise ValueError(
+                    _("Line %(number)d: %(day)s is also listed as a working day.") % {"number": event_line, "day": day}
+                )
             holidays.add(day)
 
 
@@ -226,4 +264,6 @@ def _ics_date(value: str, number: int) -> date:
             return date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             pass
-    raise ValueError(f"Line {number}: {value!r} is not an iCalendar date or date-time.")
+    raise ValueError(
+        _("Line %(number)d: “%(value)s” is not an iCalendar date or date-time.") % {"number": number, "value": value}
+    )

@@ -543,7 +543,7 @@ def test_holiday_lines_details():
         pytest.param("2026-10-01 vacation", "expected 'holiday' or 'workday", id="unknown-kind"),
         pytest.param("2026-10-01 holiday:fri", "expected 'holiday' or 'workday", id="holiday-with-weekday"),
         pytest.param("2026-10-01", "expected '<date>", id="no-kind"),
-        pytest.param("2026-10-10 workday:someday", "unknown weekday 'someday'", id="unknown-weekday"),
+        pytest.param("2026-10-10 workday:someday", "unknown weekday “someday”", id="unknown-weekday"),
         pytest.param("2026-10-03 workday", "is a holiday on line 2", id="holiday-then-workday"),
         pytest.param("2026-10-10 workday:sat", "is worked as a Monday on line 3", id="two-weekdays"),
         pytest.param("2026-10-10 holiday", "is a working day on line 3", id="workday-then-holiday"),
@@ -653,7 +653,7 @@ def test_an_imported_calendar_feeds_the_business_calendar():
 @pytest.mark.parametrize(
     "event, message",
     [
-        pytest.param("DTSTART;VALUE=DATE:20261301\n", "Line 3: '20261301' is not an iCalendar date", id="month-13"),
+        pytest.param("DTSTART;VALUE=DATE:20261301\n", "Line 3: “20261301” is not an iCalendar date", id="month-13"),
         pytest.param("DTSTART;VALUE=DATE:2026-10-01\n", "Line 3: .* is not an iCalendar date", id="iso-date"),
         pytest.param("SUMMARY:no date\n", "Line 2: VEVENT without DTSTART", id="no-dtstart"),
         pytest.param("DTSTART;VALUE=DATE:20261001\nRRULE:FREQ=YEARLY\n", "Line 4: recurring events", id="recurring"),
@@ -679,3 +679,11 @@ def test_ics_structure_errors():
             "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20261001\nSUMMARY:假期\nEND:VEVENT\n"
             "BEGIN:VEVENT\nDTSTART:20261001T090000\nSUMMARY:补班\nEND:VEVENT\n"
         )
+
+
+def test_holiday_list_errors_speak_the_users_language():
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(ValueError) as raised:
+        parse_holiday_lines("2026-10-01 holiday 国庆节\n2026-10-01 workday")
+    assert "第 2 行" in str(raised.value)
