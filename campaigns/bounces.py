@@ -16,6 +16,8 @@ from email import message_from_bytes, policy
 from email.message import Message
 
 from django.conf import settings
+from django.db import DatabaseError
+from django.utils.crypto import constant_time_compare
 
 from campaigns import tracking
 from campaigns.models import Delivery
@@ -23,7 +25,7 @@ from crm.fields import blind_index_for, normalize_email
 
 logger = logging.getLogger(__name__)
 
-OUR_MESSAGE_ID = re.compile(r"<?campaign-(\d+)-(\d+)@[^>\s]+>?")
+OUR_MESSAGE_ID = re.compile(r"<?campaign-(\d+)-(\d+)-([0-9a-f]{20})@[^>\s]+>?")
 STATUS = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b")
 IMAP_BATCH = 200
 MAX_BOUNCE_BYTES = 2 * 1024 * 1024
@@ -44,7 +46,10 @@ def _text(part) -> str:
         if isinstance(payload, list):
             return "\n".join(_text(p) for p in payload)
         return str(payload or "")
-    return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    try:
+        return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return payload.decode("utf-8", errors="replace")
 
 
 def _status_groups(part: Message) -> list[dict[str, str]]:
@@ -68,8 +73,8 @@ def _status_groups(part: Message) -> list[dict[str, str]]:
 
 
 def _original_message_id(message: Message) -> str:
-    """Our Message-ID from the returned original (message/rfc822 or text/rfc822-headers), or any
-    of ours mentioned in the report."""
+    """Our Message-ID from the returned original (message/rfc822 or text/rfc822-headers): only
+    there, not anywhere in a text anyone may write to the bounce address."""
     for part in message.walk():
         content_type = part.get_content_type()
         if content_type == "message/rfc822":
@@ -81,8 +86,7 @@ def _original_message_id(message: Message) -> str:
             headers = message_from_bytes(_text(part).encode(), policy=policy.compat32)
             if headers.get("Message-ID"):
                 return str(headers["Message-ID"]).strip()
-    match = OUR_MESSAGE_ID.search(message.as_string())
-    return match.group(0) if match else ""
+    return ""
 
 
 def parse_bounce(raw: bytes) -> list[Bounce]:
@@ -118,17 +122,20 @@ def parse_bounce(raw: bytes) -> list[Bounce]:
 def delivery_for(message_id: str, recipient: str = "") -> Delivery | None:
     """The delivery our Message-ID names, checked against the bounced address when one is given."""
     match = OUR_MESSAGE_ID.search(message_id or "")
-    if not match:
+    if not match or not recipient:
+        return None  # a report must name the bounced address, and it must be the one we mailed
+    campaign_id, delivery_id = int(match.group(1)), int(match.group(2))
+    if not constant_time_compare(match.group(3), tracking.message_id_signature(campaign_id, delivery_id)):
         return None
     delivery = (
         Delivery.objects.select_related("campaign")
-        .filter(pk=int(match.group(2)), campaign_id=int(match.group(1)))
+        .filter(pk=delivery_id, campaign_id=campaign_id)
         .exclude(sent_at=None)
         .first()
     )
     if delivery is None:
         return None
-    if recipient and delivery.email_key and blind_index_for(normalize_email, recipient) != delivery.email_key:
+    if not delivery.email_key or blind_index_for(normalize_email, recipient) != delivery.email_key:
         return None  # a report about another address than the one we mailed
     return delivery
 
@@ -177,7 +184,12 @@ def poll_mailbox() -> dict:
             if status != "OK" or raw is None:
                 continue
             counts["read"] += 1
-            counts["bounces"] += apply(parse_bounce(raw))
+            try:
+                counts["bounces"] += apply(parse_bounce(raw))
+            except DatabaseError:
+                raise  # the database is away: the message waits for the next poll
+            except Exception as error:  # noqa: BLE001 - one unreadable message must not jam the mailbox
+                logger.warning("bounce mailbox: message %s skipped: %r", uid, error)
             connection.uid("STORE", uid, "+FLAGS", "(\\Seen)")
     finally:
         with suppress(imaplib.IMAP4.error, OSError):

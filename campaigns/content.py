@@ -20,7 +20,7 @@ import css_inline
 from django.core.exceptions import ValidationError
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -53,9 +53,49 @@ def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
     return MergeEnvironment(autoescape=autoescape, undefined=StrictUndefined)
 
 
+# What a merge field may be made of: names, attribute and item reads of the fixed context,
+# constants, a few string filters, tests and conditions (`{% if %}`, `a if b else c`, `~`). No
+# loops, calls, macros, assignments or arithmetic: nothing whose cost the author controls.
+ALLOWED_NODES = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.Const,
+    nodes.Filter,
+    nodes.Test,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Concat,
+)
+ALLOWED_FILTERS = {"default", "d", "upper", "lower", "title", "capitalize", "trim", "striptags", "e", "escape"}
+ALLOWED_TESTS = {"defined", "undefined", "none", "string"}
+
+
+def _check_nodes(tree: nodes.Node) -> None:
+    for node in tree.find_all(nodes.Node):
+        if not isinstance(node, ALLOWED_NODES):
+            raise TemplateSyntaxError(
+                _("“%(what)s” is not allowed in a merge field.") % {"what": type(node).__name__}, 1
+            )
+        if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
+            raise TemplateSyntaxError(_("The filter “%(name)s” is not allowed.") % {"name": node.name}, 1)
+        if isinstance(node, nodes.Test) and node.name not in ALLOWED_TESTS:
+            raise TemplateSyntaxError(_("The test “%(name)s” is not allowed.") % {"name": node.name}, 1)
+
+
 @lru_cache(maxsize=256)
 def _template(source: str, autoescape: bool):
-    return _environment(autoescape).from_string(source)
+    environment = _environment(autoescape)
+    _check_nodes(environment.parse(source))
+    return environment.from_string(source)
 
 
 def render_merge(source: str, context: dict, *, html_part: bool = False) -> str:

@@ -273,7 +273,16 @@ class Delivery(models.Model):
     class Meta:
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
-        constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="delivery_once_per_contact")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "contact"], name="delivery_once_per_contact"),
+            # One message per address, whatever lists it (two contacts sharing it, two listings
+            # racing): the database refuses a second live row.
+            models.UniqueConstraint(
+                fields=["campaign", "email_key"],
+                name="delivery_once_per_address",
+                condition=models.Q(status__in=["queued", "held", "sent"]) & ~models.Q(email_key=""),
+            ),
+        ]
         indexes = [
             # The sender claims the next queued rows of a campaign in id order.
             models.Index(fields=["campaign", "status", "id"], name="delivery_campaign_status"),
@@ -311,6 +320,10 @@ class Event(models.Model):
             models.Index(fields=["campaign", "kind", "at"], name="campaign_event_kind"),
             models.Index(fields=["delivery", "kind"], name="campaign_event_delivery"),
             models.Index(fields=["campaign"], name="campaign_event_proxied", condition=models.Q(proxied=True)),
+            # The campaign page's latest responses, without walking one "sent" event per recipient.
+            models.Index(
+                fields=["campaign", "-at", "-id"], name="campaign_event_responses", condition=~models.Q(kind="sent")
+            ),
         ]
 
     def __str__(self):

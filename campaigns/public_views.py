@@ -32,7 +32,7 @@ def _private(response):
 
 @require_GET
 def track_open(request, token):
-    found = tracking.delivery_for(token)
+    found = tracking.delivery_for(token, purpose="open")
     if found is not None:
         tracking.record_open(found[0], user_agent=request.headers.get("User-Agent", ""))
     # The image is the same either way: a pixel tells nobody whether a link was valid.
@@ -41,7 +41,7 @@ def track_open(request, token):
 
 @require_GET
 def track_click(request, token):
-    found = tracking.delivery_for(token, link=True)
+    found = tracking.delivery_for(token, purpose="click")
     if found is None:
         raise Http404
     url = tracking.record_click(*found)
@@ -53,7 +53,7 @@ def track_click(request, token):
 @csrf_exempt  # mail providers post RFC 8058's one-click form without a token; the link is the secret
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):
-    found = tracking.delivery_for(token)
+    found = tracking.delivery_for(token, purpose="unsubscribe")
     if found is None:
         raise Http404
     delivery = found[0]
@@ -142,7 +142,7 @@ def sms_status(request):
     events = payload.get("events") if isinstance(payload, dict) else None
     valid = isinstance(events, list) and len(events) <= 1000
     valid = valid and all(
-        isinstance(e, dict) and isinstance(e.get("id"), str) and e.get("status") in ("delivered", "failed")
+        isinstance(e, dict) and isinstance(e.get("id"), str) and e["id"] and e.get("status") in ("delivered", "failed")
         for e in events
     )
     if not valid:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +31,7 @@ ANY = ""
 YES_NO = [(ANY, _("Any")), ("yes", _("Yes")), ("no", _("No"))]
 # Counted exactly up to this many contacts; past it the planner's estimate is shown ("about").
 EXACT_COUNT_CAP = 10_000
+EXACT_COUNT_MS = 200
 
 
 class SegmentConditionsForm(forms.Form):
@@ -176,9 +177,28 @@ def planner_estimate(queryset: QuerySet) -> int | None:
 
 
 def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
-    """(count, whether it is an estimate): exact up to EXACT_COUNT_CAP, the planner's beyond."""
-    count, capped = capped_count(queryset, EXACT_COUNT_CAP)
+    """(count, whether it is an estimate): exact up to EXACT_COUNT_CAP, the planner's beyond. On
+    PostgreSQL the exact count may take EXACT_COUNT_MS at most (a small segment of a huge table
+    scans much of it to find its few members); past that the planner's estimate answers."""
+    if connection.vendor != "postgresql":
+        count, capped = capped_count(queryset, EXACT_COUNT_CAP)
+        return count, capped
+    try:
+        count, capped = _timed_count(queryset)
+    except OperationalError:  # cancelled by the time limit
+        return planner_estimate(queryset) or 0, True
     if not capped:
         return count, False
     estimate = planner_estimate(queryset)
     return max(count, estimate or 0), True
+
+
+def _timed_count(queryset: QuerySet) -> tuple[int, bool]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        before = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL statement_timeout = %s", [f"{EXACT_COUNT_MS}ms"])
+        result = capped_count(queryset, EXACT_COUNT_CAP)
+        # A SET LOCAL outlives this savepoint: the caller's transaction gets its limit back.
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [before])
+    return result

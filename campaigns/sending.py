@@ -26,6 +26,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone, translation
@@ -41,6 +42,7 @@ from customers.services import record_interactions
 logger = logging.getLogger(__name__)
 PREPARE_CHUNK = 2000
 HEARTBEAT_EVERY = 30.0  # seconds
+RECONNECT = "reconnect"
 Reason = Delivery.Reason
 
 
@@ -73,7 +75,30 @@ def _reason(contact: Contact, *, suppressed: dict, excluded: set, seen: set, sms
 
 
 def prepare(campaign: Campaign) -> int:
-    """Write the delivery rows of every recipient not yet listed; returns how many were added."""
+    """Write the delivery rows of every recipient not yet listed; returns how many were added.
+    One run at a time per campaign (a PostgreSQL advisory lock): a second one returns at once."""
+    with _listing_lock(campaign.pk) as mine:
+        return _prepare(campaign) if mine else 0
+
+
+@contextlib.contextmanager
+def _listing_lock(campaign_id: int):
+    if db_connection.vendor != "postgresql":
+        yield True
+        return
+    key = (0x43414D50 << 32) | campaign_id  # "CAMP" and the id
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        mine = cursor.fetchone()[0]
+    try:
+        yield mine
+    finally:
+        if mine:
+            with db_connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _prepare(campaign: Campaign) -> int:
     owner = campaign.owner
     recipients = audience(campaign.segment, owner).order_by("pk") if campaign.segment_id else Contact.objects.none()
     excluded_segments = list(campaign.exclude_segments.all())
@@ -97,6 +122,9 @@ def prepare(campaign: Campaign) -> int:
         chunk = list(recipients.filter(pk__gt=after).only(*fields)[:PREPARE_CHUNK])
         if not chunk:
             break
+        # Alive for `resume_sends`, and the subject test's winner as it stands now.
+        Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now())
+        campaign.ab_winner = Campaign.objects.filter(pk=campaign.pk).values_list("ab_winner", flat=True).first()
         after = chunk[-1].pk
         ids = [contact.pk for contact in chunk]
         already = set(listed.filter(contact_id__in=ids).values_list("contact_id", flat=True))
@@ -229,8 +257,10 @@ def recount(campaign: Campaign) -> None:
 
 
 def message_id_for(delivery: Delivery) -> str:
-    """Fixed per delivery: a message sent twice after a crash carries the same Message-ID."""
-    return f"<campaign-{delivery.campaign_id}-{delivery.pk}@{settings.CAMPAIGN_SENDER_DOMAIN}>"
+    """Fixed per delivery: a message sent twice after a crash carries the same Message-ID. Its
+    signature makes it unguessable, so only a bounce of the real message can name it."""
+    signature = tracking.message_id_signature(delivery.campaign_id, delivery.pk)
+    return f"<campaign-{delivery.campaign_id}-{delivery.pk}-{signature}@{settings.CAMPAIGN_SENDER_DOMAIN}>"
 
 
 def from_address(campaign: Campaign) -> str:
@@ -294,6 +324,8 @@ def _claim(campaign: Campaign) -> Delivery | None:
         .select_related("contact__company")
         .filter(campaign=campaign, status=Delivery.Status.QUEUED)
         .filter(Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
+        # Read with each claim: a pause or cancel stops the batch at the next message.
+        .filter(campaign__status=Campaign.Status.SENDING)
         .order_by("id")
         .first()
     )
@@ -335,8 +367,12 @@ def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
                 if delivery is None:
                     break
                 outcome = send(campaign, delivery, connection)
+            if outcome == RECONNECT:  # the connection broke: this message waits, the next batch reconnects
+                result["retry"] += 1
+                result["more"] = True
+                break
             result[outcome] += 1
-            if pause:
+            if pause and outcome in ("sent", "failed", "retry"):  # only what reached the server counts
                 time.sleep(pause)
             if time.monotonic() - beat > HEARTBEAT_EVERY:  # a slow (throttled) batch is not a silent one
                 Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now())
@@ -383,7 +419,7 @@ def _domain_full_until(email: str):
     if not limit:
         return None
     now = timezone.now()
-    key = f"campaign-domain:{domain}:{now:%Y%m%d%H%M}"
+    key = f"campaign-domain:{domain}:{int(now.timestamp()) // 60}"
     try:
         cache.add(key, 0, timeout=120)
         count = cache.incr(key)
@@ -404,19 +440,47 @@ def _send_one(campaign: Campaign, delivery: Delivery, connection) -> str:
         delivery.next_attempt_at = later
         delivery.save(update_fields=["next_attempt_at"])
         return "postponed"
-    message = build_message(campaign, delivery, connection=connection)
     now = timezone.now()
     delivery.attempts += 1
     try:
+        message = build_message(campaign, delivery, connection=connection)
+    except Exception as error:  # noqa: BLE001 - this recipient's message cannot be made (their data breaks a merge field)
+        logger.warning("campaign %s: delivery %s cannot be built: %r", campaign.pk, delivery.pk, error)
+        return _retry_or_fail(campaign, delivery, _error_text(error), permanent=True, now=now)
+    # The marks are written first, in a savepoint, and undone if the server refuses: after the
+    # server's "250 OK" only the COMMIT is left, the shortest window a crash can resend in.
+    savepoint = transaction.savepoint()
+    _mark_sent(campaign, delivery, now, message.extra_headers["Message-ID"])
+    try:
         message.send()
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException, smtplib.SMTPSenderRefused) as error:
+    except Exception as error:  # noqa: BLE001 - every refusal is this message's, never the batch's
+        transaction.savepoint_rollback(savepoint)
+        delivery.status, delivery.sent_at, delivery.message_id = Delivery.Status.QUEUED, None, ""
+        return _not_sent(campaign, delivery, error, now)
+    transaction.savepoint_commit(savepoint)
+    return "sent"
+
+
+def _not_sent(campaign: Campaign, delivery: Delivery, error: Exception, now) -> str:
+    """What a refusal or failure of `send()` means for the message."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException | smtplib.SMTPSenderRefused):
         outcome = _retry_or_fail(campaign, delivery, error, permanent=_permanent(error), now=now)
         if outcome == "failed" and _hard_bounce(error):
             tracking.suppress_address(
                 email_key=delivery.email_key, reason=Suppression.Reason.BOUNCED, campaign=campaign, detail=str(error)
             )
         return outcome
-    return _mark_sent(campaign, delivery, now, message.extra_headers["Message-ID"])
+    if isinstance(error, smtplib.SMTPNotSupportedError):  # an address this server cannot take (SMTPUTF8)
+        return _retry_or_fail(campaign, delivery, error, permanent=True, now=now)
+    if isinstance(error, smtplib.SMTPException | OSError):  # the connection dropped: try this one again later
+        _retry_or_fail(campaign, delivery, error, permanent=False, now=now)
+        return RECONNECT
+    logger.warning("campaign %s: delivery %s not sent: %r", campaign.pk, delivery.pk, error)
+    return _retry_or_fail(campaign, delivery, _error_text(error), permanent=False, now=now)
+
+
+def _error_text(error: Exception) -> str:
+    return " ".join(getattr(error, "messages", [])) or f"{type(error).__name__}: {error}"
 
 
 def _retry_or_fail(campaign: Campaign, delivery: Delivery, error, *, permanent: bool, now) -> str:
@@ -467,15 +531,18 @@ def _send_sms(campaign: Campaign, delivery: Delivery, backend) -> str:
         delivery.save(update_fields=["status", "reason"])
         return "suppressed"
     contact = delivery.contact
-    text = sms_text(campaign, contact)
     now = timezone.now()
     delivery.attempts += 1
+    try:
+        text = sms_text(campaign, contact)
+    except Exception as error:  # noqa: BLE001 - this recipient's data breaks a merge field
+        return _retry_or_fail(campaign, delivery, _error_text(error), permanent=True, now=now)
     try:
         provider_id = backend.send(to=contact.mobile, text=text, reference=f"campaign-{campaign.pk}-{delivery.pk}")
     except sms.PermanentSmsError as error:
         return _retry_or_fail(campaign, delivery, error, permanent=True, now=now)
-    except sms.SmsError as error:
-        return _retry_or_fail(campaign, delivery, error, permanent=False, now=now)
+    except Exception as error:  # noqa: BLE001 - TemporarySmsError, or the adapter's own network trouble
+        return _retry_or_fail(campaign, delivery, _error_text(error), permanent=False, now=now)
     return _mark_sent(campaign, delivery, now, str(provider_id or ""))
 
 
@@ -502,6 +569,11 @@ def next_retry(campaign: Campaign):
 
 def finish_if_done(campaign: Campaign) -> bool:
     """Mark the send finished when no message is queued any more (once: a conditional UPDATE)."""
+    winner = Campaign.objects.filter(pk=campaign.pk).values_list("ab_winner", flat=True).first()
+    if winner:  # rows listed as held while the winner was being chosen go to the winner too
+        Delivery.objects.filter(campaign=campaign, status=Delivery.Status.HELD).update(
+            status=Delivery.Status.QUEUED, variant=winner
+        )
     waiting = (Delivery.Status.QUEUED, Delivery.Status.HELD)
     if Delivery.objects.filter(campaign=campaign, status__in=waiting).exists():
         return False

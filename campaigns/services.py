@@ -156,7 +156,11 @@ def campaign_send(*, campaign: Campaign, actor, link_base: str = "") -> Campaign
     expected number of recipients. `link_base` is the CRM's address the request came to, for the
     tracking and unsubscribe links when SITE_URL is not set."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    ensure_may(actor, campaign, "change", _("You may not send this campaign."))
+    # The audience is read as the owner sees it: only they, their team's manager or an
+    # administrator may start it (a share grants editing, not the owner's reach).
+    ensure_may(
+        actor, campaign, "assign", _("Only the campaign's owner, their team's manager or an administrator may send it.")
+    )
     if campaign.status not in Campaign.EDITABLE_STATUSES:
         raise ValidationError(_("This campaign has already been sent or is being sent."))
     _ready_to_send(campaign)

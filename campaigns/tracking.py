@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, Delivery, Event, Suppression
@@ -26,26 +27,42 @@ from customers.models import Contact, Interaction
 from customers.services import record_interaction
 from pipeline.leads import lead_unsubscribed
 
-_SIGNER = signing.Signer(salt="campaigns.delivery")
+# One key per purpose: the open pixel's address (fetched and logged by image proxies) cannot
+# unsubscribe anyone, and no token opens another endpoint.
+PURPOSES = ("open", "click", "unsubscribe")
+_SIGNERS = {purpose: signing.Signer(salt=f"campaigns.{purpose}") for purpose in PURPOSES}
 # Mail providers that fetch every image when the message arrives (not a person opening it).
 IMAGE_PROXIES = re.compile(r"GoogleImageProxy|YahooMailProxy|ggpht\.com|Outlook-iOS-Android/.*Proxy|Mimecast", re.I)
 
 
-def token_for(delivery_id: int, link: int | None = None) -> str:
-    value = str(delivery_id) if link is None else f"{delivery_id}.{link}"
-    return _SIGNER.sign(value).replace(":", "-")
+def token_for(delivery_id: int, link: int | None = None, *, purpose: str = "unsubscribe") -> str:
+    """A recipient's token for `purpose` ("open", "unsubscribe"); with `link`, a click token."""
+    if link is not None:
+        purpose, value = "click", f"{delivery_id}.{link}"
+    else:
+        value = str(delivery_id)
+    return _SIGNERS[purpose].sign(value).replace(":", "-")
 
 
-def read_token(token: str) -> tuple[int, int | None] | None:
-    """(delivery id, link index or None) from a token, or None when it was altered."""
+def message_id_signature(campaign_id: int, delivery_id: int) -> str:
+    """The secret part of a campaign Message-ID: a bounce naming our message proves it saw it."""
+    return salted_hmac("campaigns.message-id", f"{campaign_id}-{delivery_id}", algorithm="sha256").hexdigest()[:20]
+
+
+def read_token(token: str, purpose: str | None = None) -> tuple[int, int | None] | None:
+    """(delivery id, link index or None) from a token made for `purpose` (by default: a click
+    token for a link, else an unsubscribe token), or None when it was altered or is another's."""
     if not isinstance(token, str) or len(token) > 120:
         return None
     # The value (digits and a dot) has no "-"; the signature (URL-safe base64) may have several.
     value, sep, signature = token.partition("-")
     if not sep:
         return None
+    signer = _SIGNERS.get(purpose or ("click" if "." in value else "unsubscribe"))
+    if signer is None:
+        return None
     try:
-        unsigned = _SIGNER.unsign(f"{value}:{signature}")
+        unsigned = signer.unsign(f"{value}:{signature}")
     except signing.BadSignature:
         return None
     delivery, _dot, link = unsigned.partition(".")
@@ -63,7 +80,7 @@ def _absolute(path: str, base: str) -> str:
 
 
 def open_url(delivery_id: int, base: str = "") -> str:
-    return _absolute(reverse("campaigns:track_open", args=[token_for(delivery_id)]), base)
+    return _absolute(reverse("campaigns:track_open", args=[token_for(delivery_id, purpose="open")]), base)
 
 
 def click_url(delivery_id: int, link: int, base: str = "") -> str:
@@ -71,13 +88,13 @@ def click_url(delivery_id: int, link: int, base: str = "") -> str:
 
 
 def unsubscribe_url(delivery_id: int, base: str = "") -> str:
-    return _absolute(reverse("campaigns:unsubscribe", args=[token_for(delivery_id)]), base)
+    return _absolute(reverse("campaigns:unsubscribe", args=[token_for(delivery_id, purpose="unsubscribe")]), base)
 
 
-def delivery_for(token: str, *, link: bool = False) -> tuple[Delivery, int | None] | None:
-    """The delivery a token names (with its campaign), or None."""
-    parsed = read_token(token)
-    if parsed is None or (parsed[1] is not None) != link:
+def delivery_for(token: str, *, purpose: str) -> tuple[Delivery, int | None] | None:
+    """The delivery a token made for `purpose` names (with its campaign), or None."""
+    parsed = read_token(token, purpose)
+    if parsed is None or (parsed[1] is not None) != (purpose == "click"):
         return None
     delivery = (
         Delivery.objects.select_related("campaign", "contact__company")
@@ -112,6 +129,10 @@ def _timeline(delivery: Delivery, kind: str, summary: str) -> None:
 @transaction.atomic
 def record_open(delivery: Delivery, *, user_agent: str = "") -> None:
     proxied = bool(IMAGE_PROXIES.search(user_agent or ""))
+    # One open event per delivery and kind of opener: a forwarded message or a script fetching
+    # the pixel over and over adds nothing.
+    if Event.objects.filter(delivery=delivery, kind=Event.Kind.OPEN, proxied=proxied).exists():
+        return
     Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.OPEN, proxied=proxied)
     if proxied:
         return

@@ -236,6 +236,7 @@ def _campaign_page(request, campaign: Campaign) -> dict:
         "results": campaign_results(campaign) if campaign.started_at else None,
         "events": recent_events(campaign, user) if campaign.started_at else [],
         "may_send": may_send,
+        "may_start": can(user, campaign, "assign"),
         "subject_test": subject_test_rates(campaign) if campaign.testing_subject and campaign.started_at else None,
         "second_language": content.has_second_language(campaign),
         "sms": _sms_preview(campaign) if campaign.is_sms else None,
@@ -272,7 +273,9 @@ ACTIONS = {
 def campaign_action(request, pk, action):
     if action not in ACTIONS:
         return HttpResponse(status=404)
-    campaign = get_object_for_user(request.user, Campaign, pk, "change")
+    # Sending reaches the owner's audience: the owner, their team's manager or an administrator
+    # starts it, never someone it was shared with. Pausing or cancelling is any editor's to do.
+    campaign = get_object_for_user(request.user, Campaign, pk, "assign" if action == "send" else "change")
     service, done = ACTIONS[action]
     extra = {"link_base": request.build_absolute_uri("/")} if action == "send" else {}
     try:

@@ -179,3 +179,32 @@ def test_the_envelope_sender_is_the_bounce_address_when_set(smtp_inbox, settings
     (message,) = smtp_inbox.messages
     assert message.envelope_from == "bounces@mail.example.com"
     assert "news@example.com" in message["From"] and len(message.get_all("From")) == 1
+
+
+def test_a_forged_report_cannot_bounce_anyone(delivery):
+    """The bounce address is public: a report must name our real, signed Message-ID in the
+    returned headers and the address we mailed."""
+    real = dsn(delivery)
+    guessed = f"<campaign-{delivery.campaign_id}-{delivery.pk}-{'0' * 20}@mail.example.com>"
+    assert (
+        bounces.apply(bounces.parse_bounce(real.replace(sending.message_id_for(delivery).encode(), guessed.encode())))
+        == 0
+    )
+    no_recipient = real.replace(f"Final-Recipient: rfc822; {delivery.email}".encode(), b"Final-Recipient: rfc822;")
+    no_recipient = no_recipient.replace(f"Original-Recipient: rfc822;{delivery.email}".encode(), b"")
+    assert bounces.apply(bounces.parse_bounce(no_recipient)) == 0
+    in_the_text_only = (
+        b"From: someone@evil.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: text/plain\r\n\r\n" + sending.message_id_for(delivery).encode() + b"\r\n"
+        b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
+        b"Final-Recipient: rfc822; " + delivery.email.encode() + b"\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--B--\r\n"
+    )
+    assert bounces.apply(bounces.parse_bounce(in_the_text_only)) == 0
+    assert not Suppression.objects.exists()
+
+
+def test_an_unknown_charset_is_read_as_utf8_not_a_server_error(client, delivery, settings):
+    settings.CAMPAIGN_BOUNCE_WEBHOOK_TOKEN = TOKEN
+    body = dsn(delivery).replace(b"Content-Type: text/plain", b"Content-Type: text/plain; charset=x-bogus")
+    response = post(client, body, "message/rfc822")
+    assert response.status_code == 200 and response.json()["recorded"] == 1

@@ -39,6 +39,11 @@ def test_no_campaigns_page_answers_500(cast, settings):
         path_values={
             "pk": [str(campaign.pk), str(segment.pk)],
             "contact_pk": [str(contact.pk)],
-            "token": [token_for(delivery.pk), token_for(delivery.pk, 0), token_for(delivery.pk, 7)],
+            "token": [
+                token_for(delivery.pk, purpose="open"),
+                token_for(delivery.pk, purpose="unsubscribe"),
+                token_for(delivery.pk, 0),
+                token_for(delivery.pk, 7),
+            ],
         },
     )

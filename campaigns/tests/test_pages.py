@@ -69,15 +69,19 @@ def test_campaign_pages(client, marketing, page, expect):
     )
 
 
-@pytest.mark.parametrize("action", ["send", "pause", "cancel"])
-def test_campaign_actions(client, marketing, action, settings):
+# Sending reads the owner's audience: not for those the campaign is only shared with.
+SEND_POST = {**CHANGE_POST, "share_editor": 403}
+
+
+@pytest.mark.parametrize(("action", "expect"), [("send", SEND_POST), ("pause", CHANGE_POST), ("cancel", CHANGE_POST)])
+def test_campaign_actions(client, marketing, action, expect, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     check_permission_matrix(
         client,
         marketing,
         url=lambda c: reverse(f"campaigns:campaign_{action}", args=[c.pk]),
         make_record=_campaign,
-        expect=CHANGE_POST,
+        expect=expect,
         method="post",
     )
 

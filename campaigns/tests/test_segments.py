@@ -220,3 +220,21 @@ def test_estimated_count_is_exact_under_the_cap(admin, monkeypatch):
     monkeypatch.setattr("campaigns.segments.EXACT_COUNT_CAP", 5)
     count, estimated = estimated_count(queryset)
     assert estimated is True and count >= 5
+
+
+def test_a_count_that_would_take_too_long_gives_the_estimate_and_keeps_the_transaction_usable(admin, monkeypatch):
+    from django.db import connection
+
+    from campaigns import segments
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the time limit is PostgreSQL's")
+    ContactFactory()
+    monkeypatch.setattr(segments, "EXACT_COUNT_MS", 1)
+    slow = Contact.objects.extra(where=["pg_sleep(0.05) IS NOT NULL"])  # noqa: S610 - a fixed, test-only clause
+    count, estimated = segments.estimated_count(slow)
+    assert estimated is True and count >= 0
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+    assert segments.estimated_count(Contact.objects.all()) == (1, False)

@@ -88,7 +88,8 @@ def test_a_segment_is_mailed_once_per_address_with_list_headers(
     for contact in people:
         message = received[contact.email][0]
         delivery = Delivery.objects.get(campaign=campaign, contact=contact)
-        assert message["Message-ID"] == f"<campaign-{campaign.pk}-{delivery.pk}@mail.example.com>"
+        signature = tracking.message_id_signature(campaign.pk, delivery.pk)
+        assert message["Message-ID"] == f"<campaign-{campaign.pk}-{delivery.pk}-{signature}@mail.example.com>"
         assert delivery.message_id == message["Message-ID"]
         unsubscribe = tracking.unsubscribe_url(delivery.pk)
         assert unsubscribe.startswith(f"{SITE}/marketing/r/u/")

@@ -20,7 +20,8 @@ GOOGLE_PROXY = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via gg
 
 
 def path(name, delivery_id, link=None):
-    return reverse(f"campaigns:{name}", args=[tracking.token_for(delivery_id, link)])
+    purpose = {"track_open": "open", "track_click": "click", "unsubscribe": "unsubscribe"}[name]
+    return reverse(f"campaigns:{name}", args=[tracking.token_for(delivery_id, link, purpose=purpose)])
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_the_open_pixel_records_one_first_open(client, delivery):
 
     delivery.refresh_from_db()
     assert delivery.opened_at is not None
-    assert Event.objects.filter(delivery=delivery, kind=Event.Kind.OPEN, proxied=False).count() == 3
+    assert Event.objects.filter(delivery=delivery, kind=Event.Kind.OPEN, proxied=False).count() == 1
     assert timeline(delivery, "Opened").count() == 1
 
 
@@ -104,7 +105,7 @@ def test_altered_or_foreign_click_tokens_are_404(client, delivery):
         f"{delivery.pk}.0-{other_signature}",  # a signature of another delivery
         tracking.token_for(delivery.pk, 2),  # out of range, validly signed
         tracking.token_for(delivery.pk, 99),
-        tracking.token_for(delivery.pk),  # an open token is not a click token
+        tracking.token_for(delivery.pk, purpose="open"),  # an open token is not a click token
         tracking.token_for(DeliveryFactory().pk, 0),  # not sent
     ]
     for token in bad_tokens:
@@ -274,3 +275,13 @@ def test_the_campaign_counts_first_responses_as_they_come_and_the_recount_agrees
     assert counted.get(pk=delivery.campaign_id) == (1, 1, 1, 0)
     recount(delivery.campaign)
     assert counted.get(pk=delivery.campaign_id) == (1, 1, 1, 0)
+
+
+def test_the_pixel_address_cannot_unsubscribe(client, delivery):
+    """Image proxies fetch and log the pixel's address: it must not work as an unsubscribe link."""
+    pixel_token = tracking.token_for(delivery.pk, purpose="open")
+    assert client.post(reverse("campaigns:unsubscribe", args=[pixel_token])).status_code == 404
+    unsubscribe_token = tracking.token_for(delivery.pk, purpose="unsubscribe")
+    client.get(reverse("campaigns:track_open", args=[unsubscribe_token]), HTTP_USER_AGENT=BROWSER)
+    assert not Contact.objects.get(pk=delivery.contact_id).unsubscribed
+    assert not Event.objects.filter(delivery=delivery).exists()
