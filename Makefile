@@ -54,10 +54,11 @@ format: install ## Format the code with ruff
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install ## Load generated data and measure the main pages and the import worker on PostgreSQL; writes docs/benchmarks.md
+bench: install ## Load generated data and measure the main pages, the import worker and campaign sends on PostgreSQL; writes docs/benchmarks.md
 	@# The bench databases are throwaway: a key made up per run is enough where .env has none.
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} SECRET_KEY=$${SECRET_KEY:-$$(openssl rand -hex 32)} $(MANAGE) bench $(BENCH_ARGS)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} SECRET_KEY=$${SECRET_KEY:-$$(openssl rand -hex 32)} $(MANAGE) bench_import $(BENCH_IMPORT_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} SECRET_KEY=$${SECRET_KEY:-$$(openssl rand -hex 32)} $(MANAGE) bench_send $(BENCH_SEND_ARGS)
 
 vendor: ## Refresh the vendored front-end libraries under static/vendor/ from npm
 	$(PYTHON) static/vendor/vendor.py

@@ -29,6 +29,7 @@ PYTHON_ALLOWED = {
     "crm/backup.py": "backup file names",
     "crm/management/commands/bench.py": "the UTC time of a measurement in docs/benchmarks.md",
     "customers/management/commands/bench_import.py": "the UTC time of a measurement in docs/benchmarks.md",
+    "campaigns/management/commands/bench_send.py": "the UTC time of a measurement in docs/benchmarks.md",
     "customers/demo.py": "order references of the demo data (SO-202612-…)",
     "customers/exporting.py": "export file names",
     "customers/importing/vcard.py": "vCard BDAY values",
