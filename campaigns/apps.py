@@ -24,6 +24,7 @@ class CampaignsConfig(AppConfig):
             ("segment_member_removed", _("Removed from the segment")),
             ("campaign unsubscribed", _("Unsubscribed through a campaign")),
             ("campaign bounced", _("Address bounced")),
+            ("campaign sms opt-out", _("Replied to opt out of text messages")),
         ):
             register_event_label(event, label)
         register_record_source(Segment)

@@ -152,3 +152,32 @@ def sms_status(request):
         [(e["id"][:255], e["status"] == "delivered", str(e.get("reason", ""))[:300]) for e in events]
     )
     return JsonResponse({"received": len(events), "recorded": recorded})
+
+
+@body_limit(256 * 1024)
+@csrf_exempt  # the SMS provider's server posts here, with the shared secret instead of a session
+@require_POST
+def sms_replies(request):
+    """Text messages recipients sent back, as the SMS provider forwards them: `{"events":
+    [{"from": <number>, "text": …}]}` with CAMPAIGN_SMS_WEBHOOK_TOKEN as a bearer token. The
+    opt-out word ("T", "退订", "STOP"…) withdraws that number's SMS consent; off (404) without
+    the token."""
+    secret = settings.CAMPAIGN_SMS_WEBHOOK_TOKEN
+    if not secret:
+        raise Http404
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not constant_time_compare(given, secret):
+        return JsonResponse({"error": "a valid bearer token is needed"}, status=401)
+    try:
+        payload = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        payload = None
+    events = payload.get("events") if isinstance(payload, dict) else None
+    valid = isinstance(events, list) and len(events) <= 1000
+    valid = valid and all(
+        isinstance(e, dict) and isinstance(e.get("from"), str) and isinstance(e.get("text"), str) for e in events
+    )
+    if not valid:
+        return JsonResponse({"error": 'expected {"events": [{"from": <number>, "text": …}]}'}, status=400)
+    changed = sum(tracking.sms_reply(number=e["from"][:40], text=e["text"][:160]) for e in events)
+    return JsonResponse({"received": len(events), "opted_out": changed})

@@ -59,6 +59,12 @@ def segment_campaigns(segment: Segment, user) -> list[Campaign]:
     return list(restrict(Campaign.objects.filter(segment=segment), user).order_by("-created_at")[:10])
 
 
+def visible_segment_ids(campaign: Campaign, user) -> set[int]:
+    """Which of a campaign's segments the viewer may see (the page names only those)."""
+    ids = [campaign.segment_id, *(s.pk for s in campaign.exclude_segments.all())]
+    return set(restrict(Segment.objects.filter(pk__in=[i for i in ids if i]), user).values_list("pk", flat=True))
+
+
 def choosable_segments(user) -> QuerySet[Segment]:
     return restrict(Segment.objects.all(), user).order_by("name")
 

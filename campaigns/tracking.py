@@ -22,10 +22,11 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, Delivery, Event, Suppression
 from crm.audit import log_bulk_change
+from crm.fields import blind_index_for, normalize_phone
 from crm.network import absolute_url
 from customers.models import Contact, Interaction
 from customers.services import record_interaction
-from pipeline.leads import lead_unsubscribed
+from pipeline.leads import lead_unsubscribed, leads_sms_opted_out
 
 # One key per purpose: the open pixel's address (fetched and logged by image proxies) cannot
 # unsubscribe anyone, and no token opens another endpoint.
@@ -222,3 +223,28 @@ def record_bounce(delivery: Delivery, *, hard: bool, detail: str = "") -> None:
 def deliveries_by_message_id(message_id: str):
     message_id = (message_id or "").strip()
     return Delivery.objects.filter(Q(message_id=message_id) | Q(message_id=f"<{message_id.strip('<>')}>"))
+
+
+# Replies that withdraw SMS consent ("回T退订": T; TD, R and the words people write).
+SMS_OPT_OUT_WORDS = {"T", "TD", "R", "N", "STOP", "UNSUBSCRIBE", "退订", "取消"}
+
+
+@transaction.atomic
+def sms_reply(*, number: str, text: str) -> int:
+    """A text message a recipient sent back: the opt-out word withdraws the SMS consent of every
+    contact and lead with that number (audited); anything else changes nothing. Returns how many
+    people it changed."""
+    if text.strip().upper() not in SMS_OPT_OUT_WORDS:
+        return 0
+    key = blind_index_for(normalize_phone, number)
+    if not key:
+        return 0
+    pks = list(
+        Contact.objects.filter(Q(mobile_bidx=key) | Q(phone_bidx=key), sms_opt_in=True).values_list("pk", flat=True)
+    )
+    if pks:
+        Contact.objects.filter(pk__in=pks).update(sms_opt_in=False)
+        log_bulk_change(
+            Contact, pks, actor=None, changes={"sms_opt_in": ["True", "False"]}, event="campaign sms opt-out"
+        )
+    return len(pks) + leads_sms_opted_out(phone_key=key, event="campaign sms opt-out")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("r/u/<str:token>/", public_views.unsubscribe, name="unsubscribe"),
     path("bounces/", public_views.bounce_webhook, name="bounce_webhook"),
     path("sms/status/", public_views.sms_status, name="sms_status"),
+    path("sms/replies/", public_views.sms_replies, name="sms_replies"),
 ]
 
 from campaigns import views  # noqa: E402

@@ -36,6 +36,7 @@ from campaigns.selectors import (
     segment_campaigns,
     segment_list,
     segment_sample,
+    visible_segment_ids,
 )
 from campaigns.sending import subject_test_rates
 from crm.lists import Column, ListSpec
@@ -237,6 +238,7 @@ def _campaign_page(request, campaign: Campaign) -> dict:
         "events": recent_events(campaign, user) if campaign.started_at else [],
         "may_send": may_send,
         "may_start": can(user, campaign, "assign"),
+        "visible_segments": visible_segment_ids(campaign, user),
         "subject_test": subject_test_rates(campaign) if campaign.testing_subject and campaign.started_at else None,
         "second_language": content.has_second_language(campaign),
         "sms": _sms_preview(campaign) if campaign.is_sms else None,

@@ -488,3 +488,17 @@ def lead_unsubscribed(*, email_key: str, at, event: str) -> int:
         Lead.objects.filter(pk__in=pks).update(unsubscribed=True, unsubscribed_at=at)
         log_bulk_change(Lead, pks, actor=None, changes={"unsubscribed": ["False", "True"]}, event=event)
     return len(pks)
+
+
+def leads_sms_opted_out(*, phone_key: str, event: str) -> int:
+    """Every lead with this number (mobile or phone blind index) withdraws its SMS consent (a
+    campaign text answered with the opt-out word); audited as one bulk change."""
+    pks = list(
+        Lead.objects.filter(Q(mobile_bidx=phone_key) | Q(phone_bidx=phone_key), sms_opt_in=True).values_list(
+            "pk", flat=True
+        )
+    )
+    if pks:
+        Lead.objects.filter(pk__in=pks).update(sms_opt_in=False)
+        log_bulk_change(Lead, pks, actor=None, changes={"sms_opt_in": ["True", "False"]}, event=event)
+    return len(pks)

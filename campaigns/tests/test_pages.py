@@ -288,3 +288,15 @@ def test_the_pages_run_a_fixed_number_of_queries(client, marketing, django_asser
     for url in pages:
         with django_assert_max_num_queries(counts[url]):
             assert client.get(url).status_code == 200
+
+
+def test_the_campaign_page_names_only_segments_the_viewer_may_see(client, marketing):
+    campaign = _campaign(marketing)
+    from crm.services import record_share
+
+    record_share(obj=campaign, recipient=marketing.share_viewer, level="view", actor=marketing.admin)
+    client.force_login(marketing.share_viewer)
+    page = client.get(campaign.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert campaign.segment.name not in page and "A segment you may not see" in page
+    client.force_login(marketing.owner)
+    assert campaign.segment.name in client.get(campaign.get_absolute_url()).content.decode()

@@ -180,3 +180,34 @@ def test_an_sms_campaign_needs_its_text_and_shows_its_length(client, marketer, t
     client.force_login(marketer)
     page = client.get(draft.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Unicode" in page and "2 messages" in page
+
+
+def replies(client, events, token=TOKEN):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return client.post(reverse("campaigns:sms_replies"), json.dumps(events), content_type="application/json", **headers)
+
+
+def test_replying_the_opt_out_word_withdraws_sms_consent_for_that_number(client, marketer, team, settings):
+    from auditlog.models import LogEntry
+
+    from customers.models import Contact
+    from pipeline.models import Lead
+    from pipeline.tests.factories import LeadFactory
+
+    settings.CAMPAIGN_SMS_WEBHOOK_TOKEN = TOKEN
+    wang = person(marketer, team, mobile="13800138000")
+    other = person(marketer, team, mobile="13900139000")
+    lead = LeadFactory(mobile="+86 138 0013 8000", sms_opt_in=True)
+
+    assert replies(client, {"events": [{"from": "13800138000", "text": "T"}]}, token="wrong").status_code == 401
+    response = replies(
+        client,
+        {"events": [{"from": "+8613800138000", "text": " t "}, {"from": "13900139000", "text": "好的，谢谢"}]},
+    )
+
+    assert response.json() == {"received": 2, "opted_out": 2}
+    assert Contact.objects.get(pk=wang.pk).sms_opt_in is False
+    assert Contact.objects.get(pk=other.pk).sms_opt_in is True
+    assert Lead.objects.get(pk=lead.pk).sms_opt_in is False
+    assert LogEntry.objects.filter(object_id=wang.pk, additional_data__event="campaign sms opt-out").exists()
+    assert replies(client, {"events": [{"from": 5, "text": "T"}]}).status_code == 400

@@ -45,6 +45,7 @@ UNREACHABLE = {
     },
     "marketing/bounces/": "posted by a mail provider's server (campaigns/tests/test_bounces.py)",
     "marketing/sms/status/": "posted by the SMS provider's server (campaigns/tests/test_sms.py)",
+    "marketing/sms/replies/": "posted by the SMS provider's server (campaigns/tests/test_sms.py)",
     **{
         f"admin/{model}/<path:object_id>/{page}": "the demo has none of these rows"
         for model in (
