@@ -317,12 +317,22 @@ def build_message(campaign: Campaign, delivery: Delivery, *, connection=None) ->
     return message
 
 
-def _claim(campaign: Campaign) -> Delivery | None:
+def _claim(campaign: Campaign, after: int = 0) -> Delivery | None:
+    """The next queued row no other worker holds: after `after` (the last this batch took, so
+    the index is not walked again over the rows already sent), else from the start."""
+    if after:
+        found = _next_queued(campaign, after)
+        if found is not None:
+            return found
+    return _next_queued(campaign, 0)
+
+
+def _next_queued(campaign: Campaign, after: int) -> Delivery | None:
     now = timezone.now()
     return (
         Delivery.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("contact__company")
-        .filter(campaign=campaign, status=Delivery.Status.QUEUED)
+        .filter(campaign=campaign, status=Delivery.Status.QUEUED, pk__gt=after)
         .filter(Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
         # Read with each claim: a pause or cancel stops the batch at the next message.
         .filter(campaign__status=Campaign.Status.SENDING)
@@ -357,15 +367,16 @@ def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
     pause = 60.0 / settings.CAMPAIGN_RATE_PER_MINUTE if settings.CAMPAIGN_RATE_PER_MINUTE > 0 else 0.0
     connection = sms.backend() if campaign.is_sms else get_connection()
     send = _send_sms if campaign.is_sms else _send_one
-    beat = time.monotonic()
+    beat, last = time.monotonic(), 0
     try:
         if not campaign.is_sms:
             connection.open()
         for _index in range(limit):
             with transaction.atomic():
-                delivery = _claim(campaign)
+                delivery = _claim(campaign, after=last)
                 if delivery is None:
                     break
+                last = delivery.pk
                 outcome = send(campaign, delivery, connection)
             if outcome == RECONNECT:  # the connection broke: this message waits, the next batch reconnects
                 result["retry"] += 1
