@@ -26,7 +26,13 @@ def _dated(qs: QuerySet, filters: dict) -> QuerySet:
 
 def campaign_list(*, user, filters: dict | None = None) -> QuerySet[Campaign]:
     filters = filters or {}
-    qs = restrict(Campaign.objects.all(), user).select_related("owner", "team", "segment")
+    # The audience's name only where the viewer may see that segment (one probe per row shown).
+    segment_visible = Exists(restrict(Segment.objects.all(), user).filter(pk=OuterRef("segment_id")))
+    qs = (
+        restrict(Campaign.objects.all(), user)
+        .select_related("owner", "team", "segment")
+        .annotate(segment_visible=segment_visible)
+    )
     if filters.get("q"):
         qs = qs.filter(name__icontains=filters["q"])
     for name in ("status", "owner", "team"):

@@ -298,5 +298,8 @@ def test_the_campaign_page_names_only_segments_the_viewer_may_see(client, market
     client.force_login(marketing.share_viewer)
     page = client.get(campaign.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert campaign.segment.name not in page and "A segment you may not see" in page
+    listed = client.get(reverse("campaigns:campaign_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert campaign.name in listed and campaign.segment.name not in listed
     client.force_login(marketing.owner)
     assert campaign.segment.name in client.get(campaign.get_absolute_url()).content.decode()
+    assert campaign.segment.name in client.get(reverse("campaigns:campaign_list")).content.decode()
