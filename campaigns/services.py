@@ -81,6 +81,11 @@ def segment_add_members(*, segment: Segment, actor, contacts) -> int:
     return len(new)
 
 
+def segment_add_contact(*, segment: Segment, actor, contact: Contact) -> int:
+    """One contact onto a static segment (the segment page's form): 1 when added, 0 when already there."""
+    return segment_add_members(segment=segment, actor=actor, contacts=Contact.objects.filter(pk=contact.pk))
+
+
 @transaction.atomic
 def segment_remove_member(*, segment: Segment, actor, contact: Contact) -> None:
     ensure_may(actor, segment, "change")

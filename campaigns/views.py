@@ -179,9 +179,7 @@ def segment_add_member(request, pk):
         messages.error(request, form_errors_text(form))
         return redirect(segment)
     try:
-        added = services.segment_add_members(
-            segment=segment, actor=request.user, contacts=Contact.objects.filter(pk=form.cleaned_data["contact"].pk)
-        )
+        added = services.segment_add_contact(segment=segment, actor=request.user, contact=form.cleaned_data["contact"])
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     else:
