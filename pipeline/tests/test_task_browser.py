@@ -25,6 +25,15 @@ from pipeline.tests.opportunity_helpers import make_company, stage
 pytestmark = BROWSER_TEST
 
 
+def _later_this_week():
+    """Ahead of now, but in this week and this month, whatever day the test runs: the week and
+    month views must both show it (a day ahead falls into next week on a Sunday)."""
+    now = timezone.localtime()
+    week_end = (now + timedelta(days=7 - now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    month_end = (now.replace(day=28) + timedelta(days=4)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return max(now + timedelta(minutes=1), min(now + timedelta(days=1), week_end, month_end) - timedelta(minutes=5))
+
+
 def test_quick_add_my_tasks_calendar_and_forecast(live_server, context):
     team = make_team("华东销售")
     rep = make_user(role=roles.SALES_REP, username="xiaoming", password=PASSWORD, first_name="小明", last_name="李")
@@ -33,9 +42,7 @@ def test_quick_add_my_tasks_calendar_and_forecast(live_server, context):
     Task.objects.create(
         owner=rep, team=team, title="Overdue follow-up", due_at=timezone.now() - timedelta(hours=3), company=company
     )
-    Task.objects.create(
-        owner=rep, team=team, title="Kick-off meeting", kind="meeting", due_at=timezone.now() + timedelta(days=1)
-    )
+    Task.objects.create(owner=rep, team=team, title="Kick-off meeting", kind="meeting", due_at=_later_this_week())
     today = timezone.localdate()
     won = stage("Won")
     for amount, stage_name, won_at in (("120000", "Won", timezone.now()), ("80000", "Negotiation", None)):
