@@ -99,7 +99,7 @@ class SlaTargetInline(admin.TabularInline):
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
-    list_display = ("name", "order", "customer_grade", "hours", "active")
+    list_display = ("name", "order", "customer_grade", "hours", "on_resolution_breach", "active")
     list_editable = ("order", "active")
     list_select_related = ("hours",)
     inlines = [SlaTargetInline]

@@ -8,6 +8,7 @@ class TicketsConfig(AppConfig):
 
     def ready(self):
         from crm import choices
+        from crm.audit import register_event_label
         from crm.defaults import register_defaults
         from crm.navigation import NavItem, NavSection, register_section
         from crm.permissions import register_seen_through, register_team_worked
@@ -26,6 +27,7 @@ class TicketsConfig(AppConfig):
         register_seen_through(Contact, selectors.worked_customers("contact"))
         choices.register(Category, Priority)
         register_defaults(ensure_ticket_defaults)
+        register_event_label(services.BREACH_EVENT, _("Reassigned on a missed resolution target"))
         register_search_provider(selectors.search_provider())
         register_record_source(Ticket, search_q=selectors.ticket_search_q)
         for target in ("company", "contact"):

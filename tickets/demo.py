@@ -162,6 +162,10 @@ def tickets(demo: DemoCompany) -> str:
         made.append(ticket)
     # The newest request waits in the unassigned queue.
     services.ticket_assign(ticket=made[-1], actor=manager, owner=None)
+    # The team's manager follows the oldest request still open.
+    watched = Ticket.objects.filter(pk__in=[t.pk for t in made], status=Status.OPEN).order_by("created_at").first()
+    if watched is not None and services.may_watch(manager, watched):
+        services.ticket_watch(ticket=watched, actor=manager)
     _mailbox(demo, made, manager)
     for title, body in CANNED:
         CannedResponse.objects.get_or_create(title=title, defaults={"body": body})

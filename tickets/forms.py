@@ -166,9 +166,38 @@ class BulkPriorityForm(forms.Form):
         style_form(self, small=True)
 
 
+class WatcherForm(forms.Form):
+    """Add a watcher: someone the user could assign the ticket to, through the assignee's picker."""
+
+    person = forms.ModelChoiceField(label=_("Add a watcher"), queryset=User.objects.none())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from crm.pickers import RecordPicker
+        from crm.selectors import assignable_owners
+
+        field = self.fields["person"]
+        field.queryset = assignable_owners(user)
+        field.error_messages["invalid_choice"] = _("Choose someone you could assign tickets to.")
+        field.widget = RecordPicker(source="crm.assignable_owner", user=user)
+        style_form(self, small=True)
+
+
+class UnwatchForm(forms.Form):
+    """Take a watcher off the ticket: one of its watchers."""
+
+    person = forms.ModelChoiceField(label=_("Watcher"), queryset=User.objects.none())
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = ticket.watchers.all()
+        self.fields["person"].error_messages["invalid_choice"] = _("That person does not watch this ticket.")
+
+
 QUEUES = {
     "mine": _("My tickets"),
     "team": _("My teams"),
+    "watching": pgettext_lazy("ticket queue", "Watching"),
     "unassigned": _("Unassigned"),
     "breaching": _("Breaching soon"),
     "pending": pgettext_lazy("ticket queue", "Pending"),

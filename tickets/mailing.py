@@ -1,5 +1,5 @@
 """Mail the tickets module sends: public replies threaded into the customer's conversation, and
-SLA warnings and escalations to the people who must act."""
+SLA warnings and escalations to the people who must act and to those who watch the ticket."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 
 from crm.models import TeamMembership, User
 from crm.network import absolute_url
+from crm.permissions import can
 from tickets import intake
 from tickets.mail import make_message_id, reply_subject, thread_headers
 from tickets.models import Message, Ticket
@@ -117,12 +118,21 @@ def send_feedback_request(*, ticket_id: int) -> bool:
     )
 
 
-def sla_recipients(ticket: Ticket, *, escalate: bool) -> list[User]:
-    """The assignee (or, unassigned, the team's managers); an escalation adds the managers."""
+def sla_recipients(ticket: Ticket, *, escalate: bool, former_owner_id: int | None = None) -> list[User]:
+    """The assignee (or, unassigned, the team's managers); an escalation adds the managers, and
+    the assignee the breach took the ticket from. Then the ticket's watchers who may still see it.
+    Each person once, and only those active with an address."""
     people = [ticket.owner] if ticket.owner_id else []
     if escalate or not people:
         managers = TeamMembership.objects.filter(team_id=ticket.team_id, role=TeamMembership.Role.MANAGER)
         people += [m.user for m in managers.select_related("user")]
+    if former_owner_id is not None:
+        people += list(User.objects.filter(pk=former_owner_id))
+    people += [
+        watcher
+        for watcher in ticket.watchers.filter(is_active=True).exclude(email="").order_by("pk")
+        if can(watcher, ticket, "view")
+    ]
     seen, unique = set(), []
     for person in people:
         if person is not None and person.is_active and person.email and person.pk not in seen:
@@ -131,12 +141,12 @@ def sla_recipients(ticket: Ticket, *, escalate: bool) -> list[User]:
     return unique
 
 
-def send_sla_notice(*, ticket_id: int, escalate: bool) -> int:
+def send_sla_notice(*, ticket_id: int, escalate: bool, former_owner_id: int | None = None) -> int:
     ticket = Ticket.objects.select_related("owner", "team", "priority").filter(pk=ticket_id).first()
     if ticket is None:
         return 0
     sent = 0
-    for person in sla_recipients(ticket, escalate=escalate):
+    for person in sla_recipients(ticket, escalate=escalate, former_owner_id=former_owner_id):
         with translation.override(person.language or settings.LANGUAGE_CODE):
             subject = render_to_string("tickets/sla_subject.txt", {"ticket": ticket, "escalate": escalate})
             body = render_to_string(

@@ -65,6 +65,7 @@ class Priority(models.Model):
 def _check_weekly_hours(text: str) -> None:
     try:
         week = BusinessHours.parse_week(text)
+        BusinessCalendar("UTC", week)  # the intervals themselves: times, order, overlaps
     except ValueError as error:
         raise ValidationError(str(error)) from None
     if not week:
@@ -111,8 +112,9 @@ class BusinessHours(models.Model):
         return self.name
 
     def clean(self):
+        # The weekly hours and the holidays are checked by their fields' validators.
         try:
-            self.calendar()
+            BusinessCalendar(self.time_zone, {})
         except ValueError as error:
             raise ValidationError({"time_zone": str(error)}) from None
 
@@ -146,6 +148,11 @@ class BusinessHours(models.Model):
 class SlaPolicy(models.Model):
     """Targets for the first response and the resolution, per priority, in business hours."""
 
+    class BreachAction(models.TextChoices):
+        KEEP = "keep", _("Keep the assignee")
+        UNASSIGN = "unassign", _("Move to the team's unassigned queue")
+        MANAGER = "manager", _("Assign to the team's manager")
+
     name = models.CharField(_("name"), max_length=100, unique=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("The first matching policy applies."))
     customer_grade = models.CharField(
@@ -153,6 +160,16 @@ class SlaPolicy(models.Model):
     )
     hours = models.ForeignKey(BusinessHours, on_delete=models.PROTECT, verbose_name=_("business hours"))
     active = models.BooleanField(_("active"), default=True)
+    on_resolution_breach = models.CharField(
+        _("on resolution breach"),
+        max_length=10,
+        choices=BreachAction.choices,
+        default=BreachAction.KEEP,
+        help_text=_(
+            "Applied once, when the escalation records that a ticket missed its resolution target. "
+            "Without a team (or a manager) the assignee stays."
+        ),
+    )
 
     class Meta:
         ordering = ["order", "name"]
@@ -355,6 +372,12 @@ class Ticket(OwnedModel):
 
     def get_absolute_url(self):
         return reverse("tickets:ticket_detail", args=[self.pk])
+
+    def get_additional_data(self) -> dict | None:
+        """What auditlog stores with the entry of this save: the event a service names on the
+        instance (`ticket.audit_event = "sla_breach_reassign"`), labelled on the history."""
+        event = getattr(self, "audit_event", "")
+        return {"event": event} if event else None
 
     @property
     def is_active(self) -> bool:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import TeamMembership
+from crm.models import TeamMembership, User
 from crm.permissions import has_role_permission, member_team_ids, restrict
 from crm.search import SearchHit, SearchProvider, query_terms, text_search
 from customers.models import Company, Contact
@@ -62,6 +62,9 @@ def queue_condition(user, queue: str) -> Q:
         return Q(owner=user, status__in=Ticket.ACTIVE_STATUSES)
     if queue == "team":
         return Q(team__in=member_team_ids(user), status__in=Ticket.ACTIVE_STATUSES)
+    if queue == "watching":
+        watched = Ticket.watchers.through.objects.filter(user_id=user.pk).values("ticket_id")
+        return Q(pk__in=watched, status__in=Ticket.ACTIVE_STATUSES)
     if queue == "unassigned":
         return Q(owner__isnull=True, status__in=Ticket.ACTIVE_STATUSES)
     if queue == "pending":
@@ -97,7 +100,7 @@ def ticket_list(*, user, filters: dict | None = None) -> QuerySet[Ticket]:
 def ticket_for_detail() -> QuerySet[Ticket]:
     return Ticket.objects.select_related(
         "owner", "team", "company", "contact", "priority", "category", "sla_policy"
-    ).prefetch_related("tags")
+    ).prefetch_related("tags", Prefetch("watchers", queryset=User.objects.order_by("username")))
 
 
 def conversation(*, ticket: Ticket, staff: bool = True) -> list[Message]:

@@ -21,7 +21,14 @@ from django.utils.translation import gettext as _
 from crm.audit import acting_as, log_bulk_change
 from crm.models import Team, TeamMembership, User
 from crm.outbox import queue_task
-from crm.permissions import can, has_role_permission, is_administrator, member_team_ids
+from crm.permissions import (
+    can,
+    has_role_permission,
+    is_administrator,
+    may_assign_owner,
+    member_team_ids,
+    sees_everything,
+)
 from crm.writes import BulkResult, check_assignment, ensure_may, ensure_still_visible, record_update
 from customers.models import Company, Contact, Interaction
 from customers.services import record_interaction
@@ -518,6 +525,127 @@ def ticket_assign(*, ticket: Ticket, actor: User, owner: User | None, team: Team
     ticket.owner, ticket.team = owner, team
     _save(ticket, actor, ["owner", "team"], timezone.now())
     return ticket
+
+
+# --- Watchers ---------------------------------------------------------------------------------
+
+
+def may_watch(user: User, ticket: Ticket) -> bool:
+    """Whether `user` may follow `ticket`: anyone whose role may view tickets and who sees this
+    one, except the read-only auditors (watching is a change to the ticket, and audited)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    if sees_everything(user) and not is_administrator(user):
+        return False
+    return has_role_permission(user, Ticket, "view") and can(user, ticket, "view")
+
+
+def _add_watcher(ticket: Ticket, person: User, actor: User) -> Ticket:
+    ticket = _locked(ticket)
+    if not ticket.watchers.filter(pk=person.pk).exists():
+        with acting_as(actor):
+            ticket.watchers.add(person)
+    return ticket
+
+
+def _remove_watcher(ticket: Ticket, person: User, actor: User) -> Ticket:
+    ticket = _locked(ticket)
+    if ticket.watchers.filter(pk=person.pk).exists():
+        with acting_as(actor):
+            ticket.watchers.remove(person)
+    return ticket
+
+
+@transaction.atomic
+def ticket_watch(*, ticket: Ticket, actor: User) -> Ticket:
+    """The actor follows the ticket: its SLA notices reach them as they reach the assignee."""
+    if not may_watch(actor, ticket):
+        raise PermissionDenied(_("Your role may not watch tickets."))
+    return _add_watcher(ticket, actor, actor)
+
+
+@transaction.atomic
+def ticket_unwatch(*, ticket: Ticket, actor: User) -> Ticket:
+    """The actor stops following the ticket (always allowed: it only takes mail away)."""
+    return _remove_watcher(ticket, actor, actor)
+
+
+@transaction.atomic
+def ticket_watcher_add(*, ticket: Ticket, actor: User, person: User) -> Ticket:
+    """Someone who works the ticket adds a watcher: one they could assign the ticket to (themselves,
+    members of the teams they manage, anyone for administrators) who may see the ticket."""
+    ensure_may(actor, ticket, "change", _("You may not change who watches this ticket."))
+    if not may_assign_owner(actor, person):
+        raise ValidationError({"person": _("You can only add people you could assign tickets to.")})
+    if not may_watch(person, ticket):
+        raise ValidationError({"person": _("%(person)s cannot see this ticket.") % {"person": person}})
+    return _add_watcher(ticket, person, actor)
+
+
+@transaction.atomic
+def ticket_watcher_remove(*, ticket: Ticket, actor: User, person: User) -> Ticket:
+    """Someone who works the ticket takes a watcher off it (anyone may take themselves off)."""
+    if person.pk != actor.pk:
+        ensure_may(actor, ticket, "change", _("You may not change who watches this ticket."))
+    return _remove_watcher(ticket, person, actor)
+
+
+# --- Reassignment on a resolution breach (sla_watch) -----------------------------------------
+
+BREACH_EVENT = "sla_breach_reassign"
+
+
+def team_manager(team: Team | None) -> User | None:
+    """The team's first active manager (by id), or None."""
+    if team is None:
+        return None
+    membership = (
+        TeamMembership.objects.filter(team=team, role=TeamMembership.Role.MANAGER, user__is_active=True)
+        .select_related("user")
+        .order_by("user_id")
+        .first()
+    )
+    return membership.user if membership else None
+
+
+def reassign_on_breach(ticket: Ticket) -> bool:
+    """Apply the policy's choice for a missed resolution target to `ticket` (locked by the caller,
+    inside its transaction, when the escalation records the breach): keep the assignee, move the
+    ticket to its team's unassigned queue, or hand it to the team's manager. The save is audited
+    as that event (no acting user: the SLA watch did it) and an internal note says so on the
+    ticket. Returns whether the assignee changed."""
+    Action = SlaPolicy.BreachAction
+    policy = ticket.sla_policy
+    action = policy.on_resolution_breach if policy is not None else Action.KEEP
+    if action == Action.KEEP or ticket.team_id is None:
+        return False
+    if action == Action.UNASSIGN:
+        new_owner = None
+        text = _(
+            "The resolution target was missed: the ticket moved to the team's unassigned queue "
+            "(SLA policy “%(policy)s”)."
+        )
+    else:
+        new_owner = team_manager(ticket.team)
+        if new_owner is None:
+            return False
+        text = _(
+            "The resolution target was missed: the ticket was assigned to the team's manager %(manager)s "
+            "(SLA policy “%(policy)s”)."
+        )
+    if ticket.owner_id == (new_owner.pk if new_owner else None):
+        return False
+    ticket.owner = new_owner
+    ticket.audit_event = BREACH_EVENT
+    try:
+        with acting_as(None):
+            ticket.save(update_fields=["owner", "updated_at"])
+    finally:
+        del ticket.audit_event
+    body = text % {"policy": policy.name, "manager": new_owner}
+    with acting_as(None):
+        Message.objects.create(ticket=ticket, kind=Message.Kind.NOTE, author_name=_("SLA watch"), body=body)
+    return True
 
 
 def _each(queryset, change) -> BulkResult:

@@ -1,7 +1,10 @@
 """The SLA clock: business time over a calendar of working hours, holidays and make-up days.
 
-Pure functions over aware datetimes; nothing here touches the database, reads settings or looks at
-the current time (callers pass `now`). Every result is an aware datetime in UTC.
+Pure functions over aware datetimes; nothing here touches the database or looks at the current
+time (callers pass `now`). Every result is an aware datetime in UTC. The errors a calendar's
+configuration can cause (time zone, weekly hours, holidays) are translated, in the language active
+when they are raised (gettext); those that only a caller's mistake causes (a naive datetime, a
+negative duration, a malformed pause) stay in English for the log.
 
 How a calendar maps onto real time
 ----------------------------------
@@ -40,6 +43,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext as _
+
 __all__ = [
     "BusinessCalendar",
     "Pause",
@@ -49,6 +55,8 @@ __all__ = [
     "elapsed_business_time",
 ]
 
+# The English names read in configuration ("mon-fri", "workday:sat"); messages name a day through
+# Django's translated `WEEKDAYS`.
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 ZERO = timedelta(0)
@@ -108,13 +116,13 @@ class BusinessCalendar:
         try:
             zone = ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ValueError(f"Unknown time zone: {self.time_zone!r}.") from None
+            raise ValueError(_("Unknown time zone: “%(zone)s”.") % {"zone": self.time_zone}) from None
         weekly = _normalise_week(self.weekly_hours)
         holidays = frozenset(_check_date(day, "holiday") for day in self.holidays)
         extra = _normalise_extra_workdays(self.extra_workdays)
         both = sorted(holidays & extra.keys())
         if both:
-            raise ValueError(f"{both[0].isoformat()} is both a holiday and an extra working day.")
+            raise ValueError(_("%(day)s is both a holiday and an extra working day.") % {"day": both[0].isoformat()})
         wall = tuple(tuple((_offset(start), _offset(end, is_end=True)) for start, end in day) for day in weekly)
         set_(self, "weekly_hours", weekly)
         set_(self, "holidays", holidays)
@@ -127,7 +135,7 @@ class BusinessCalendar:
     @classmethod
     def twenty_four_seven(cls, time_zone: str = "UTC") -> BusinessCalendar:
         """Always open: business time is real elapsed time, DST jumps included."""
-        return cls(time_zone, tuple(((time(0), time(0)),) for _ in range(7)))
+        return cls(time_zone, tuple(((time(0), time(0)),) for _day in range(7)))
 
     @classmethod
     def office_hours(
@@ -165,17 +173,22 @@ def _normalise_week(value: object) -> tuple[tuple[Interval, ...], ...]:
     elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 7:
         days = list(value)
     else:
-        raise ValueError("Weekly hours must be a mapping weekday -> intervals or a sequence of seven days.")
+        raise ValueError(_("Weekly hours must be a mapping weekday -> intervals or a sequence of seven days."))
     week = []
     for weekday, intervals in enumerate(days):
-        name = WEEKDAY_NAMES[weekday]
+        name = WEEKDAYS[weekday]  # translated when a message is formatted
         if isinstance(intervals, str | tuple) and _looks_like_one_interval(intervals):
             intervals = [intervals]
         parsed = sorted(_parse_interval(item, name) for item in intervals)
         for (start_a, end_a), (start_b, end_b) in zip(parsed, parsed[1:], strict=False):
             if _offset(start_b) < _offset(end_a, is_end=True):
                 raise ValueError(
-                    f"{name}: {_format_interval(start_a, end_a)} overlaps {_format_interval(start_b, end_b)}."
+                    _("%(day)s: %(first)s overlaps %(second)s.")
+                    % {
+                        "day": name,
+                        "first": _format_interval(start_a, end_a),
+                        "second": _format_interval(start_b, end_b),
+                    }
                 )
         week.append(tuple(parsed))
     return tuple(week)
@@ -192,30 +205,35 @@ _TIME_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 _INTERVAL_RE = re.compile(r"^\s*(\d{1,2}:\d{2}(?::\d{2})?)\s*[-–~]\s*(\d{1,2}:\d{2}(?::\d{2})?)\s*$")
 
 
-def _parse_interval(item: object, day_name: str) -> Interval:
+def _parse_interval(item: object, day_name) -> Interval:
     if isinstance(item, str):
         match = _INTERVAL_RE.match(item)
         if not match:
-            raise ValueError(f"{day_name}: {item!r} is not an interval like '09:00-12:00'.")
+            raise ValueError(
+                _("%(day)s: “%(value)s” is not an interval like 09:00-12:00.") % {"day": day_name, "value": item}
+            )
         start, end = match.groups()
     elif isinstance(item, tuple | list) and len(item) == 2:
         start, end = item
     else:
-        raise ValueError(f"{day_name}: {item!r} is not an interval (start, end).")
+        raise ValueError(_("%(day)s: “%(value)s” is not an interval (start, end).") % {"day": day_name, "value": item})
     start_time = _parse_time(start, day_name, allow_24=False)
     end_time = _parse_time(end, day_name, allow_24=True)
     if _offset(end_time, is_end=True) <= _offset(start_time):
         raise ValueError(
-            f"{day_name}: interval {_format_interval(start_time, end_time)} does not end after it starts "
-            "(split a shift across midnight into two days, the first ending at 24:00)."
+            _(
+                "%(day)s: interval %(interval)s does not end after it starts "
+                "(split a shift across midnight into two days, the first ending at 24:00)."
+            )
+            % {"day": day_name, "interval": _format_interval(start_time, end_time)}
         )
     return start_time, end_time
 
 
-def _parse_time(value: object, day_name: str, *, allow_24: bool) -> time:
+def _parse_time(value: object, day_name, *, allow_24: bool) -> time:
     if isinstance(value, time):
         if value.tzinfo is not None:
-            raise ValueError(f"{day_name}: working hours are wall-clock times, without a time zone.")
+            raise ValueError(_("%(day)s: working hours are wall-clock times, without a time zone.") % {"day": day_name})
         return value
     if isinstance(value, str):
         match = _TIME_RE.match(value)
@@ -225,7 +243,7 @@ def _parse_time(value: object, day_name: str, *, allow_24: bool) -> time:
                 return time(0)
             if hour < 24 and minute < 60 and second < 60:
                 return time(hour, minute, second)
-    raise ValueError(f"{day_name}: {value!r} is not a time of day like '09:00'.")
+    raise ValueError(_("%(day)s: “%(value)s” is not a time of day like 09:00.") % {"day": day_name, "value": value})
 
 
 def _offset(moment: time, *, is_end: bool = False) -> timedelta:
@@ -245,13 +263,18 @@ def _format_interval(start: time, end: time) -> str:
 
 def _check_weekday(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 6:
-        raise ValueError(f"A weekday is 0 (Monday) to 6 (Sunday), not {value!r}.")
+        raise ValueError(_("A weekday is 0 (Monday) to 6 (Sunday), not “%(value)s”.") % {"value": value})
     return value
 
 
 def _check_date(value: object, what: str) -> date:
+    """`value` if it is a date; `what` is "holiday" or "extra working day"."""
     if isinstance(value, datetime) or not isinstance(value, date):
-        raise ValueError(f"A {what} is a date, not {value!r}.")
+        if what == "holiday":
+            message = _("A holiday is a date, not “%(value)s”.")
+        else:
+            message = _("An extra working day is a date, not “%(value)s”.")
+        raise ValueError(message % {"value": value})
     return value
 
 
@@ -361,7 +384,10 @@ def add_business_time(calendar: BusinessCalendar, start: datetime, duration: tim
         return start
     week_total = calendar._week_total
     if week_total == ZERO:
-        raise ValueError(f"The calendar has no working hours: {duration} of business time can never elapse.")
+        raise ValueError(
+            _("The calendar has no working hours: %(duration)s of business time can never elapse.")
+            % {"duration": duration}
+        )
     remaining = duration
     day = _local_date(calendar, start) - ONE_DAY  # yesterday's hours may reach past midnight in a gap
     try:
@@ -383,7 +409,7 @@ def add_business_time(calendar: BusinessCalendar, start: datetime, duration: tim
                 remaining -= available
             day += ONE_DAY
     except OverflowError:
-        raise ValueError("The result lies beyond the supported date range.") from None
+        raise ValueError(_("The result lies beyond the supported date range.")) from None
 
 
 def business_time_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
@@ -417,7 +443,7 @@ def business_time_between(calendar: BusinessCalendar, start: datetime, end: date
                     total += overlap
             day += ONE_DAY
     except OverflowError:
-        raise ValueError("The period lies beyond the supported date range.") from None
+        raise ValueError(_("The period lies beyond the supported date range.")) from None
 
 
 # --- Pauses ------------------------------------------------------------------------------------

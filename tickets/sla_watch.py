@@ -4,6 +4,10 @@ Run by beat every few minutes. A ticket's stamp (`warned_at`, `escalated_at`) is
 same transaction that queues its mail through the outbox, so a crash between the two neither
 loses the notice nor sends it twice; a due time that moves later clears the stamps
 (`services.recompute_sla`), and the notice may come again for the new one.
+
+When the escalation records a missed resolution target, the ticket's SLA policy may move it to
+the team's unassigned queue or to the team's manager (`services.reassign_on_breach`), in the
+same transaction: once per missed target, audited, with an internal note on the ticket.
 """
 
 from __future__ import annotations
@@ -28,13 +32,20 @@ def _due_before(moment: datetime) -> Q:
 def watch(*, now: datetime | None = None) -> dict:
     from celery import current_app
 
+    from tickets.services import reassign_on_breach
+
     now = now or timezone.now()
     task = current_app.tasks["tickets.tasks.mail_sla_notice"]
     counts = {"warned": 0, "escalated": 0}
     running = Ticket.objects.filter(status__in=RUNNING)
     for ticket_id in running.filter(_due_before(now), escalated_at__isnull=True).values_list("pk", flat=True)[:BATCH]:
         with transaction.atomic():
-            ticket = Ticket.objects.select_for_update().filter(pk=ticket_id, escalated_at__isnull=True).first()
+            ticket = (
+                Ticket.objects.select_for_update(of=("self",))
+                .select_related("sla_policy")
+                .filter(pk=ticket_id, escalated_at__isnull=True)
+                .first()
+            )
             if ticket is None or ticket.status not in RUNNING:
                 continue
             due = ticket.next_due()
@@ -42,12 +53,19 @@ def watch(*, now: datetime | None = None) -> dict:
                 continue
             if ticket.first_responded_at is None and ticket.first_response_due and ticket.first_response_due <= now:
                 ticket.first_response_breached = True
-            if ticket.resolution_due and ticket.resolution_due <= now:
+            resolution_missed = bool(ticket.resolution_due and ticket.resolution_due <= now)
+            if resolution_missed:
                 ticket.resolution_breached = True
             ticket.escalated_at = now
             ticket.warned_at = ticket.warned_at or now
             ticket.save(update_fields=["escalated_at", "warned_at", "first_response_breached", "resolution_breached"])
-            queue_task(task, ticket_id=ticket.pk, escalate=True)
+            # The escalation comes once per due time (`escalated_at`), so the policy's reassignment
+            # is applied once per missed resolution target; the former assignee is still told.
+            former_owner_id = ticket.owner_id
+            if resolution_missed and reassign_on_breach(ticket):
+                queue_task(task, ticket_id=ticket.pk, escalate=True, former_owner_id=former_owner_id)
+            else:
+                queue_task(task, ticket_id=ticket.pk, escalate=True)
             counts["escalated"] += 1
     soon = now + warning_lead_time()
     for ticket_id in running.filter(_due_before(soon), warned_at__isnull=True).values_list("pk", flat=True)[:BATCH]:

@@ -35,8 +35,8 @@ def poll_mailboxes() -> dict:
 
 
 @shared_task(acks_late=True, autoretry_for=MAIL_ERRORS, retry_backoff=True, max_retries=8)
-def mail_sla_notice(*, ticket_id: int, escalate: bool) -> int:
-    return mailing.send_sla_notice(ticket_id=ticket_id, escalate=escalate)
+def mail_sla_notice(*, ticket_id: int, escalate: bool, former_owner_id: int | None = None) -> int:
+    return mailing.send_sla_notice(ticket_id=ticket_id, escalate=escalate, former_owner_id=former_owner_id)
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)

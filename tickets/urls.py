@@ -11,6 +11,10 @@ urlpatterns = [
     path("tickets/<int:pk>/take/", views.ticket_take, name="ticket_take"),
     path("tickets/<int:pk>/assign/", views.ticket_assign, name="ticket_assign"),
     path("tickets/<int:pk>/merge/", views.ticket_merge, name="ticket_merge"),
+    path("tickets/<int:pk>/watch/", views.ticket_watch, name="ticket_watch"),
+    path("tickets/<int:pk>/unwatch/", views.ticket_unwatch, name="ticket_unwatch"),
+    path("tickets/<int:pk>/watchers/add/", views.watcher_add, name="watcher_add"),
+    path("tickets/<int:pk>/watchers/remove/", views.watcher_remove, name="watcher_remove"),
     path("messages/<int:pk>/split/", views.message_split, name="message_split"),
     path("shift/", views.shift, name="shift"),
 ]

@@ -1,5 +1,5 @@
 """Ticket pages: the queues (one list with queue filters), the ticket page with its conversation,
-and the workflow actions (reply, status, take, assign). Thin: parse, check, one service call."""
+and the workflow actions (reply, status, take, assign, watch). Thin: parse, check, one service call."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ from tickets.forms import (
     StatusForm,
     TicketFilterForm,
     TicketForm,
+    UnwatchForm,
+    WatcherForm,
 )
 from tickets.models import Channel, Ticket, warning_lead_time
 from tickets.selectors import (
@@ -112,7 +114,12 @@ def ticket_context(request, ticket: Ticket) -> dict:
     response = next((c for c in canned if c.pk == chosen), None)
     if response is not None:
         reply_initial["body"] = response.render(ticket=ticket, agent=user)
+    watchers = list(ticket.watchers.all())  # prefetched, by user name (ticket_for_detail)
     return {
+        "watchers": watchers,
+        "watching": any(watcher.pk == user.pk for watcher in watchers),
+        "may_watch": services.may_watch(user, ticket),
+        "watcher_form": WatcherForm(user=user, auto_id="id_watcher_%s") if may_work else None,
         "canned_responses": canned,
         "merge_form": MergeForm(ticket=ticket, user=user)
         if may_work and ticket.status != Ticket.Status.CLOSED
@@ -276,6 +283,81 @@ def ticket_assign(request, pk):
         messages.success(request, _("Ticket reassigned."))
         return redirect("tickets:ticket_list")
     return _done(request, ticket, _("Ticket reassigned."))
+
+
+def _refused_page(request, pk, error, *, status: int):
+    """The ticket page again, with status 400 or 403 and the reason at its top."""
+    ticket = get_object_for_user(request.user, ticket_for_detail(), pk)
+    reason = error if isinstance(error, str) else " ".join(getattr(error, "messages", [str(error)]))
+    messages.error(request, reason or _("You may not make this change."))
+    context = {**TICKET_SCREENS.base_context(request, ticket), **ticket_context(request, ticket)}
+    return render(request, "tickets/ticket_detail.html", context, status=status)
+
+
+def _watch_action(request, pk, change, done: str):
+    ticket = get_object_for_user(request.user, Ticket, pk)
+    try:
+        change(ticket)
+    except PermissionDenied as error:
+        return _refused_page(request, pk, error, status=403)
+    except ValidationError as error:
+        return _refused_page(request, pk, error, status=400)
+    return _done(request, ticket, done)
+
+
+@login_required
+@require_POST
+def ticket_watch(request, pk):
+    """The user follows the ticket (anyone who sees it and whose role may view tickets)."""
+    return _watch_action(
+        request,
+        pk,
+        lambda ticket: services.ticket_watch(ticket=ticket, actor=request.user),
+        _("You are watching this ticket."),
+    )
+
+
+@login_required
+@require_POST
+def ticket_unwatch(request, pk):
+    return _watch_action(
+        request,
+        pk,
+        lambda ticket: services.ticket_unwatch(ticket=ticket, actor=request.user),
+        _("You no longer watch this ticket."),
+    )
+
+
+@login_required
+@require_POST
+def watcher_add(request, pk):
+    ticket = get_object_for_user(request.user, Ticket, pk, "change")
+    form = WatcherForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _refused_page(request, pk, form_errors_text(form), status=400)
+    person = form.cleaned_data["person"]
+    return _watch_action(
+        request,
+        ticket.pk,
+        lambda ticket: services.ticket_watcher_add(ticket=ticket, actor=request.user, person=person),
+        _("%(person)s is watching this ticket.") % {"person": person},
+    )
+
+
+@login_required
+@require_POST
+def watcher_remove(request, pk):
+    ticket = get_object_for_user(request.user, Ticket, pk)
+    form = UnwatchForm(request.POST, ticket=ticket)
+    if not form.is_valid():
+        return _refused_page(request, pk, form_errors_text(form), status=400)
+    person = form.cleaned_data["person"]
+    return _watch_action(
+        request,
+        ticket.pk,
+        lambda ticket: services.ticket_watcher_remove(ticket=ticket, actor=request.user, person=person),
+        _("%(person)s no longer watches this ticket.") % {"person": person},
+    )
 
 
 @login_required
