@@ -8,12 +8,14 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         from campaigns import services, signals, tasks  # noqa: F401
-        from campaigns.forms import AddToSegmentForm
+        from campaigns.forms import AddLeadsToSegmentForm, AddToSegmentForm
         from campaigns.models import Campaign, Segment
+        from campaigns.tracking import lead_origin, name_origin
         from crm.audit import register_event_label
         from crm.lists import BulkAction, register_bulk_action
         from crm.navigation import NavItem, NavSection, register_section
         from crm.pickers import register_record_source
+        from pipeline.leads import register_lead_origin
 
         for event, label in (
             ("campaign_scheduled", _("Scheduled the send")),
@@ -39,6 +41,19 @@ class CampaignsConfig(AppConfig):
                 requires="campaigns.change_segment",
             ),
         )
+        register_bulk_action(
+            "pipeline.lead",
+            BulkAction(
+                "add_to_segment",
+                _("Add to segment"),
+                "view",
+                services.bulk_add_to_segment,
+                AddLeadsToSegmentForm,
+                requires="campaigns.change_segment",
+            ),
+        )
+        # A lead that fills in a web form reached through a campaign link names the campaign.
+        register_lead_origin(lead_origin, name_origin)
         register_record_source(Campaign)
         register_section(
             NavSection(

@@ -121,8 +121,13 @@ def render_merge(source: str, context: dict, *, html_part: bool = False) -> str:
 
 
 def recipient_context(*, contact, sender, campaign) -> dict:
-    """The whole context a message may read: strings only."""
-    company = getattr(contact, "company", None)
+    """The whole context a message may read: strings only. `contact` is the recipient, a contact
+    (company and city from its company) or a lead (the company name and city it gave)."""
+    if hasattr(contact, "company_name"):  # a lead
+        company_name, city = contact.company_name, contact.city
+    else:
+        company = getattr(contact, "company", None)
+        company_name, city = (company.name, company.city) if company else ("", "")
     return {
         "contact": {
             "name": contact.display_name,
@@ -130,8 +135,8 @@ def recipient_context(*, contact, sender, campaign) -> dict:
             "family_name": contact.family_name,
             "email": contact.email,
             "title": getattr(contact, "title", ""),
-            "company": company.name if company else "",
-            "city": company.city if company else "",
+            "company": company_name,
+            "city": city,
         },
         "sender": {
             "name": (sender.get_full_name() or sender.username) if sender else "",

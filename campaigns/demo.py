@@ -1,4 +1,4 @@
-"""Demo marketing: two segments and a sent bilingual campaign with opens, clicks, an unsubscribe
+"""Demo marketing: segments of contacts and of leads, a sent bilingual campaign with opens, clicks, an unsubscribe
 and a deal won after a click, so a new marketer sees results on the first visit; plus a draft
 campaign ready to send.
 
@@ -19,6 +19,8 @@ from crm.demo import DemoCompany, backdate, register
 from crm.services import ShareLevel, record_share
 from customers.models import Contact
 from customers.services import contact_update
+from pipeline.leads import lead_update
+from pipeline.models import Lead
 from pipeline.opportunity_selectors import won_opportunities
 
 LOCAL_MAIL = "django.core.mail.backends.locmem.EmailBackend"
@@ -106,6 +108,7 @@ def campaigns(demo: DemoCompany) -> str:
         Delivery.objects.filter(pk=delivery.pk, clicked_at__isnull=False).update(
             clicked_at=sent_on + timedelta(hours=3)
         )
+    nurture = _leads_to_nurture(demo, marketer, team)
     services.campaign_create(
         actor=marketer,
         name="夏季客户答谢会 Summer customer evening",
@@ -115,4 +118,30 @@ def campaigns(demo: DemoCompany) -> str:
         html_body="<p>{{ contact.name }}，诚邀您参加七月的客户答谢会。 Join us in July.</p>",
         team=team,
     )
-    return f"2 segments, 2 campaigns, {len(deliveries)} messages"
+    return f"3 segments ({nurture} leads to nurture), 2 campaigns, {len(deliveries)} messages"
+
+
+def _leads_to_nurture(demo: DemoCompany, marketer, team) -> int:
+    """Sales shares a few open leads that agreed to e-mail with marketing, which keeps them on a
+    segment of leads to nurture: a campaign can reach people who are not customers yet."""
+    leads = list(
+        Lead.objects.filter(status__in=[Lead.Status.NEW, Lead.Status.CONTACTED], email__gt="")
+        .select_related("owner")
+        .order_by("pk")[:6]
+    )
+    for lead in leads:
+        record_share(obj=lead, recipient=team.group, level=ShareLevel.VIEW, actor=lead.owner)
+        lead_update(lead=lead, actor=lead.owner, email_opt_in=True, email_opt_in_source="展会 Trade show")
+    nurture = services.segment_create(
+        actor=marketer,
+        name="待培育线索 Leads to nurture",
+        description="销售转来、同意接收邮件的线索。 Open leads sales passed on, who agreed to e-mail.",
+        kind=Segment.Kind.STATIC,
+        people=Segment.People.LEADS,
+        criteria={},
+        team=team,
+    )
+    services.segment_add_members(
+        segment=nurture, actor=marketer, contacts=Lead.objects.filter(pk__in=[x.pk for x in leads])
+    )
+    return len(leads)

@@ -1,32 +1,57 @@
 from __future__ import annotations
 
 from django import forms
+from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, Segment
-from campaigns.segments import SegmentConditionsForm
+from campaigns.segments import conditions_form_class
 from crm.forms import DateTimeInput, RecordForm, scope_form_fields, style_form
 from crm.lists import RecordFilterForm
 from crm.permissions import restrict
 from customers.models import Contact
+from pipeline.models import Lead
 
 
 class SegmentForm(RecordForm):
-    """A segment's name and type, with the conditions of a dynamic one (prefixed "c-")."""
+    """A segment's name, type and people, with the conditions of a dynamic one (prefixed "c-"):
+    conditions over contacts, or over leads for a segment of leads. The people are fixed once
+    the segment is saved (its members and conditions are of that kind)."""
 
     class Meta:
         model = Segment
-        fields = ["name", "description", "kind", "owner", "team"]
+        fields = ["name", "description", "kind", "people", "owner", "team"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, data=None, *args, user, **kwargs):
         super().__init__(data, *args, user=user, **kwargs)
         instance = self.instance
-        initial = SegmentConditionsForm.initial_for(instance.criteria) if instance.pk else None
-        self.conditions_form = SegmentConditionsForm(data, user=user, prefix="c", initial=initial)
+        if instance.pk:
+            self.fields["people"].disabled = True
+            people = instance.people
+        else:
+            chosen = (data or {}).get("people") or (self.initial or {}).get("people")
+            people = chosen if chosen in Segment.People.values else Segment.People.CONTACTS
+        self.people = people
+        self.fields["people"].required = False  # not given: contacts
+        if not instance.pk:  # choosing the people swaps in their conditions
+            self.fields["people"].widget.attrs.update(
+                {
+                    "hx-get": reverse("campaigns:segment_conditions"),
+                    "hx-include": "this",
+                    "hx-target": "#segment-conditions",
+                    "hx-swap": "outerHTML",
+                }
+            )
+        form_class = conditions_form_class(people)
+        initial = form_class.initial_for(instance.criteria) if instance.pk else None
+        self.conditions_form = form_class(data, user=user, prefix="c", initial=initial)
+
+    def clean_people(self):
+        return self.cleaned_data.get("people") or Segment.People.CONTACTS
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
@@ -45,6 +70,25 @@ class SegmentMemberForm(forms.Form):
         super().__init__(*args, **kwargs)
         scope_form_fields(self, user)
         style_form(self, small=True)
+
+    @property
+    def person(self):
+        return self.cleaned_data["contact"]
+
+
+class SegmentLeadForm(SegmentMemberForm):
+    """A lead onto a static segment of leads."""
+
+    contact = None
+    lead = forms.ModelChoiceField(label=_("Lead"), queryset=Lead.objects.all())
+
+    @property
+    def person(self):
+        return self.cleaned_data["lead"]
+
+
+def member_form_class(segment: Segment):
+    return SegmentLeadForm if segment.of_leads else SegmentMemberForm
 
 
 MERGE_FIELDS = (
@@ -96,6 +140,7 @@ class CampaignForm(RecordForm):
             "scheduled_at",
             "cost",
             "conversion_days",
+            "lead_source",
             "description",
             "owner",
             "team",
@@ -114,6 +159,7 @@ class CampaignForm(RecordForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, user=user, **kwargs)
         self.fields["segment"].required = False
+        self.fields["lead_source"].queryset = self.fields["lead_source"].queryset.order_by("name")
         self.fields["second_language"].help_text = _(
             "Contacts who prefer this language get the version below, when its subject and message are written."
         )
@@ -145,11 +191,18 @@ class TestSendForm(forms.Form):
 class AddToSegmentForm(forms.Form):
     """The contact list's "Add to segment" action: a static segment the user may change."""
 
+    people = Segment.People.CONTACTS
     segment = forms.ModelChoiceField(label=_("Static segment"), queryset=Segment.objects.none())
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["segment"].queryset = restrict(
-            Segment.objects.filter(kind=Segment.Kind.STATIC), user, "change"
+            Segment.objects.filter(kind=Segment.Kind.STATIC, people=self.people), user, "change"
         ).order_by("name")
         style_form(self, small=True)
+
+
+class AddLeadsToSegmentForm(AddToSegmentForm):
+    """The lead list's "Add to segment" action: a static segment of leads the user may change."""
+
+    people = Segment.People.LEADS

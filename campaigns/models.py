@@ -23,6 +23,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm.models import OwnedModel
 from customers.models import Contact
+from pipeline.models import Lead, LeadSource
 
 
 class Segment(OwnedModel):
@@ -32,9 +33,18 @@ class Segment(OwnedModel):
         DYNAMIC = "dynamic", _("Dynamic (saved filter)")
         STATIC = "static", _("Static list")
 
+    class People(models.TextChoices):
+        CONTACTS = "contacts", _("Contacts")
+        LEADS = "leads", _("Leads")
+
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.DYNAMIC)
+    # Who the segment holds: customers' contacts, or leads not yet qualified. Fixed once saved
+    # (its conditions and members are of that kind).
+    people = models.CharField(
+        _("people"), max_length=10, choices=People.choices, default=People.CONTACTS, db_default=People.CONTACTS
+    )
     # Validated by campaigns.segments.Criteria; the keys it knows, nothing else.
     criteria = models.JSONField(_("conditions"), default=dict, blank=True)
     members = models.ManyToManyField(
@@ -55,22 +65,46 @@ class Segment(OwnedModel):
     def get_absolute_url(self):
         return reverse("campaigns:segment_detail", args=[self.pk])
 
+    @property
+    def of_leads(self) -> bool:
+        return self.people == self.People.LEADS
+
+    @property
+    def person_model(self):
+        return Lead if self.of_leads else Contact
+
+    @property
+    def member_field(self) -> str:
+        """The membership's (and a delivery's) column naming a person of this segment's kind."""
+        return "lead_id" if self.of_leads else "contact_id"
+
+
+ONE_PERSON = models.Q(contact__isnull=False, lead__isnull=True) | models.Q(contact__isnull=True, lead__isnull=False)
+
 
 class SegmentMember(models.Model):
-    """A contact on a static segment."""
+    """A contact (or, on a segment of leads, a lead) on a static segment."""
 
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     added_at = models.DateTimeField(_("added"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("segment member")
         verbose_name_plural = _("segment members")
-        constraints = [models.UniqueConstraint(fields=["segment", "contact"], name="segment_member_unique")]
-        indexes = [models.Index(fields=["contact"], name="segment_member_contact")]
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "contact"], name="segment_member_unique"),
+            models.UniqueConstraint(fields=["segment", "lead"], name="segment_member_lead_unique"),
+            models.CheckConstraint(condition=ONE_PERSON, name="segment_member_one_person"),
+        ]
+        indexes = [
+            models.Index(fields=["contact"], name="segment_member_contact"),
+            models.Index(fields=["lead"], name="segment_member_lead", condition=models.Q(lead__isnull=False)),
+        ]
 
     def __str__(self):
-        return f"{self.segment_id}:{self.contact_id}"
+        return f"{self.segment_id}:{self.contact_id or self.lead_id}"
 
 
 class Campaign(OwnedModel):
@@ -157,6 +191,18 @@ class Campaign(OwnedModel):
     # Touched by every batch of a running send; a send silent for minutes is picked up again.
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
     cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    lead_source = models.ForeignKey(
+        LeadSource,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("source of its leads"),
+        help_text=_(
+            "Leads who fill in a web form reached through this campaign's links get this source "
+            "(empty: the source named “campaign”) and the campaign itself as their origin."
+        ),
+    )
     conversion_days = models.PositiveSmallIntegerField(
         _("conversion window (days)"),
         default=30,
@@ -252,7 +298,9 @@ class Delivery(models.Model):
         NOT_VISIBLE = "not_visible", _("Out of the sender's reach")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    # The recipient: a contact, or a lead when the audience is a segment of leads.
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     email = models.EmailField(_("e-mail"), blank=True)
     email_key = models.CharField(max_length=64, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -275,6 +323,8 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         constraints = [
             models.UniqueConstraint(fields=["campaign", "contact"], name="delivery_once_per_contact"),
+            models.UniqueConstraint(fields=["campaign", "lead"], name="delivery_once_per_lead"),
+            models.CheckConstraint(condition=ONE_PERSON, name="delivery_one_person"),
             # One message per address, whatever lists it (two contacts sharing it, two listings
             # racing): the database refuses a second live row.
             models.UniqueConstraint(
@@ -287,11 +337,17 @@ class Delivery(models.Model):
             # The sender claims the next queued rows of a campaign in id order.
             models.Index(fields=["campaign", "status", "id"], name="delivery_campaign_status"),
             models.Index(fields=["contact"], name="delivery_contact"),
+            models.Index(fields=["lead"], name="delivery_lead", condition=models.Q(lead__isnull=False)),
             models.Index(fields=["message_id"], name="delivery_message_id"),
         ]
 
     def __str__(self):
-        return f"{self.campaign_id} → {self.email or self.contact_id}"
+        return f"{self.campaign_id} → {self.email or self.contact_id or self.lead_id}"
+
+    @property
+    def person(self):
+        """The recipient, contact or lead (select_related both where many are read)."""
+        return self.contact if self.contact_id else self.lead
 
 
 class Event(models.Model):

@@ -57,7 +57,7 @@ def unsubscribe(request, token):
     if found is None:
         raise Http404
     delivery = found[0]
-    language = delivery.contact.preferred_language or translation.get_language()
+    language = delivery.person.preferred_language or translation.get_language()
     with translation.override(language):
         done = False
         if request.method == "POST":

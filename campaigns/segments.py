@@ -25,6 +25,7 @@ from crm.models import Team
 from crm.pagination import capped_count
 from crm.permissions import restrict
 from customers.models import Company, Contact, GradeLevel, Tag, Transaction
+from pipeline.models import Lead, LeadSource
 from pipeline.opportunity_selectors import open_opportunities
 
 ANY = ""
@@ -89,6 +90,60 @@ class SegmentConditionsForm(forms.Form):
         return {key: value for key, value in (conditions or {}).items() if key in cls.base_fields}
 
 
+class LeadConditionsForm(forms.Form):
+    """Who is in a dynamic segment of leads. Every field is optional; the conditions given must all hold."""
+
+    statuses = forms.MultipleChoiceField(label=_("Lead status"), required=False, choices=Lead.Status.choices)
+    sources = forms.ModelMultipleChoiceField(
+        label=_("Source"), required=False, queryset=LeadSource.objects.order_by("name")
+    )
+    min_score = forms.IntegerField(label=_("Score at least"), required=False, min_value=-100000, max_value=100000)
+    city = forms.CharField(label=_("City"), required=False, max_length=100)
+    province = forms.CharField(label=_("Province / state"), required=False, max_length=100)
+    industry = forms.CharField(label=_("Industry"), required=False, max_length=100)
+    owner = forms.ModelChoiceField(label=_("Owner"), required=False, queryset=get_user_model().objects.none())
+    team = forms.ModelChoiceField(label=_("Team"), required=False, queryset=Team.objects.none())
+    language = forms.ChoiceField(
+        label=_("Preferred language"), required=False, choices=[(ANY, _("Any")), *settings.LANGUAGES]
+    )
+    email_consent = forms.ChoiceField(label=_("Agreed to marketing e-mail"), required=False, choices=YES_NO)
+    created_days = forms.IntegerField(
+        label=_("Arrived in the last (days)"), required=False, min_value=1, max_value=3650
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        scope_form_fields(self, user)
+        style_form(self)
+
+    def conditions(self) -> dict:
+        data = self.cleaned_data
+        result = {}
+        if data.get("statuses"):
+            result["statuses"] = sorted(data["statuses"])
+        if data.get("sources"):
+            result["sources"] = sorted(source.pk for source in data["sources"])
+        for name in ("city", "province", "industry", "language", "email_consent"):
+            if data.get(name):
+                result[name] = data[name].strip()
+        for name in ("min_score", "created_days"):
+            if data.get(name) is not None:
+                result[name] = int(data[name])
+        for name in ("owner", "team"):
+            if data.get(name) is not None:
+                result[name] = data[name].pk
+        return result
+
+    @classmethod
+    def initial_for(cls, conditions: dict) -> dict:
+        return {key: value for key, value in (conditions or {}).items() if key in cls.base_fields}
+
+
+def conditions_form_class(people: str):
+    """The conditions form for a segment of `people` ("contacts" or "leads")."""
+    return LeadConditionsForm if people == "leads" else SegmentConditionsForm
+
+
 def _ids(value) -> list[int]:
     if not isinstance(value, list):
         return []
@@ -149,16 +204,54 @@ def conditions_filter(conditions: dict) -> Q:
     return q
 
 
+def lead_conditions_filter(conditions: dict) -> Q:
+    """The stored conditions of a segment of leads as one filter over leads (ill-typed values ignored)."""
+    conditions = conditions if isinstance(conditions, dict) else {}
+    q = Q()
+    if statuses := _strings(conditions.get("statuses")):
+        q &= Q(status__in=statuses)
+    if sources := _ids(conditions.get("sources")):
+        q &= Q(source_id__in=sources)
+    score = conditions.get("min_score")
+    if isinstance(score, int) and not isinstance(score, bool):
+        q &= Q(score__gte=score)
+    for name in ("city", "province", "industry"):
+        if value := _text(conditions.get(name)):
+            q &= Q(**{name: value})
+    if isinstance(owner := conditions.get("owner"), int):
+        q &= Q(owner_id=owner)
+    if isinstance(team := conditions.get("team"), int):
+        q &= Q(team_id=team)
+    if language := _text(conditions.get("language")):
+        q &= Q(preferred_language=language)
+    consent = conditions.get("email_consent")
+    if consent in ("yes", "no"):
+        q &= Q(email_opt_in=consent == "yes")
+    if isinstance(days := conditions.get("created_days"), int) and days > 0:
+        q &= Q(created_at__gte=timezone.now() - timedelta(days=days))
+    return q
+
+
+def people_of(people: str, user) -> QuerySet:
+    """Every person of the kind (contacts or leads) that `user` may see."""
+    return restrict((Lead if people == "leads" else Contact).objects.all(), user)
+
+
 def audience(segment, user) -> QuerySet:
-    """The contacts of a segment that `user` may see (dynamic: the conditions; static: the list)."""
-    contacts = restrict(Contact.objects.all(), user)
+    """The people of a segment that `user` may see (dynamic: the conditions; static: the list):
+    contacts, or leads for a segment of leads."""
+    people = people_of(segment.people, user)
     if segment.kind == segment.Kind.STATIC:
-        return contacts.filter(pk__in=segment.memberships.values("contact_id"))
-    return contacts.filter(conditions_filter(segment.criteria))
+        return people.filter(pk__in=segment.memberships.values(segment.member_field))
+    return people.filter(conditions_audience_filter(segment.people, segment.criteria))
 
 
-def conditions_audience(conditions: dict, user) -> QuerySet:
-    return restrict(Contact.objects.all(), user).filter(conditions_filter(conditions))
+def conditions_audience_filter(people: str, conditions: dict) -> Q:
+    return lead_conditions_filter(conditions) if people == "leads" else conditions_filter(conditions)
+
+
+def conditions_audience(conditions: dict, user, people: str = "contacts") -> QuerySet:
+    return people_of(people, user).filter(conditions_audience_filter(people, conditions))
 
 
 def planner_estimate(queryset: QuerySet) -> int | None:

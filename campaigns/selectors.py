@@ -11,6 +11,8 @@ from campaigns.models import Campaign, Delivery, Event, Segment
 from campaigns.segments import audience
 from crm.permissions import restrict
 from customers.models import Contact
+from pipeline.leads import leads_from
+from pipeline.models import Lead
 from pipeline.opportunity_selectors import won_opportunities
 
 MEMBER_SAMPLE = 25
@@ -57,8 +59,11 @@ def campaign_for_detail(user) -> QuerySet[Campaign]:
 
 
 def segment_sample(segment: Segment, user) -> list:
-    """The first contacts of the segment the user may see (for the segment page)."""
-    return list(audience(segment, user).select_related("company").order_by("pk")[:MEMBER_SAMPLE])
+    """The first people (contacts, or leads) of the segment the user may see (for the segment page)."""
+    people = audience(segment, user)
+    if not segment.of_leads:
+        people = people.select_related("company")
+    return list(people.order_by("pk")[:MEMBER_SAMPLE])
 
 
 def segment_campaigns(segment: Segment, user) -> list[Campaign]:
@@ -79,19 +84,32 @@ def _engaged(campaign: Campaign) -> QuerySet[Delivery]:
     return Delivery.objects.filter(campaign=campaign).filter(Q(opened_at__isnull=False) | Q(clicked_at__isnull=False))
 
 
+def campaign_ref(campaign: Campaign) -> str:
+    """How leads name the campaign that brought them (`Lead.source_ref`)."""
+    return f"campaigns.campaign:{campaign.pk}"
+
+
 def conversions(campaign: Campaign) -> QuerySet:
     """Deals won within the campaign's window after a recipient of the same contact or company
-    opened or clicked."""
+    opened or clicked (a lead recipient: the deal its conversion made), and deals of the leads the
+    campaign brought."""
     window = timedelta(days=campaign.conversion_days)
     engaged = _engaged(campaign).annotate(
         first=Coalesce("opened_at", "clicked_at"),
     )
     after = engaged.filter(
-        Q(contact_id=OuterRef("contact_id")) | Q(contact__company_id=OuterRef("company_id")),
+        Q(contact_id=OuterRef("contact_id"))
+        | Q(contact__company_id=OuterRef("company_id"))
+        | Q(lead_id=OuterRef("source_lead_id")),
         first__lte=OuterRef("won_at"),
         first__gte=ExpressionWrapper(OuterRef("won_at") - Value(window), output_field=DateTimeField()),
     )
-    return won_opportunities().filter(won_at__gte=campaign.started_at or campaign.created_at).filter(Exists(after))
+    brought = leads_from(campaign_ref(campaign)).values("pk")
+    return (
+        won_opportunities()
+        .filter(won_at__gte=campaign.started_at or campaign.created_at)
+        .filter(Q(Exists(after)) | Q(source_lead_id__in=brought))
+    )
 
 
 def campaign_results(campaign: Campaign) -> dict:
@@ -123,6 +141,7 @@ def campaign_results(campaign: Campaign) -> dict:
         "click_rate": rate(stamps["clicked"]),
         "unsubscribe_rate": rate(stamps["unsubscribed"]),
         "conversions": won_stats["deals"],
+        "leads": leads_from(campaign_ref(campaign)).count() if campaign.started_at else 0,
         "conversion_rate": rate(won_stats["customers"]),
         "revenue": revenue,
         "roi": round((revenue - campaign.cost) * 100 / campaign.cost, 1) if campaign.cost else None,
@@ -130,10 +149,14 @@ def campaign_results(campaign: Campaign) -> dict:
 
 
 def recent_events(campaign: Campaign, user, limit: int = 20) -> list[Event]:
-    """The latest opens, clicks, unsubscribes and bounces of recipients the user may see."""
+    """The latest opens, clicks, unsubscribes and bounces of recipients (contacts or leads) the user may see."""
+    visible = Q(delivery__contact__in=restrict(Contact.objects.all(), user)) | Q(
+        delivery__lead__in=restrict(Lead.objects.all(), user)
+    )
     return list(
-        Event.objects.filter(campaign=campaign, delivery__contact__in=restrict(Contact.objects.all(), user))
+        Event.objects.filter(campaign=campaign)
+        .filter(visible)
         .exclude(kind=Event.Kind.SENT)
-        .select_related("delivery__contact")
+        .select_related("delivery__contact", "delivery__lead")
         .order_by("-at", "-id")[:limit]
     )

@@ -1,7 +1,7 @@
 """Sending a campaign: list every recipient once, then mail them in batches, each message once.
 
 1. `prepare(campaign)` reads the audience once, as the campaign's owner may see it, and writes a
-   delivery row per contact (unique on campaign and contact): queued, or left out with the reason
+   delivery row per person, contact or lead (unique on campaign and person): queued, or left out with the reason
    (no address, no consent, unsubscribed, bounced before, in a left-out segment, an address
    already on the list). Rerunning it after a crash adds only the rows still missing.
 2. `send_some(campaign)` claims one queued row at a time (`SELECT … FOR UPDATE SKIP LOCKED`, so
@@ -46,12 +46,14 @@ RECONNECT = "reconnect"
 Reason = Delivery.Reason
 
 
-def address_key(contact: Contact, *, sms: bool) -> str:
+def address_key(contact, *, sms: bool) -> str:
     """What makes two recipients the same: the mobile number's blind index for SMS, else the e-mail's."""
     return (contact.mobile_bidx if sms else contact.email_bidx) or ""
 
 
-def _reason(contact: Contact, *, suppressed: dict, excluded: set, seen: set, sms: bool = False) -> str:
+def _reason(
+    contact, *, suppressed: dict, excluded: set, seen: set, sms: bool = False, excluded_keys=frozenset()
+) -> str:
     key = address_key(contact, sms=sms)
     if sms and not key:
         return Reason.NO_MOBILE
@@ -67,7 +69,7 @@ def _reason(contact: Contact, *, suppressed: dict, excluded: set, seen: set, sms
         return Reason.NO_SMS_CONSENT
     if not sms and not contact.email_opt_in:
         return Reason.NO_CONSENT
-    if contact.pk in excluded:
+    if contact.pk in excluded or key in excluded_keys:
         return Reason.EXCLUDED
     if key in seen:
         return Reason.DUPLICATE
@@ -100,7 +102,10 @@ def _listing_lock(campaign_id: int):
 
 def _prepare(campaign: Campaign) -> int:
     owner = campaign.owner
-    recipients = audience(campaign.segment, owner).order_by("pk") if campaign.segment_id else Contact.objects.none()
+    segment = campaign.segment
+    recipients = audience(segment, owner).order_by("pk") if segment is not None else Contact.objects.none()
+    # A delivery names a contact, or a lead when the audience is a segment of leads.
+    column = segment.member_field if segment is not None else "contact_id"
     excluded_segments = list(campaign.exclude_segments.all())
     listed = Delivery.objects.filter(campaign=campaign)
     live = (Delivery.Status.QUEUED, Delivery.Status.HELD, Delivery.Status.SENT)
@@ -127,17 +132,28 @@ def _prepare(campaign: Campaign) -> int:
         campaign.ab_winner = Campaign.objects.filter(pk=campaign.pk).values_list("ab_winner", flat=True).first()
         after = chunk[-1].pk
         ids = [contact.pk for contact in chunk]
-        already = set(listed.filter(contact_id__in=ids).values_list("contact_id", flat=True))
+        already = set(listed.filter(**{f"{column}__in": ids}).values_list(column, flat=True))
         keys = {contact.email_bidx for contact in chunk if contact.email_bidx}
         suppressed = dict(Suppression.objects.filter(email_key__in=keys).values_list("email_key", "reason"))
-        excluded = set()
-        for segment in excluded_segments:
-            excluded |= set(audience(segment, owner).filter(pk__in=ids).values_list("pk", flat=True))
+        excluded, excluded_keys = set(), set()
+        chunk_keys = {address_key(contact, sms=sms) for contact in chunk} - {""}
+        for left_out in excluded_segments:
+            if left_out.people == segment.people:
+                excluded |= set(audience(left_out, owner).filter(pk__in=ids).values_list("pk", flat=True))
+            else:  # leads left out of a send to contacts (or the reverse): by address
+                key_column = "mobile_bidx" if sms else "email_bidx"
+                excluded_keys |= set(
+                    audience(left_out, owner)
+                    .filter(**{f"{key_column}__in": chunk_keys})
+                    .values_list(key_column, flat=True)
+                )
         rows = []
         for contact in chunk:
             if contact.pk in already:
                 continue
-            reason = _reason(contact, suppressed=suppressed, excluded=excluded, seen=seen, sms=sms)
+            reason = _reason(
+                contact, suppressed=suppressed, excluded=excluded, seen=seen, sms=sms, excluded_keys=excluded_keys
+            )
             status, variant = Delivery.Status.SUPPRESSED, ""
             if not reason:
                 seen.add(address_key(contact, sms=sms))
@@ -145,7 +161,7 @@ def _prepare(campaign: Campaign) -> int:
             rows.append(
                 Delivery(
                     campaign=campaign,
-                    contact_id=contact.pk,
+                    **{column: contact.pk},
                     email="" if sms else contact.email,
                     email_key=address_key(contact, sms=sms),
                     status=status,
@@ -155,15 +171,15 @@ def _prepare(campaign: Campaign) -> int:
             )
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
         added += len(rows)
-    if campaign.segment_id and campaign.segment.kind == Segment.Kind.STATIC:
+    if segment is not None and segment.kind == Segment.Kind.STATIC:
         # Listed members out of the owner's reach: recorded as left out, their address not copied.
         hidden = (
-            campaign.segment.memberships.exclude(contact_id__in=recipients.order_by().values("pk"))
-            .exclude(contact_id__in=listed.values("contact_id"))
-            .values_list("contact_id", flat=True)
+            segment.memberships.exclude(**{f"{column}__in": recipients.order_by().values("pk")})
+            .exclude(**{f"{column}__in": listed.exclude(**{column: None}).values(column)})
+            .values_list(column, flat=True)
         )
         rows = [
-            Delivery(campaign=campaign, contact_id=pk, status=Delivery.Status.SUPPRESSED, reason=Reason.NOT_VISIBLE)
+            Delivery(campaign=campaign, **{column: pk}, status=Delivery.Status.SUPPRESSED, reason=Reason.NOT_VISIBLE)
             for pk in hidden
         ]
         Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=PREPARE_CHUNK)
@@ -173,7 +189,7 @@ def _prepare(campaign: Campaign) -> int:
     return added
 
 
-def test_group(campaign: Campaign, contact: Contact) -> tuple[str, str]:
+def test_group(campaign: Campaign, contact) -> tuple[str, str]:
     """A recipient's place in the subject test: (status, variant). The test's share is chosen by a
     hash of the ids, so a recipient listed again after a crash lands in the same group; recipients
     of the second-language version are not part of the test."""
@@ -274,7 +290,7 @@ def from_address(campaign: Campaign) -> str:
 
 
 def build_message(campaign: Campaign, delivery: Delivery, *, connection=None) -> EmailMultiAlternatives:
-    contact = delivery.contact
+    contact = delivery.person
     context = content.recipient_context(contact=contact, sender=campaign.owner, campaign=campaign)
     base = campaign.link_base
     unsubscribe = tracking.unsubscribe_url(delivery.pk, base)
@@ -331,7 +347,7 @@ def _next_queued(campaign: Campaign, after: int) -> Delivery | None:
     now = timezone.now()
     return (
         Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("contact__company")
+        .select_related("contact__company", "lead")
         .filter(campaign=campaign, status=Delivery.Status.QUEUED, pk__gt=after)
         .filter(Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
         # Read with each claim: a pause or cancel stops the batch at the next message.
@@ -407,7 +423,7 @@ def send_some(campaign_id: int, *, limit: int | None = None) -> dict:
 def _reason_now(delivery: Delivery, *, sms: bool = False) -> str:
     """Why a queued message may no longer go out: the recipient unsubscribed, withdrew consent or
     bounced (in another campaign, say) since the recipients were listed."""
-    contact = delivery.contact
+    contact = delivery.person
     if contact.do_not_contact:
         return Reason.DO_NOT_CONTACT
     if contact.unsubscribed:
@@ -513,6 +529,8 @@ def _mark_sent(campaign: Campaign, delivery: Delivery, now, message_id: str) -> 
     delivery.error = ""
     delivery.save(update_fields=["attempts", "status", "sent_at", "message_id", "error"])
     Event.objects.create(campaign=campaign, delivery=delivery, kind=Event.Kind.SENT)
+    if not delivery.contact_id:  # a lead: no customer timeline (its opens and clicks reach its score)
+        return "sent"
     # In the same transaction as the mark: the timeline shows exactly the messages that went out.
     summary = (
         _("Received the campaign text message “%(campaign)s”")
@@ -527,7 +545,7 @@ def _mark_sent(campaign: Campaign, delivery: Delivery, now, message_id: str) -> 
     return "sent"
 
 
-def sms_text(campaign: Campaign, contact: Contact) -> str:
+def sms_text(campaign: Campaign, contact) -> str:
     """The text message for one recipient, with the opt-out line in their language."""
     context = content.recipient_context(contact=contact, sender=campaign.owner, campaign=campaign)
     with translation.override(contact.preferred_language or settings.LANGUAGE_CODE):
@@ -541,7 +559,7 @@ def _send_sms(campaign: Campaign, delivery: Delivery, backend) -> str:
         delivery.status, delivery.reason = Delivery.Status.SUPPRESSED, reason
         delivery.save(update_fields=["status", "reason"])
         return "suppressed"
-    contact = delivery.contact
+    contact = delivery.person
     now = timezone.now()
     delivery.attempts += 1
     try:

@@ -20,6 +20,8 @@ from crm.writes import ensure_may, record_create, record_delete, record_update
 from customers.models import Contact
 
 SEGMENT_FIELDS = ("name", "description", "kind", "criteria", "owner", "team")
+# Contacts or leads: chosen when the segment is made, never changed (members and conditions are of that kind).
+SEGMENT_CREATE_FIELDS = (*SEGMENT_FIELDS, "people")
 CAMPAIGN_FIELDS = (
     "name",
     "channel",
@@ -44,6 +46,7 @@ CAMPAIGN_FIELDS = (
     "scheduled_at",
     "cost",
     "conversion_days",
+    "lead_source",
     "owner",
     "team",
 )
@@ -53,7 +56,7 @@ CAMPAIGN_FIELDS = (
 
 
 def segment_create(*, actor, **data) -> Segment:
-    return record_create(model=Segment, actor=actor, data=data, fields=SEGMENT_FIELDS)
+    return record_create(model=Segment, actor=actor, data=data, fields=SEGMENT_CREATE_FIELDS)
 
 
 def segment_update(*, segment: Segment, actor, **data) -> Segment:
@@ -66,30 +69,44 @@ def segment_delete(*, segment: Segment, actor) -> None:
 
 @transaction.atomic
 def segment_add_members(*, segment: Segment, actor, contacts) -> int:
-    """Put contacts the actor may see on a static segment (the contact list's bulk action)."""
+    """Put people the actor may see on a static segment (the contact and lead lists' bulk action):
+    `contacts` is a queryset of the segment's kind of people, contacts or leads."""
     ensure_may(actor, segment, "change")
     if segment.kind != Segment.Kind.STATIC:
-        raise ValidationError(_("Only a static segment takes contacts one by one."))
+        raise ValidationError(_("Only a static segment takes people one by one."))
+    if contacts.model is not segment.person_model:
+        raise ValidationError(
+            _("This segment holds leads, not contacts.")
+            if segment.of_leads
+            else _("This segment holds contacts, not leads.")
+        )
+    column = segment.member_field
     ids = list(restrict(contacts, actor).values_list("pk", flat=True))
     present = set(
-        SegmentMember.objects.filter(segment=segment, contact_id__in=ids).values_list("contact_id", flat=True)
+        SegmentMember.objects.filter(segment=segment, **{f"{column}__in": ids}).values_list(column, flat=True)
     )
-    new = [SegmentMember(segment=segment, contact_id=pk) for pk in ids if pk not in present]
+    new = [SegmentMember(segment=segment, **{column: pk}) for pk in ids if pk not in present]
     SegmentMember.objects.bulk_create(new, ignore_conflicts=True)
     if new:
         log_event(segment, actor=actor, event="segment_members_added", changes={"members": ["", str(len(new))]})
     return len(new)
 
 
-def segment_add_contact(*, segment: Segment, actor, contact: Contact) -> int:
-    """One contact onto a static segment (the segment page's form): 1 when added, 0 when already there."""
-    return segment_add_members(segment=segment, actor=actor, contacts=Contact.objects.filter(pk=contact.pk))
+def segment_add_contact(*, segment: Segment, actor, contact) -> int:
+    """One person (a contact, or a lead on a segment of leads) onto a static segment (the segment
+    page's form): 1 when added, 0 when already there."""
+    model = type(contact)
+    return segment_add_members(segment=segment, actor=actor, contacts=model.objects.filter(pk=contact.pk))
 
 
 @transaction.atomic
-def segment_remove_member(*, segment: Segment, actor, contact: Contact) -> None:
+def segment_remove_member(*, segment: Segment, actor, contact) -> None:
+    """Take a person (contact or lead) off a static segment."""
     ensure_may(actor, segment, "change")
-    if SegmentMember.objects.filter(segment=segment, contact=contact).delete()[0]:
+    column = segment.member_field
+    if type(contact) is not segment.person_model:
+        raise ValidationError(_("Not on this segment."))
+    if SegmentMember.objects.filter(segment=segment, **{column: contact.pk}).delete()[0]:
         log_event(segment, actor=actor, event="segment_member_removed", changes={"members": [str(contact.pk), ""]})
 
 
@@ -284,5 +301,5 @@ def campaign_test_send(*, campaign: Campaign, actor, contact: Contact | None = N
 
 
 def bulk_add_to_segment(*, queryset, actor, data: dict) -> int:
-    """The contact list's bulk action: the selected contacts join a static segment."""
+    """The contact and lead lists' bulk action: the selected people join a static segment."""
     return segment_add_members(segment=data["segment"], actor=actor, contacts=queryset)

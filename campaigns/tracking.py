@@ -26,18 +26,20 @@ from crm.fields import blind_index_for, normalize_phone
 from crm.network import absolute_url
 from customers.models import Contact, Interaction
 from customers.services import record_interaction
-from pipeline.leads import lead_unsubscribed, leads_sms_opted_out
+from pipeline.leads import lead_record_event, lead_unsubscribed, leads_sms_opted_out
+from pipeline.models import Lead, LeadSource, ScoringRule
 
 # One key per purpose: the open pixel's address (fetched and logged by image proxies) cannot
-# unsubscribe anyone, and no token opens another endpoint.
-PURPOSES = ("open", "click", "unsubscribe")
+# unsubscribe anyone, and no token opens another endpoint ("origin" only names the campaign a
+# web-form lead came through).
+PURPOSES = ("open", "click", "unsubscribe", "origin")
 _SIGNERS = {purpose: signing.Signer(salt=f"campaigns.{purpose}") for purpose in PURPOSES}
 # Mail providers that fetch every image when the message arrives (not a person opening it).
 IMAGE_PROXIES = re.compile(r"GoogleImageProxy|YahooMailProxy|ggpht\.com|Outlook-iOS-Android/.*Proxy|Mimecast", re.I)
 
 
 def token_for(delivery_id: int, link: int | None = None, *, purpose: str = "unsubscribe") -> str:
-    """A recipient's token for `purpose` ("open", "unsubscribe"); with `link`, a click token."""
+    """A recipient's token for `purpose` ("open", "unsubscribe", "origin"); with `link`, a click token."""
     if link is not None:
         purpose, value = "click", f"{delivery_id}.{link}"
     else:
@@ -98,7 +100,7 @@ def delivery_for(token: str, *, purpose: str) -> tuple[Delivery, int | None] | N
     if parsed is None or (parsed[1] is not None) != (purpose == "click"):
         return None
     delivery = (
-        Delivery.objects.select_related("campaign", "contact__company")
+        Delivery.objects.select_related("campaign", "contact__company", "lead")
         .filter(pk=parsed[0])
         .exclude(sent_at=None)
         .first()
@@ -112,10 +114,19 @@ def _count(delivery: Delivery, counter: str) -> None:
     Campaign.objects.filter(pk=delivery.campaign_id).update(**{counter: F(counter) + 1})
 
 
+# What a lead's engagement counts as for its score (pipeline's scoring rules reward them).
+LEAD_EVENTS = {Event.Kind.OPEN: ScoringRule.Event.CAMPAIGN_OPEN, Event.Kind.CLICK: ScoringRule.Event.CAMPAIGN_CLICK}
+
+
 def _timeline(delivery: Delivery, kind: str, summary: str) -> None:
-    """One entry per delivery and kind of engagement (a person opening a message ten times is one event)."""
+    """One entry per delivery and kind of engagement (a person opening a message ten times is one
+    event): on a contact's timeline, or, for a lead, as a lead event its score follows."""
     campaign = delivery.campaign
     if Event.objects.filter(delivery=delivery, kind=kind, proxied=False).count() > 1:
+        return
+    if delivery.lead_id:
+        if kind in LEAD_EVENTS:
+            lead_record_event(lead=delivery.lead, event=LEAD_EVENTS[kind])
         return
     record_interaction(
         kind=Interaction.Kind.CAMPAIGN,
@@ -148,7 +159,7 @@ def record_click(delivery: Delivery, link: int) -> str | None:
     links = delivery.campaign.links or []
     if not 0 <= link < len(links):
         return None
-    url = links[link]
+    url = origin_url(links[link], delivery.pk, delivery.campaign.link_base)
     Event.objects.create(campaign_id=delivery.campaign_id, delivery=delivery, kind=Event.Kind.CLICK, url=url[:2000])
     now = timezone.now()
     if Delivery.objects.filter(pk=delivery.pk, clicked_at=None).update(clicked_at=now):
@@ -189,15 +200,10 @@ def unsubscribe(delivery: Delivery) -> bool:
         _timeline(delivery, Event.Kind.UNSUBSCRIBE, _("Unsubscribed through the campaign “%(campaign)s”"))
     suppress_address(email_key=delivery.email_key, reason=Suppression.Reason.UNSUBSCRIBED, campaign=delivery.campaign)
     # The person, too, whatever their address has become since the message went out.
-    if Contact.objects.filter(pk=delivery.contact_id, unsubscribed=False).update(
-        unsubscribed=True, unsubscribed_at=now
-    ):
+    model, pk = (Lead, delivery.lead_id) if delivery.lead_id else (Contact, delivery.contact_id)
+    if model.objects.filter(pk=pk, unsubscribed=False).update(unsubscribed=True, unsubscribed_at=now):
         log_bulk_change(
-            Contact,
-            [delivery.contact_id],
-            actor=None,
-            changes={"unsubscribed": ["False", "True"]},
-            event="campaign unsubscribed",
+            model, [pk], actor=None, changes={"unsubscribed": ["False", "True"]}, event="campaign unsubscribed"
         )
     return first
 
@@ -218,6 +224,54 @@ def record_bounce(delivery: Delivery, *, hard: bool, detail: str = "") -> None:
     suppress_address(
         email_key=delivery.email_key, reason=Suppression.Reason.BOUNCED, campaign=delivery.campaign, detail=detail
     )
+
+
+def origin_url(url: str, delivery_id: int, base: str = "") -> str:
+    """A campaign link as the click redirect gives it: a link to one of the CRM's own web forms
+    carries the recipient's origin token, so that a lead the form creates names this campaign
+    (`lead_origin`); every other address is left exactly as written."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    ours = urlsplit(_absolute("/", base))
+    form_prefix = reverse("pipeline:web_form", args=["x"]).removesuffix("x/")
+    if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc) or not parts.path.startswith(form_prefix):
+        return url
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != ORIGIN_PARAMETER]
+    query.append((ORIGIN_PARAMETER, token_for(delivery_id, purpose="origin")))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+ORIGIN_PARAMETER = "origin"
+CAMPAIGN_SOURCE_CODE = "campaign"
+
+
+def lead_origin(token: str) -> tuple[str, LeadSource | None] | None:
+    """pipeline's web form asks who brought a lead: for a campaign's origin token, the campaign's
+    reference ("campaigns.campaign:42") and the lead source it gives (its own, else the source
+    coded "campaign" when the administrator keeps one); None for anything else."""
+    parsed = read_token(token, "origin")
+    if parsed is None or parsed[1] is not None:
+        return None
+    campaign = Campaign.objects.filter(deliveries__pk=parsed[0]).select_related("lead_source").first()
+    if campaign is None:
+        return None
+    source = campaign.lead_source or LeadSource.objects.filter(code=CAMPAIGN_SOURCE_CODE).first()
+    return f"campaigns.campaign:{campaign.pk}", source
+
+
+def name_origin(source_ref: str, user) -> tuple[str, str] | None:
+    """A lead's origin as its page shows it: the campaign by name and link to those who may see
+    it, else only that a campaign brought it."""
+    from crm.permissions import restrict
+
+    prefix, _sep, pk = source_ref.partition(":")
+    if prefix != "campaigns.campaign" or not pk.isdigit():
+        return None
+    campaign = restrict(Campaign.objects.filter(pk=int(pk)), user).first()
+    if campaign is None:
+        return _("A marketing campaign"), ""
+    return campaign.name, campaign.get_absolute_url()
 
 
 def deliveries_by_message_id(message_id: str):

@@ -26,6 +26,7 @@ urlpatterns += [
         for action in views.ACTIONS
     ),
     path("segments/estimate/", views.segment_estimate, name="segment_estimate"),
+    path("segments/conditions/", views.segment_conditions, name="segment_conditions"),
     path("segments/<int:pk>/members/", views.segment_add_member, name="segment_add_member"),
     path(
         "segments/<int:pk>/members/<int:contact_pk>/remove/", views.segment_remove_member, name="segment_remove_member"

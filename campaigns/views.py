@@ -23,11 +23,11 @@ from campaigns.forms import (
     CampaignForm,
     SegmentFilterForm,
     SegmentForm,
-    SegmentMemberForm,
     TestSendForm,
+    member_form_class,
 )
 from campaigns.models import Campaign, Segment
-from campaigns.segments import SegmentConditionsForm, conditions_audience, estimated_count
+from campaigns.segments import conditions_audience, conditions_form_class, estimated_count
 from campaigns.selectors import (
     campaign_for_detail,
     campaign_list,
@@ -102,7 +102,8 @@ SEGMENT_LIST = ListSpec(
 
 def _condition_labels(segment: Segment, user) -> list[tuple[str, str]]:
     """The stored conditions as (label, value) pairs a person reads."""
-    form = SegmentConditionsForm(user=user, initial=SegmentConditionsForm.initial_for(segment.criteria))
+    form_class = conditions_form_class(segment.people)
+    form = form_class(user=user, initial=form_class.initial_for(segment.criteria))
     labels = []
     for name, value in (segment.criteria or {}).items():
         field = form.fields.get(name)
@@ -131,12 +132,14 @@ def segment_context(request, segment: Segment) -> dict:
         "estimated": estimated,
         "sample": segment_sample(segment, user),
         "campaigns": segment_campaigns(segment, user),
-        "member_form": SegmentMemberForm(user=user) if may_change and segment.kind == Segment.Kind.STATIC else None,
+        "member_form": (
+            member_form_class(segment)(user=user) if may_change and segment.kind == Segment.Kind.STATIC else None
+        ),
     }
 
 
 def segment_form_context(request, form, record) -> dict:
-    return {"conditions_form": form.conditions_form}
+    return {"conditions_form": form.conditions_form, "people": form.people}
 
 
 SEGMENT_SCREENS = Screens(
@@ -154,18 +157,39 @@ SEGMENT_SCREENS = Screens(
 )
 
 
+def _people(request) -> str:
+    people = request.GET.get("people", "")
+    return people if people in Segment.People.values else Segment.People.CONTACTS
+
+
 @login_required
 def segment_estimate(request):
-    """The live count beside the segment form: how many contacts the conditions give now."""
+    """The live count beside the segment form: how many people (contacts, or leads) the conditions give now."""
     if not has_role_permission(request.user, Segment, "view"):
         raise PermissionDenied
-    form = SegmentConditionsForm(request.GET or None, user=request.user, prefix="c")
+    people = _people(request)
+    form = conditions_form_class(people)(request.GET or None, user=request.user, prefix="c")
     count = estimated = None
     if form.is_valid():
-        count, estimated = estimated_count(conditions_audience(form.conditions(), request.user))
+        count, estimated = estimated_count(conditions_audience(form.conditions(), request.user, people))
     response = render(
-        request, "campaigns/_segment_estimate.html", {"count": count, "estimated": estimated, "form": form}
+        request,
+        "campaigns/_segment_estimate.html",
+        {"count": count, "estimated": estimated, "form": form, "people": people},
     )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+def segment_conditions(request):
+    """The segment form's conditions for the people chosen (contacts or leads), swapped in when
+    the choice changes."""
+    if not has_role_permission(request.user, Segment, "add"):
+        raise PermissionDenied
+    people = _people(request)
+    form = conditions_form_class(people)(user=request.user, prefix="c")
+    response = render(request, "campaigns/_segment_conditions.html", {"conditions_form": form, "people": people})
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -174,12 +198,12 @@ def segment_estimate(request):
 @require_POST
 def segment_add_member(request, pk):
     segment = get_object_for_user(request.user, Segment, pk, "change")
-    form = SegmentMemberForm(request.POST, user=request.user)
+    form = member_form_class(segment)(request.POST, user=request.user)
     if not form.is_valid():
         messages.error(request, form_errors_text(form))
         return redirect(segment)
     try:
-        added = services.segment_add_contact(segment=segment, actor=request.user, contact=form.cleaned_data["contact"])
+        added = services.segment_add_contact(segment=segment, actor=request.user, contact=form.person)
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     else:
@@ -190,8 +214,9 @@ def segment_add_member(request, pk):
 @login_required
 @require_POST
 def segment_remove_member(request, pk, contact_pk):
+    """Take a member (a contact, or a lead on a segment of leads) off a static segment."""
     segment = get_object_for_user(request.user, Segment, pk, "change")
-    contact = get_object_for_user(request.user, Contact, contact_pk)
+    contact = get_object_for_user(request.user, segment.person_model, contact_pk)
     try:
         services.segment_remove_member(segment=segment, actor=request.user, contact=contact)
     except (ValidationError, PermissionDenied) as error:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.fields import BlindIndexField, EncryptedCharField, blind_index_for, normalize_email, normalize_phone
@@ -128,3 +129,34 @@ def find_people(
     if not condition:
         return queryset.none()
     return queryset.filter(condition)
+
+
+# The consent a person's form edits (contacts and leads alike); the times are stamped by
+# `stamp_consent`, never typed.
+CONSENT_FIELDS = (
+    "preferred_language",
+    "email_opt_in",
+    "email_opt_in_source",
+    "sms_opt_in",
+    "sms_opt_in_source",
+    "unsubscribed",
+    "do_not_contact",
+)
+
+
+def stamp_consent(person: Person, data: dict, before: tuple[bool, bool] = (False, False)) -> None:
+    """When consent was given or withdrawn: `before` is (email_opt_in, unsubscribed) as stored
+    before the change; an import may give the original times (`email_opt_in_at`, `sms_opt_in_at`)."""
+    now = timezone.now()
+    if person.email_opt_in and not before[0]:
+        person.email_opt_in_at = data.get("email_opt_in_at") or now
+    if not person.email_opt_in:
+        person.email_opt_in_at = None
+    if person.sms_opt_in and not person.sms_opt_in_at:
+        person.sms_opt_in_at = data.get("sms_opt_in_at") or now
+    if not person.sms_opt_in:
+        person.sms_opt_in_at = None
+    if person.unsubscribed and not before[1]:
+        person.unsubscribed_at = now
+    if not person.unsubscribed:
+        person.unsubscribed_at = None

@@ -67,6 +67,8 @@ ROLE_EXTRA_PERMISSIONS = {
         "pipeline.reveal_sensitive",
         "pipeline.export_records",
     ),
+    # Marketing reaches leads too (campaigns to leads, trade-show lists), within its own reach.
+    MARKETING: ("pipeline.view_lead", "pipeline.add_lead", "pipeline.change_lead", "pipeline.view_leadsource"),
     SUPPORT_MANAGER: ("customers.reveal_sensitive",),
     AUDITOR: (
         "customers.reveal_sensitive",

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from crm.audit import log_bulk_change
 from crm.models import User
 from crm.outbox import queue_task
+from crm.people import stamp_consent
 from crm.permissions import can
 from crm.writes import record_create, record_delete, record_update
 from customers.models import Company, Contact, Interaction, Tag, Transaction
@@ -108,19 +109,7 @@ def _check_company_visible(company: Company | None, contact: Contact, actor: Use
 
 
 def _stamp_consent(contact: Contact, data: dict, before: tuple[bool, bool] = (False, False)) -> None:
-    now = timezone.now()
-    if contact.email_opt_in and not before[0]:
-        contact.email_opt_in_at = data.get("email_opt_in_at") or now
-    if not contact.email_opt_in:
-        contact.email_opt_in_at = None
-    if contact.sms_opt_in and not contact.sms_opt_in_at:
-        contact.sms_opt_in_at = data.get("sms_opt_in_at") or now
-    if not contact.sms_opt_in:
-        contact.sms_opt_in_at = None
-    if contact.unsubscribed and not before[1]:
-        contact.unsubscribed_at = now
-    if not contact.unsubscribed:
-        contact.unsubscribed_at = None
+    stamp_consent(contact, data, before)
 
 
 @transaction.atomic

@@ -114,20 +114,24 @@ class PublicLeadForm(Honeypot, forms.ModelForm):
         fields = [name for name, _label in WebForm.FIELD_CHOICES]
         widgets = {"notes": forms.Textarea(attrs={"rows": 4, "maxlength": WEB_FORM_MESSAGE_MAX})}
 
+    # Who sent the visitor here (a campaign link's token, read by `leads.lead_origin`); kept
+    # through the form's round trip, never shown.
+    origin = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
     def __init__(self, *args, web_form: WebForm, **kwargs):
         super().__init__(*args, **kwargs)
         wanted = [name for name in web_form.fields if name in self.fields] or ["family_name", "email"]
         required = set(web_form.required_fields or [])
         labels = dict(WebForm.FIELD_CHOICES)  # the visitor's words: "Message", not "notes"
         for name in list(self.fields):
-            if name == HONEYPOT:
+            if name in (HONEYPOT, "origin"):
                 continue
             if name not in wanted:
                 del self.fields[name]
             else:
                 self.fields[name].required = name in required
                 self.fields[name].label = labels[name]
-        self.order_fields([*wanted, HONEYPOT])
+        self.order_fields([*wanted, HONEYPOT, "origin"])
         style_form(self)
 
     def clean_notes(self):
@@ -144,4 +148,4 @@ class PublicLeadForm(Honeypot, forms.ModelForm):
         return cleaned
 
     def lead_data(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != HONEYPOT and k in self.fields}
+        return {k: v for k, v in self.cleaned_data.items() if k not in (HONEYPOT, "origin") and k in self.fields}

@@ -71,6 +71,7 @@ def lead_context(request, lead: Lead) -> dict:
         else None,
         "tasks_panel": _tasks_panel(),
         "statuses": Lead.Status,
+        "origin": leads.origin_of(lead, request.user),
     }
 
 

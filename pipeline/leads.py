@@ -32,6 +32,7 @@ from crm.audit import acting_as, log_bulk_change
 from crm.models import Team, User
 from crm.network import absolute_url
 from crm.outbox import queue_task
+from crm.people import CONSENT_FIELDS, stamp_consent
 from crm.permissions import can, has_role_permission
 from crm.writes import apply_fields, check_assignment, ensure_still_visible, record_delete, record_update
 from customers import services as customer_services
@@ -40,6 +41,7 @@ from pipeline.models import (
     AssignmentRule,
     Lead,
     LeadEvent,
+    LeadSource,
     Opportunity,
     RoundRobinState,
     ScoringRule,
@@ -63,6 +65,7 @@ LEAD_FIELDS = [
     "website",
     "source",
     "notes",
+    *CONSENT_FIELDS,
 ]
 OPEN_STATUSES = (Lead.Status.NEW, Lead.Status.CONTACTED, Lead.Status.QUALIFIED)
 RESCORE_BATCH = 1000
@@ -258,15 +261,18 @@ def lead_create(
     team: Team | None = None,
     auto_assign: bool = False,
     web_form: WebForm | None = None,
+    source_ref: str = "",
     **data,
 ) -> Lead:
-    """A new lead. `auto_assign` (web forms, imports) lets the assignment rules pick owner and team."""
+    """A new lead. `auto_assign` (web forms, imports) lets the assignment rules pick owner and team;
+    `source_ref` names what brought it ("campaigns.campaign:42", see `register_lead_origin`)."""
     if actor is not None:
         if not has_role_permission(actor, Lead, "add"):
             raise PermissionDenied
         check_assignment(actor, owner=owner, team=team)
-    lead = Lead(web_form=web_form)
+    lead = Lead(web_form=web_form, source_ref=source_ref[:100])
     apply_fields(lead, LEAD_FIELDS, data)
+    stamp_consent(lead, data)
     if auto_assign or (owner is None and actor is None):
         lead.owner, lead.team = assignment_for(lead, fallback_team=team)
     else:
@@ -285,8 +291,11 @@ def lead_update(*, lead: Lead, actor: User, **data) -> Lead:
     if lead.status == Lead.Status.CONVERTED:
         raise ValidationError(_("A converted lead can no longer be edited."))
 
+    before = (lead.email_opt_in, lead.unsubscribed)
+
     def rescore(stored: Lead, _given: Lead) -> None:
         stored.score = lead_compute_score(stored)
+        stamp_consent(stored, data, before=before)
 
     return record_update(record=lead, actor=actor, data=data, fields=LEAD_FIELDS, before_save=rescore)
 
@@ -346,6 +355,10 @@ def contact_data_of(lead: Lead) -> dict:
         "email": lead.email,
         "phone": lead.phone,
         "mobile": lead.mobile,
+        # The consent the person gave as a lead holds for the contact, with its original time.
+        **{name: getattr(lead, name) for name in CONSENT_FIELDS},
+        "email_opt_in_at": lead.email_opt_in_at,
+        "sms_opt_in_at": lead.sms_opt_in_at,
     }
 
 
@@ -433,15 +446,65 @@ def lead_convert(
 # --- Web-to-lead ---------------------------------------------------------------------------------
 
 
+# Modules that bring visitors to a web form (campaigns) say which of them brought a lead: each
+# reader takes the form's `origin` parameter and returns (source_ref, LeadSource or None), or None
+# when the token is not theirs. Pipeline keeps the reference and never imports the module.
+_ORIGIN_READERS: list = []
+
+
+_ORIGIN_NAMERS: list = []
+
+
+def register_lead_origin(reader, namer=None) -> None:
+    """`reader(token)` as above; `namer(source_ref, user)` says what a stored reference is for a
+    viewer of the lead: (label, url or "") or None when the reference is not its module's."""
+    if reader not in _ORIGIN_READERS:
+        _ORIGIN_READERS.append(reader)
+    if namer is not None and namer not in _ORIGIN_NAMERS:
+        _ORIGIN_NAMERS.append(namer)
+
+
+def origin_of(lead: Lead, user) -> tuple[str, str] | None:
+    """What brought the lead, as (label, url or ""), for its page."""
+    if not lead.source_ref:
+        return None
+    for namer in _ORIGIN_NAMERS:
+        found = namer(lead.source_ref, user)
+        if found is not None:
+            return found
+    return None
+
+
+def lead_origin(token: str) -> tuple[str, LeadSource | None] | None:
+    if not token:
+        return None
+    for reader in _ORIGIN_READERS:
+        found = reader(token)
+        if found is not None:
+            return found
+    return None
+
+
 @transaction.atomic
-def web_form_submit(*, web_form: WebForm, data: dict, lead_url_builder=None) -> Lead:
-    """A lead from a public form: created, scored with the submission, assigned, assignee told."""
+def web_form_submit(*, web_form: WebForm, data: dict, lead_url_builder=None, origin: str = "") -> Lead:
+    """A lead from a public form: created, scored with the submission, assigned, assignee told.
+    `origin` is the token a campaign link gave the visitor: the lead then carries the campaign
+    as its origin and the campaign's source instead of the form's."""
     if not web_form.active:
         raise ValidationError(_("This form is closed."))
     clean = {k: v for k, v in data.items() if k in {name for name, _label in WebForm.FIELD_CHOICES}}
     if web_form.source_id:
         clean["source"] = web_form.source
-    lead = lead_create(actor=None, team=web_form.team, auto_assign=True, web_form=web_form, **clean)
+    if clean.get("email_opt_in"):  # the visitor ticked the form's consent box
+        clean["email_opt_in_source"] = (_("Web form: %(name)s") % {"name": web_form.name})[:100]
+    source_ref = ""
+    if found := lead_origin(origin):
+        source_ref, source = found
+        if source is not None:
+            clean["source"] = source
+    lead = lead_create(
+        actor=None, team=web_form.team, auto_assign=True, web_form=web_form, source_ref=source_ref, **clean
+    )
     lead_record_event(lead=lead, event=ScoringRule.Event.WEB_FORM)
     lead_url = lead_url_builder(lead.get_absolute_url()) if lead_url_builder else ""
     # Mail goes out from a Celery task once the lead is committed: neither a mail server nor a
@@ -488,6 +551,12 @@ def lead_unsubscribed(*, email_key: str, at, event: str) -> int:
         Lead.objects.filter(pk__in=pks).update(unsubscribed=True, unsubscribed_at=at)
         log_bulk_change(Lead, pks, actor=None, changes={"unsubscribed": ["False", "True"]}, event=event)
     return len(pks)
+
+
+def leads_from(source_ref: str):
+    """The leads a module brought ("campaigns.campaign:42"), unscoped like the other selectors
+    campaigns reads (its results count them); a partial index answers."""
+    return Lead.objects.filter(source_ref=source_ref) if source_ref else Lead.objects.none()
 
 
 def leads_sms_opted_out(*, phone_key: str, event: str) -> int:

@@ -66,6 +66,9 @@ class Lead(OwnedModel, Person):
     web_form = models.ForeignKey(
         "WebForm", on_delete=models.SET_NULL, null=True, blank=True, related_name="leads", verbose_name=_("web form")
     )
+    # What brought the lead, written by the module that did ("campaigns.campaign:42"); pipeline
+    # does not read it, the module shows and counts its own through `leads_from`.
+    source_ref = models.CharField(_("origin"), max_length=100, blank=True, default="", db_default="", editable=False)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
     disqualified_reason = models.CharField(_("reason for disqualifying"), max_length=200, blank=True)
     score = models.IntegerField(_("score"), default=0, db_default=0)
@@ -98,6 +101,7 @@ class Lead(OwnedModel, Person):
             models.Index(fields=["created_at", "id"], name="lead_created_id"),
             models.Index(fields=["score", "id"], name="lead_score_id"),
             models.Index(fields=["status", "id"], name="lead_status_id"),
+            models.Index(fields=["source_ref"], name="lead_source_ref", condition=~models.Q(source_ref="")),
         ]
 
     def name_fallback(self) -> str:
@@ -229,6 +233,7 @@ class WebForm(models.Model):
         ("city", _("City")),
         ("industry", _("Industry")),
         ("notes", _("Message")),
+        ("email_opt_in", _("I agree to receive marketing e-mail")),
     ]
 
     name = models.CharField(_("name"), max_length=100)

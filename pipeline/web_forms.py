@@ -75,6 +75,7 @@ def web_form(request, slug):
                     web_form=web_form,
                     data=form.lead_data(),
                     lead_url_builder=lambda path: absolute_url(path, request),
+                    origin=form.cleaned_data.get("origin", ""),
                 )
             except ValidationError as error:
                 form.add_error(None, ValidationError(error.messages))
@@ -82,7 +83,8 @@ def web_form(request, slug):
                 return _frame_headers(render(request, "pipeline/web_form_thanks.html", {"web_form": web_form}))
         status = 400
     elif request.method in ("GET", "HEAD"):
-        form = PublicLeadForm(web_form=web_form)
+        origin = request.GET.get("origin", "")
+        form = PublicLeadForm(web_form=web_form, initial={"origin": origin[:200] if isinstance(origin, str) else ""})
     else:
         return _frame_headers(render(request, "pipeline/web_form_refused.html", {"web_form": web_form}, status=405))
     return _frame_headers(
