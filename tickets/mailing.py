@@ -118,27 +118,34 @@ def send_feedback_request(*, ticket_id: int) -> bool:
     )
 
 
-def sla_recipients(ticket: Ticket, *, escalate: bool, former_owner_id: int | None = None) -> list[User]:
-    """The assignee (or, unassigned, the team's managers); an escalation adds the managers, and
-    the assignee the breach took the ticket from. Then the ticket's watchers who may still see it.
-    Each person once, and only those active with an address."""
+def ticket_recipients(
+    ticket: Ticket, *, managers: bool = False, also: tuple[int | None, ...] = (), skip: int | None = None
+) -> list[User]:
+    """Who is told about `ticket`: its assignee (unassigned, or with `managers`, its team's
+    managers too), the users `also` names, then its watchers. Each person once, and only those
+    active, with an address and still able to see the ticket; `skip` (who caused it) is left out."""
     people = [ticket.owner] if ticket.owner_id else []
-    if escalate or not people:
-        managers = TeamMembership.objects.filter(team_id=ticket.team_id, role=TeamMembership.Role.MANAGER)
-        people += [m.user for m in managers.select_related("user")]
-    if former_owner_id is not None:
-        people += list(User.objects.filter(pk=former_owner_id))
-    people += [
-        watcher
-        for watcher in ticket.watchers.filter(is_active=True).exclude(email="").order_by("pk")
-        if can(watcher, ticket, "view")
-    ]
-    seen, unique = set(), []
+    if managers or not people:
+        memberships = TeamMembership.objects.filter(team_id=ticket.team_id, role=TeamMembership.Role.MANAGER)
+        people += [m.user for m in memberships.select_related("user").order_by("user_id")]
+    named = [pk for pk in also if pk is not None]
+    if named:
+        people += list(User.objects.filter(pk__in=named).order_by("pk"))
+    people += list(ticket.watchers.filter(is_active=True).exclude(email="").order_by("pk"))
+    seen, unique = {skip}, []
     for person in people:
-        if person is not None and person.is_active and person.email and person.pk not in seen:
-            seen.add(person.pk)
+        if person is None or person.pk in seen:
+            continue
+        seen.add(person.pk)
+        if person.is_active and person.email and can(person, ticket, "view"):
             unique.append(person)
     return unique
+
+
+def sla_recipients(ticket: Ticket, *, escalate: bool, former_owner_id: int | None = None) -> list[User]:
+    """The assignee (or, unassigned, the team's managers); an escalation adds the managers, and
+    the assignee the breach took the ticket from. Then the ticket's watchers who may still see it."""
+    return ticket_recipients(ticket, managers=escalate, also=(former_owner_id,))
 
 
 def send_sla_notice(*, ticket_id: int, escalate: bool, former_owner_id: int | None = None) -> int:
@@ -153,6 +160,59 @@ def send_sla_notice(*, ticket_id: int, escalate: bool, former_owner_id: int | No
                 "tickets/sla_email.txt",
                 {"ticket": ticket, "escalate": escalate, "url": absolute_url(ticket.get_absolute_url())},
             )
-        EmailMessage(subject=" ".join(subject.split()), body=body, to=[person.email]).send()
+        # Machine-made: an agent's out-of-office reply must not answer it.
+        EmailMessage(
+            subject=" ".join(subject.split()),
+            body=body,
+            to=[person.email],
+            headers={"Auto-Submitted": "auto-generated"},
+        ).send()
         sent += 1
     return sent
+
+
+EXCERPT_CHARS = 500
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of `text`, cut at `limit` characters with an ellipsis when it goes on."""
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+def send_customer_message_notice(*, message_id: int, skip_user_id: int | None = None) -> int:
+    """Tell the assignee (unassigned: the team's managers) and the watchers that the customer
+    wrote on the ticket, each in their own language, with the start of the message and the
+    ticket's address. `skip_user_id` is the agent whose action brought the message (a merge)."""
+    message = (
+        Message.objects.select_related("ticket", "ticket__owner", "ticket__contact")
+        .filter(pk=message_id, kind=Message.Kind.CUSTOMER)
+        .first()
+    )
+    if message is None:
+        return 0
+    ticket = message.ticket
+    context = {
+        "ticket": ticket,
+        # Header fields stay on one line whatever the customer typed.
+        "customer": " ".join((message.author_name or str(ticket.contact or "")).split()),
+        "subject": " ".join(ticket.subject.split()),
+        "excerpt": excerpt(message.body),
+        "url": absolute_url(ticket.get_absolute_url()),
+    }
+    emails = []
+    for person in ticket_recipients(ticket, skip=skip_user_id):
+        with translation.override(person.language or settings.LANGUAGE_CODE):
+            subject = render_to_string("tickets/customer_message_subject.txt", context)
+            body = render_to_string("tickets/customer_message_email.txt", context)
+        emails.append(
+            EmailMessage(
+                subject=" ".join(subject.split()),
+                body=body,
+                to=[person.email],
+                headers={"Auto-Submitted": "auto-generated"},
+            )
+        )
+    if emails:
+        emails[0].get_connection().send_messages(emails)
+    return len(emails)

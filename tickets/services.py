@@ -62,6 +62,7 @@ TRANSITIONS = {
 
 MAIL_REPLY_TASK = "tickets.tasks.mail_reply"
 FEEDBACK_TASK = "tickets.tasks.mail_feedback_request"
+CUSTOMER_MESSAGE_TASK = "tickets.tasks.mail_customer_message_notice"
 
 
 def reopen_window() -> timedelta:
@@ -486,7 +487,18 @@ def customer_message(
     fields = _set_status(ticket, status, now) if status else []
     _save(ticket, None, fields, now)
     record_ticket_event(ticket, None, _("Customer wrote on ticket %(number)s") % {"number": ticket.number}, body)
+    _notify_customer_message(message)
     return message
+
+
+def _notify_customer_message(message: Message, *, actor: User | None = None) -> None:
+    """Mail the assignee (or the team's managers) and the watchers about a customer's message on
+    an existing ticket, once the transaction commits; `actor` (who merged it in) knows already."""
+    from celery import current_app
+
+    queue_task(
+        current_app.tasks[CUSTOMER_MESSAGE_TASK], message_id=message.pk, skip_user_id=actor.pk if actor else None
+    )
 
 
 # --- Assignment by hand -----------------------------------------------------------------------
@@ -734,8 +746,9 @@ def ticket_merge(*, survivor: Ticket, merged: Ticket, actor: User) -> Ticket:
         raise ValidationError(_("%(number)s is closed already.") % {"number": merged.number})
     now = timezone.now()
     with acting_as(actor):
+        request = None
         if merged.description:
-            Message.objects.create(
+            request = Message.objects.create(
                 ticket=survivor,
                 kind=Message.Kind.CUSTOMER,
                 author_name=str(merged.contact or ""),
@@ -767,6 +780,8 @@ def ticket_merge(*, survivor: Ticket, merged: Ticket, actor: User) -> Ticket:
     fields = _set_status(merged, Status.CLOSED, now)
     _save(merged, actor, fields, now)
     _save(survivor, actor, [], now)
+    if request is not None:
+        _notify_customer_message(request, actor=actor)
     record_ticket_event(
         survivor, actor, _("%(merged)s merged into %(number)s") % {"merged": merged.number, "number": survivor.number}
     )

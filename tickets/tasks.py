@@ -49,3 +49,9 @@ def watch_sla() -> dict:
 def recompute_open_tickets() -> int:
     """Recompute every active ticket's due times after the SLA configuration changed."""
     return sla_watch.recompute_open()
+
+
+@shared_task(acks_late=True, autoretry_for=MAIL_ERRORS, retry_backoff=True, max_retries=8)
+def mail_customer_message_notice(*, message_id: int, skip_user_id: int | None = None) -> int:
+    """Tell the assignee and the watchers that the customer wrote; retried while the mail server is away."""
+    return mailing.send_customer_message_notice(message_id=message_id, skip_user_id=skip_user_id)
