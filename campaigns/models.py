@@ -395,7 +395,9 @@ class Suppression(models.Model):
         BOUNCED = "bounced", _("Hard bounce")
         COMPLAINED = "complained", _("Marked as spam")
 
-    email_key = models.CharField(max_length=64, unique=True)
+    # Unique through Meta.constraints rather than unique=True, which on PostgreSQL adds a second
+    # `..._like` index for LIKE 'x%': the key is only ever compared by equality or IN.
+    email_key = models.CharField(max_length=64)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     campaign = models.ForeignKey(
         Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("campaign")
@@ -406,6 +408,7 @@ class Suppression(models.Model):
     class Meta:
         verbose_name = _("suppressed address")
         verbose_name_plural = _("suppressed addresses")
+        constraints = [models.UniqueConstraint(fields=["email_key"], name="suppression_email_key_unique")]
 
     def __str__(self):
         return f"{self.get_reason_display()} · {date_format(timezone.localtime(self.created_at), 'SHORT_DATE_FORMAT')}"

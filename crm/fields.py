@@ -235,13 +235,18 @@ class EncryptedCharField(EncryptedTextField):
 
 
 class BlindIndexField(models.CharField):
-    """HMAC-SHA256 (hex) of the normalised value of the encrypted field naming it; kept in step on save."""
+    """HMAC-SHA256 (hex) of the normalised value of the encrypted field naming it; kept in step on save.
+
+    Not db_index: on PostgreSQL that would add a second `..._like` index (varchar_pattern_ops)
+    for LIKE 'x%', and a blind index is only ever compared by equality or IN. The model declares
+    one plain btree per blind index in its Meta.indexes instead (`Person.Meta.indexes`,
+    `Company.Meta.indexes`). Migrations written before this default changed say db_index=True.
+    """
 
     description = _("Blind index")
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 64)
-        kwargs.setdefault("db_index", True)
         kwargs.setdefault("editable", False)
         kwargs.setdefault("blank", True)
         kwargs.setdefault("default", "")
@@ -249,7 +254,7 @@ class BlindIndexField(models.CharField):
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
-        for key, value in (("max_length", 64), ("db_index", True), ("editable", False), ("blank", True)):
+        for key, value in (("max_length", 64), ("editable", False), ("blank", True)):
             if kwargs.get(key) == value:
                 del kwargs[key]
         if kwargs.get("default") == "":

@@ -35,6 +35,9 @@ def display_name(family: str, given: str) -> str:
     return " ".join(part for part in (given, family) if part)
 
 
+BLIND_INDEXES = ("email_bidx", "phone_bidx", "mobile_bidx")
+
+
 class Person(models.Model):
     """Names, e-mail, encrypted phones with blind indexes, language and consent."""
 
@@ -76,6 +79,10 @@ class Person(models.Model):
 
     class Meta:
         abstract = True
+        # One plain btree per blind index (equality and IN only, so no LIKE index: see
+        # BlindIndexField), named e.g. contact_email_bidx. A subclass whose Meta declares its own
+        # `indexes` replaces this list, so it starts with `*Person.Meta.indexes`.
+        indexes = [models.Index(fields=[name], name=f"%(class)s_{name}") for name in BLIND_INDEXES]
 
     def __str__(self):
         return self.display_name

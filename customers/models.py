@@ -138,6 +138,9 @@ class Company(OwnedModel):
             models.Index(fields=["city", "id"], name="company_city_id"),
             models.Index(fields=["website_domain"], name="company_domain"),
             models.Index(fields=["external_id"], name="company_external_id"),
+            # Blind indexes: equality only, so a plain btree and no LIKE index (see BlindIndexField).
+            models.Index(fields=["phone_bidx"], name="company_phone_bidx"),
+            models.Index(fields=["tax_id_bidx"], name="company_tax_id_bidx"),
         ]
 
     def __str__(self):
@@ -176,6 +179,7 @@ class Contact(OwnedModel, Person):
             ("export_records", _("Can export customer records")),
         ]
         indexes = [
+            *Person.Meta.indexes,  # the blind indexes, replaced by this list otherwise
             # A rep's contact list, by name: the first page straight from the index.
             models.Index(fields=["owner", "display_name", "id"], name="contact_owner_name"),
             models.Index(fields=["team", "id"], name="contact_team_id"),

@@ -95,6 +95,7 @@ class Lead(OwnedModel, Person):
         verbose_name_plural = _("leads")
         permissions = [("reveal_sensitive", _("Can reveal sensitive fields"))]
         indexes = [
+            *Person.Meta.indexes,  # the blind indexes, replaced by this list otherwise
             models.Index(fields=["owner", "id"], name="lead_owner_id"),
             models.Index(fields=["team", "id"], name="lead_team_id"),
             models.Index(fields=["display_name", "id"], name="lead_name_id"),
