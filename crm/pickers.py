@@ -64,6 +64,7 @@ class PickSource:
     order: tuple[str, ...] = ("pk",)
     label_queryset: Callable[[Any], QuerySet] | None = None
     only: tuple[str, ...] = ()
+    model: type[models.Model] | None = None  # what `register_record_source` lists
 
     def _load(self, queryset: QuerySet) -> QuerySet:
         return queryset.only(*self.only) if self.only else queryset
@@ -100,13 +101,14 @@ def register_pick_source(
     order: tuple[str, ...] = ("pk",),
     label_queryset: Callable[[Any], QuerySet] | None = None,
     only: tuple[str, ...] = (),
+    model: type[models.Model] | None = None,
 ) -> PickSource:
     """Declare a picker's source. `queryset(user)` must already be scoped to what `user` may choose;
     `label_queryset(user)` (default: `queryset`) scopes the label shown for a current value;
     `only` names the columns `label` reads, so options skip the rest (encrypted ones included)."""
     if not _NAME.match(name):
         raise ValueError(f"A pick source name looks like 'app.thing', not {name!r}.")
-    source = PickSource(name, queryset, search, label, tuple(order), label_queryset, tuple(only))
+    source = PickSource(name, queryset, search, label, tuple(order), label_queryset, tuple(only), model)
     _sources[name] = source
     return source
 
@@ -135,6 +137,7 @@ def register_record_source(
         label=label,
         order=(name_field, "pk") if name_field != "pk" else ("pk",),
         only=(name_field,) if name_field != "pk" else (),
+        model=model,
     )
 
 
@@ -148,6 +151,13 @@ def get_pick_source(name: str) -> PickSource:
 
 def has_source(name: str) -> bool:
     return name in _sources
+
+
+def record_source_model(name: str) -> type[models.Model] | None:
+    """The model registered as the record source `name` ("pipeline.opportunity"), or None when no
+    module registered one: how a module refers to another's records without importing it."""
+    source = _sources.get(name)
+    return source.model if source is not None else None
 
 
 def clean_query(raw) -> str:

@@ -6,13 +6,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.forms import RecordForm, style_form
+from crm.forms import RecordForm, scope_form_fields, style_form
 from crm.lists import RecordFilterForm
 from crm.models import User
+from crm.pickers import record_source_model
 from customers.models import Company, Contact
-from tickets.models import Category, Channel, Priority, Ticket
+from tickets.models import RELATED_SOURCE, Category, Channel, Priority, Ticket, related_ref_for
 
 Status = Ticket.Status
+
+
+RELATED_FIELD = "related_opportunity"
 
 
 class TicketForm(RecordForm):
@@ -49,6 +53,41 @@ class TicketForm(RecordForm):
                     self.fields[name].help_text = _("Empty: the assignment rules decide.")
         for name in ("company", "contact"):
             self.fields[name].error_messages["invalid_choice"] = _("Choose a record you can see.")
+        self._add_related_opportunity(user, small=kwargs.get("small", False))
+
+    def _add_related_opportunity(self, user, *, small: bool) -> None:
+        """The deal the ticket is about, when the pipeline module registered its deals as a pick
+        source: a scoped picker over the deals the user may see, after the requester. The deal
+        already stored stays valid (`keep`) even when this editor no longer sees it."""
+        model = record_source_model(RELATED_SOURCE)
+        if model is None:
+            return
+        field = forms.ModelChoiceField(
+            label=_("Related opportunity"),
+            queryset=model._default_manager.all(),
+            required=False,
+            help_text=_("A deal in progress this request is about."),
+        )
+        # Scoped and styled on its own: the fields RecordForm scoped already keep their values.
+        holder = forms.Form()
+        holder.fields[RELATED_FIELD] = field
+        stored = self.instance.related_pk if self.instance.pk is not None else None
+        if stored and not model._default_manager.filter(pk=stored).exists():
+            stored = None  # the deal was deleted: the field shows empty and saving clears the reference
+        scope_form_fields(holder, user, keep={RELATED_FIELD: stored} if stored else None)
+        style_form(holder, small=small)
+        fields = list(self.fields.items())
+        at = next((i + 1 for i, (name, _field) in enumerate(fields) if name == "contact"), len(fields))
+        self.fields = dict([*fields[:at], (RELATED_FIELD, field), *fields[at:]])
+        if stored:
+            self.initial.setdefault(RELATED_FIELD, stored)
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        if RELATED_FIELD in data:
+            deal = data.pop(RELATED_FIELD)
+            data["related_ref"] = related_ref_for(deal.pk if deal is not None else None)
+        return data
 
     def clean(self):
         cleaned = super().clean()

@@ -28,6 +28,17 @@ from tickets.sla import WEEKDAY_NAMES, BusinessCalendar
 
 NUMBER_PATTERN = r"T-\d{4}-\d{6}"
 
+# The deal a ticket is about, named by reference ("pipeline.opportunity:42", the convention of
+# `Interaction.source_ref`): tickets never import pipeline, and find its model through the pick
+# source pipeline registers (`crm.pickers.record_source_model`).
+RELATED_SOURCE = "pipeline.opportunity"
+_MAX_PK = 2**63 - 1
+
+
+def related_ref_for(pk: int | None) -> str:
+    """The stored reference to the deal `pk`, or "" for none."""
+    return f"{RELATED_SOURCE}:{pk}" if pk else ""
+
 
 class Category(models.Model):
     """What a request is about (billing, installation, fault…); configured in the admin site."""
@@ -333,6 +344,10 @@ class Ticket(OwnedModel):
     last_activity_at = models.DateTimeField(_("last activity"), auto_now_add=True, editable=False)
     # The Message-ID of the e-mail that opened the ticket: replies name it in In-Reply-To.
     origin_message_id = models.CharField(_("message id"), max_length=255, blank=True, editable=False)
+    # "pipeline.opportunity:<pk>" or "": set through the ticket form's "Related opportunity" field.
+    related_ref = models.CharField(
+        _("related opportunity"), max_length=100, blank=True, default="", db_default="", editable=False
+    )
     search_text = models.TextField(blank=True, editable=False, db_default="", default="")
 
     class Meta:
@@ -382,6 +397,14 @@ class Ticket(OwnedModel):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def related_pk(self) -> int | None:
+        """The id of the deal `related_ref` names, or None (no reference, or not a deal's)."""
+        label, _colon, pk = self.related_ref.partition(":")
+        if label != RELATED_SOURCE or not (pk.isascii() and pk.isdigit()):
+            return None
+        return int(pk) if 0 < int(pk) <= _MAX_PK else None
 
     @cached_property
     def pauses(self) -> list[tuple[datetime, datetime | None]]:

@@ -12,9 +12,10 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import TeamMembership, User
 from crm.permissions import has_role_permission, member_team_ids, restrict
+from crm.pickers import record_source_model
 from crm.search import SearchHit, SearchProvider, query_terms, text_search
 from customers.models import Company, Contact
-from tickets.models import Attachment, CannedResponse, Message, Ticket, warning_lead_time
+from tickets.models import RELATED_SOURCE, Attachment, CannedResponse, Message, Ticket, warning_lead_time
 
 PANEL_LIMIT = 10
 SEARCH_MATCH_CAP = 10000
@@ -101,6 +102,16 @@ def ticket_for_detail() -> QuerySet[Ticket]:
     return Ticket.objects.select_related(
         "owner", "team", "company", "contact", "priority", "category", "sla_policy"
     ).prefetch_related("tags", Prefetch("watchers", queryset=User.objects.order_by("username")))
+
+
+def related_opportunity(*, ticket: Ticket, user):
+    """The deal the ticket names, if `user` may see it; None otherwise, and when no module
+    registered deals. One query for the deal (`restrict` may first read the user's shares)."""
+    model = record_source_model(RELATED_SOURCE)
+    pk = ticket.related_pk
+    if model is None or pk is None:
+        return None
+    return restrict(model._default_manager.filter(pk=pk), user, "view").first()
 
 
 def conversation(*, ticket: Ticket, staff: bool = True) -> list[Message]:

@@ -27,13 +27,16 @@ from crm.permissions import (
     is_administrator,
     may_assign_owner,
     member_team_ids,
+    restrict,
     sees_everything,
 )
+from crm.pickers import record_source_model
 from crm.writes import BulkResult, check_assignment, ensure_may, ensure_still_visible, record_update
 from customers.models import Company, Contact, Interaction
 from customers.services import record_interaction
 from tickets.attachments import store_attachment
 from tickets.models import (
+    RELATED_SOURCE,
     AssignmentRule,
     AssignmentTurn,
     Message,
@@ -49,7 +52,17 @@ from tickets.sla import due_at
 Status = Ticket.Status
 logger = logging.getLogger(__name__)
 
-TICKET_FIELDS = ("subject", "description", "company", "contact", "channel", "category", "priority", "language")
+TICKET_FIELDS = (
+    "subject",
+    "description",
+    "company",
+    "contact",
+    "channel",
+    "category",
+    "priority",
+    "language",
+    "related_ref",
+)
 
 # Which status a ticket may move to from each; resolved and closed tickets reopen to open.
 TRANSITIONS = {
@@ -267,6 +280,21 @@ def _check_customer(actor: User | None, company: Company | None, contact: Contac
     return company
 
 
+def _check_related_ref(actor: User | None, ticket: Ticket) -> None:
+    """A newly named deal must be one the actor may see (the form offers no other); a reference
+    already stored is kept as it is, even when the editor no longer sees its deal."""
+    if not ticket.related_ref:
+        return
+    model = record_source_model(RELATED_SOURCE)
+    pk = ticket.related_pk
+    if model is None or pk is None:
+        raise ValidationError({"related_ref": _("That is not a reference to an opportunity.")})
+    if actor is not None and not restrict(model._default_manager.filter(pk=pk), actor, "view").exists():
+        raise ValidationError(
+            {"related_ref": _("No %(name)s you can see has that number.") % {"name": model._meta.verbose_name}}
+        )
+
+
 def record_ticket_event(ticket: Ticket, actor: User | None, summary: str, body: str = "") -> None:
     """Write an event of the ticket to its customer's timeline (nothing without a customer)."""
     if ticket.company_id or ticket.contact_id:
@@ -308,6 +336,7 @@ def ticket_create(
     if ticket.priority_id is None:
         ticket.priority = Priority.objects.filter(active=True).order_by("-is_default", "order").first()
     ticket.company = _check_customer(actor, ticket.company, ticket.contact)
+    _check_related_ref(actor, ticket)
     if not ticket.language and ticket.contact_id:
         ticket.language = ticket.contact.preferred_language
     if auto_assign is None:
@@ -340,11 +369,13 @@ def ticket_create(
 
 @transaction.atomic
 def ticket_update(*, ticket: Ticket, actor: User, **data) -> Ticket:
-    before = Ticket.objects.filter(pk=ticket.pk).values_list("company_id", "contact_id").first()
+    before = Ticket.objects.filter(pk=ticket.pk).values_list("company_id", "contact_id", "related_ref").first()
 
     def derive(stored: Ticket, _given: Ticket) -> None:
-        if (stored.company_id, stored.contact_id) != before:
+        if (stored.company_id, stored.contact_id) != before[:2]:
             stored.company = _check_customer(actor, stored.company, stored.contact)
+        if stored.related_ref != before[2]:
+            _check_related_ref(actor, stored)
         recompute_sla(stored)
 
     return record_update(record=ticket, actor=actor, data=data, fields=TICKET_FIELDS, m2m=("tags",), before_save=derive)
@@ -732,7 +763,8 @@ def _same_customer(a: Ticket, b: Ticket) -> bool:
 @transaction.atomic
 def ticket_merge(*, survivor: Ticket, merged: Ticket, actor: User) -> Ticket:
     """Fold `merged` into `survivor` (the same customer's request, asked twice): its messages and
-    files move over, its request becomes a note, and it is closed with a pointer to the survivor."""
+    files move over, its request becomes a note, and it is closed with a pointer to the survivor.
+    The survivor keeps the deal it names, or takes the merged ticket's when it names none."""
     if survivor.pk == merged.pk:
         raise ValidationError(_("A ticket cannot be merged into itself."))
     ensure_may(actor, survivor, "change")
@@ -779,7 +811,11 @@ def ticket_merge(*, survivor: Ticket, merged: Ticket, actor: User) -> Ticket:
         )
     fields = _set_status(merged, Status.CLOSED, now)
     _save(merged, actor, fields, now)
-    _save(survivor, actor, [], now)
+    survivor_fields = []
+    if not survivor.related_ref and merged.related_ref:
+        survivor.related_ref = merged.related_ref
+        survivor_fields.append("related_ref")
+    _save(survivor, actor, survivor_fields, now)
     if request is not None:
         _notify_customer_message(request, actor=actor)
     record_ticket_event(

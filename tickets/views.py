@@ -42,6 +42,7 @@ from tickets.selectors import (
     conversation,
     customer_message_for,
     on_shift,
+    related_opportunity,
     request_files,
     ticket_for_detail,
     ticket_list,
@@ -125,6 +126,7 @@ def ticket_context(request, ticket: Ticket) -> dict:
         if may_work and ticket.status != Ticket.Status.CLOSED
         else None,
         "conversation": conversation(ticket=ticket, staff=True),
+        "related_opportunity": related_opportunity(ticket=ticket, user=user),
         "request_files": request_files(ticket=ticket),
         "reply_form": ReplyForm(ticket=ticket, initial=reply_initial) if may_work else None,
         "may_work": may_work,
