@@ -296,6 +296,7 @@ class Delivery(models.Model):
         DUPLICATE = "duplicate", _("Same address as another recipient")
         EXCLUDED = "excluded", _("In a left-out segment")
         NOT_VISIBLE = "not_visible", _("Out of the sender's reach")
+        CONVERTED = "converted", _("Lead converted to a contact")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
     # The recipient: a contact, or a lead when the audience is a segment of leads.

@@ -233,8 +233,11 @@ def lead_conditions_filter(conditions: dict) -> Q:
 
 
 def people_of(people: str, user) -> QuerySet:
-    """Every person of the kind (contacts or leads) that `user` may see."""
-    return restrict((Lead if people == "leads" else Contact).objects.all(), user)
+    """Every person of the kind (contacts or leads) that `user` may see. A converted lead is not
+    one: the person is a contact now, reached (and unsubscribed) as that contact."""
+    if people == "leads":
+        return restrict(Lead.objects.exclude(status=Lead.Status.CONVERTED), user)
+    return restrict(Contact.objects.all(), user)
 
 
 def audience(segment, user) -> QuerySet:

@@ -424,6 +424,8 @@ def _reason_now(delivery: Delivery, *, sms: bool = False) -> str:
     """Why a queued message may no longer go out: the recipient unsubscribed, withdrew consent or
     bounced (in another campaign, say) since the recipients were listed."""
     contact = delivery.person
+    if delivery.lead_id and contact.status == contact.Status.CONVERTED:
+        return Reason.CONVERTED
     if contact.do_not_contact:
         return Reason.DO_NOT_CONTACT
     if contact.unsubscribed:

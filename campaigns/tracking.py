@@ -235,7 +235,11 @@ def origin_url(url: str, delivery_id: int, base: str = "") -> str:
     parts = urlsplit(url)
     ours = urlsplit(_absolute("/", base))
     form_prefix = reverse("pipeline:web_form", args=["x"]).removesuffix("x/")
-    if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc) or not parts.path.startswith(form_prefix):
+    if (
+        (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc)
+        or not parts.path.startswith(form_prefix)
+        or "/." in parts.path  # a dot segment may lead out of the forms: such a link stays as written
+    ):
         return url
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != ORIGIN_PARAMETER]
     query.append((ORIGIN_PARAMETER, token_for(delivery_id, purpose="origin")))
@@ -266,7 +270,7 @@ def name_origin(source_ref: str, user) -> tuple[str, str] | None:
     from crm.permissions import restrict
 
     prefix, _sep, pk = source_ref.partition(":")
-    if prefix != "campaigns.campaign" or not pk.isdigit():
+    if prefix != "campaigns.campaign" or not (pk.isascii() and pk.isdigit()):
         return None
     campaign = restrict(Campaign.objects.filter(pk=int(pk)), user).first()
     if campaign is None:

@@ -153,7 +153,8 @@ CONSENT_FIELDS = (
 
 def stamp_consent(person: Person, data: dict, before: tuple[bool, bool] = (False, False)) -> None:
     """When consent was given or withdrawn: `before` is (email_opt_in, unsubscribed) as stored
-    before the change; an import may give the original times (`email_opt_in_at`, `sms_opt_in_at`)."""
+    before the change; an import or a lead's conversion may give the original times
+    (`email_opt_in_at`, `sms_opt_in_at`, `unsubscribed_at`)."""
     now = timezone.now()
     if person.email_opt_in and not before[0]:
         person.email_opt_in_at = data.get("email_opt_in_at") or now
@@ -164,6 +165,6 @@ def stamp_consent(person: Person, data: dict, before: tuple[bool, bool] = (False
     if not person.sms_opt_in:
         person.sms_opt_in_at = None
     if person.unsubscribed and not before[1]:
-        person.unsubscribed_at = now
+        person.unsubscribed_at = data.get("unsubscribed_at") or now
     if not person.unsubscribed:
         person.unsubscribed_at = None

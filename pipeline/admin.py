@@ -68,6 +68,8 @@ class WebFormAdminForm(forms.ModelForm):
         missing = set(cleaned.get("required_fields") or []) - set(cleaned.get("fields") or [])
         if missing:
             raise forms.ValidationError(_("A required field must also be one of the form's fields."))
+        if "email_opt_in" in (cleaned.get("required_fields") or []):
+            raise forms.ValidationError(_("Consent to marketing e-mail cannot be required: it must be given freely."))
         return cleaned
 
 

@@ -116,7 +116,7 @@ class PublicLeadForm(Honeypot, forms.ModelForm):
 
     # Who sent the visitor here (a campaign link's token, read by `leads.lead_origin`); kept
     # through the form's round trip, never shown.
-    origin = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    origin = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, web_form: WebForm, **kwargs):
         super().__init__(*args, **kwargs)
@@ -129,10 +129,15 @@ class PublicLeadForm(Honeypot, forms.ModelForm):
             if name not in wanted:
                 del self.fields[name]
             else:
-                self.fields[name].required = name in required
+                # Consent is freely given or not at all: its box is never required.
+                self.fields[name].required = name in required and name != "email_opt_in"
                 self.fields[name].label = labels[name]
         self.order_fields([*wanted, HONEYPOT, "origin"])
         style_form(self)
+
+    def clean_origin(self):
+        origin = self.cleaned_data.get("origin", "")
+        return origin if len(origin) <= 200 else ""  # not a token of ours: ignored, never an error
 
     def clean_notes(self):
         notes = self.cleaned_data.get("notes", "")

@@ -359,7 +359,20 @@ def contact_data_of(lead: Lead) -> dict:
         **{name: getattr(lead, name) for name in CONSENT_FIELDS},
         "email_opt_in_at": lead.email_opt_in_at,
         "sms_opt_in_at": lead.sms_opt_in_at,
+        "unsubscribed_at": lead.unsubscribed_at,
     }
+
+
+def _carry_withdrawals(lead: Lead, contact: Contact, actor: User) -> None:
+    """A lead joining an existing contact: what the person refused as a lead holds for the contact
+    too (audited); a consent given as a lead never overrides the contact's own answer."""
+    refused = {}
+    if lead.unsubscribed and not contact.unsubscribed:
+        refused.update(unsubscribed=True, unsubscribed_at=lead.unsubscribed_at)
+    if lead.do_not_contact and not contact.do_not_contact:
+        refused["do_not_contact"] = True
+    if refused:
+        customer_services.contact_update(contact=contact, actor=actor, **refused)
 
 
 def has_person(lead: Lead) -> bool:
@@ -407,6 +420,8 @@ def lead_convert(
         contact = customer_services.contact_create(
             actor=actor, **owner_kwargs, company=company, **contact_data_of(lead)
         )
+    elif contact is not None:
+        _carry_withdrawals(lead, contact, actor)
     opportunity = opportunity_create(
         actor=actor,
         company=company,

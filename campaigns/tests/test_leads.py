@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import translation
 
-from campaigns import selectors, services, tracking
+from campaigns import selectors, sending, services, tracking
 from campaigns.models import Campaign, Delivery, Segment, SegmentMember
 from campaigns.tests.conftest import SITE
 from campaigns.tests.factories import SegmentFactory
@@ -390,3 +390,78 @@ def test_a_web_form_may_ask_for_consent_and_records_where_it_was_given(client, t
     agreed, silent = Lead.objects.get(email="zheng@example.com"), Lead.objects.get(email="feng@example.com")
     assert agreed.email_opt_in and agreed.email_opt_in_at and form.name in agreed.email_opt_in_source
     assert not silent.email_opt_in and silent.email_opt_in_source == ""
+
+
+def test_a_converted_lead_is_reached_as_its_contact_not_as_a_lead(
+    marketer, team, smtp_inbox, django_capture_on_commit_callbacks
+):
+    from pipeline import leads
+
+    lead(marketer, team, status=Lead.Status.CONVERTED)
+    later = lead(marketer, team)
+    still = lead(marketer, team)
+    segment = lead_segment(marketer, team)
+    from campaigns.segments import audience
+
+    assert set(audience(segment, marketer)) == {later, still}
+    campaign = lead_campaign(marketer, team, segment, status=Campaign.Status.SENDING)
+    sending.prepare(campaign)
+    # Converted after the recipients were listed: left out when its turn comes.
+    admin = UserFactory(role=roles.ADMINISTRATOR)  # converting makes a deal: sales' or an administrator's
+    leads.lead_set_status(lead=later, actor=admin, status=Lead.Status.QUALIFIED)
+    leads.lead_convert(lead=later, actor=admin, create_contact=True)
+    sending.send_some(campaign.pk)
+    reasons = dict(Delivery.objects.filter(campaign=campaign).values_list("lead_id", "reason"))
+    assert reasons == {later.pk: Reason.CONVERTED, still.pk: ""}
+    assert [m.recipients for m in smtp_inbox.messages] == [[still.email]]
+
+
+def test_converting_into_an_existing_contact_carries_what_the_lead_refused(marketer, team):
+    from pipeline import leads
+
+    rep = UserFactory(team=team)
+    contact = ContactFactory(owner=rep, team=team, opted_in=True, email="same@example.com")
+    prospect = leads.lead_create(actor=rep, owner=rep, team=team, family_name="陈", email="same@example.com")
+    leads.lead_update(lead=prospect, actor=rep, unsubscribed=True, do_not_contact=True)
+    prospect.refresh_from_db()
+    leads.lead_set_status(lead=prospect, actor=rep, status=Lead.Status.QUALIFIED)
+    leads.lead_convert(lead=prospect, actor=rep, contact=contact)
+    contact.refresh_from_db()
+    assert contact.unsubscribed and contact.do_not_contact
+    assert contact.unsubscribed_at == prospect.unsubscribed_at
+    assert LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(type(contact)), object_pk=str(contact.pk)
+    ).exists()
+
+
+def test_consent_on_a_web_form_is_never_required(client, team):
+    from pipeline.admin import WebFormAdminForm
+
+    UserFactory(role=roles.ADMINISTRATOR)
+    form = WebFormFactory(
+        team=team, fields=["family_name", "email", "email_opt_in"], required_fields=["email", "email_opt_in"]
+    )
+    url = reverse("pipeline:web_form", args=[form.slug])
+    response = client.post(url, {"family_name": "韩", "email": "han@example.com"})
+    assert response.status_code == 200
+    assert not Lead.objects.get(email="han@example.com").email_opt_in
+    admin_form = WebFormAdminForm(
+        data={
+            "name": "表单",
+            "slug": "consent-required",
+            "fields": ["email", "email_opt_in"],
+            "required_fields": ["email_opt_in"],
+            "team": team.pk,
+            "title": "t",
+            "thank_you_text": "x",
+            "active": "on",
+        }
+    )
+    assert not admin_form.is_valid()
+
+
+def test_a_form_link_with_dot_segments_gets_no_origin():
+    tricky = SITE + reverse("pipeline:web_form", args=["abc"]) + "../../../accounts/login/?next=/"
+    assert tracking.origin_url(tricky, 1) == tricky
+    plain = SITE + reverse("pipeline:web_form", args=["abc"])
+    assert tracking.origin_url(plain, 1).startswith(plain + "?origin=")
