@@ -35,7 +35,21 @@ EXACT_COUNT_CAP = 10_000
 EXACT_COUNT_MS = 200
 
 
-class SegmentConditionsForm(forms.Form):
+class SegmentConditionsFormBase(forms.Form):
+    """What both conditions forms share: scoped pickers, styling, and initial values read back
+    from stored conditions (ids stay ids; the fields take them)."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        scope_form_fields(self, user)
+        style_form(self)
+
+    @classmethod
+    def initial_for(cls, conditions: dict) -> dict:
+        return {key: value for key, value in (conditions or {}).items() if key in cls.base_fields}
+
+
+class SegmentConditionsForm(SegmentConditionsFormBase):
     """Who is in a dynamic segment. Every field is optional; the conditions given must all hold."""
 
     grades = forms.MultipleChoiceField(label=_("Customer grade"), required=False)
@@ -59,10 +73,8 @@ class SegmentConditionsForm(forms.Form):
     open_opportunity = forms.ChoiceField(label=_("Has an open opportunity"), required=False, choices=YES_NO)
 
     def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, user=user, **kwargs)
         self.fields["grades"].choices = list(GradeLevel.objects.order_by("code").values_list("code", "label"))
-        scope_form_fields(self, user)
-        style_form(self)
 
     def conditions(self) -> dict:
         """The cleaned conditions as JSON-ready values, without the empty ones."""
@@ -84,13 +96,8 @@ class SegmentConditionsForm(forms.Form):
                 result[name] = data[name].pk
         return result
 
-    @classmethod
-    def initial_for(cls, conditions: dict) -> dict:
-        """Form initial values from stored conditions (ids stay ids; the fields take them)."""
-        return {key: value for key, value in (conditions or {}).items() if key in cls.base_fields}
 
-
-class LeadConditionsForm(forms.Form):
+class LeadConditionsForm(SegmentConditionsFormBase):
     """Who is in a dynamic segment of leads. Every field is optional; the conditions given must all hold."""
 
     statuses = forms.MultipleChoiceField(label=_("Lead status"), required=False, choices=Lead.Status.choices)
@@ -111,11 +118,6 @@ class LeadConditionsForm(forms.Form):
         label=_("Arrived in the last (days)"), required=False, min_value=1, max_value=3650
     )
 
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        scope_form_fields(self, user)
-        style_form(self)
-
     def conditions(self) -> dict:
         data = self.cleaned_data
         result = {}
@@ -133,10 +135,6 @@ class LeadConditionsForm(forms.Form):
             if data.get(name) is not None:
                 result[name] = data[name].pk
         return result
-
-    @classmethod
-    def initial_for(cls, conditions: dict) -> dict:
-        return {key: value for key, value in (conditions or {}).items() if key in cls.base_fields}
 
 
 def conditions_form_class(people: str):
@@ -160,22 +158,13 @@ def _text(value) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def conditions_filter(conditions: dict) -> Q:
-    """The stored conditions as one filter over contacts (ill-typed values are ignored)."""
-    conditions = conditions if isinstance(conditions, dict) else {}
+def _person_conditions(conditions: dict, *, place: str) -> Q:
+    """The conditions contacts and leads share: where (`place` is the path to the city, province
+    and industry: the company's for a contact, the lead's own), owner, team, language, consent."""
     q = Q()
-    if grades := _strings(conditions.get("grades")):
-        q &= Q(company__grade__in=grades)
-    if lifecycles := _strings(conditions.get("lifecycles")):
-        q &= Q(company__lifecycle__in=lifecycles)
     for name in ("city", "province", "industry"):
         if value := _text(conditions.get(name)):
-            q &= Q(**{f"company__{name}": value})
-    if tags := _ids(conditions.get("tags")):
-        # EXISTS, not a join: a contact with two of the tags is still one recipient, without DISTINCT.
-        tagged = Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag_id__in=tags)
-        company_tagged = Company.tags.through.objects.filter(company_id=OuterRef("company_id"), tag_id__in=tags)
-        q &= Q(Exists(tagged)) | Q(Exists(company_tagged))
+            q &= Q(**{f"{place}{name}": value})
     if isinstance(owner := conditions.get("owner"), int):
         q &= Q(owner_id=owner)
     if isinstance(team := conditions.get("team"), int):
@@ -185,6 +174,23 @@ def conditions_filter(conditions: dict) -> Q:
     consent = conditions.get("email_consent")
     if consent in ("yes", "no"):
         q &= Q(email_opt_in=consent == "yes")
+    return q
+
+
+def conditions_filter(conditions: dict) -> Q:
+    """The stored conditions as one filter over contacts (ill-typed values are ignored)."""
+    conditions = conditions if isinstance(conditions, dict) else {}
+    q = Q()
+    if grades := _strings(conditions.get("grades")):
+        q &= Q(company__grade__in=grades)
+    if lifecycles := _strings(conditions.get("lifecycles")):
+        q &= Q(company__lifecycle__in=lifecycles)
+    q &= _person_conditions(conditions, place="company__")
+    if tags := _ids(conditions.get("tags")):
+        # EXISTS, not a join: a contact with two of the tags is still one recipient, without DISTINCT.
+        tagged = Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag_id__in=tags)
+        company_tagged = Company.tags.through.objects.filter(company_id=OuterRef("company_id"), tag_id__in=tags)
+        q &= Q(Exists(tagged)) | Q(Exists(company_tagged))
     now = timezone.now()
     if isinstance(days := conditions.get("inactive_days"), int) and days > 0:
         q &= Q(last_activity_at__lt=now - timedelta(days=days))
@@ -215,18 +221,7 @@ def lead_conditions_filter(conditions: dict) -> Q:
     score = conditions.get("min_score")
     if isinstance(score, int) and not isinstance(score, bool):
         q &= Q(score__gte=score)
-    for name in ("city", "province", "industry"):
-        if value := _text(conditions.get(name)):
-            q &= Q(**{name: value})
-    if isinstance(owner := conditions.get("owner"), int):
-        q &= Q(owner_id=owner)
-    if isinstance(team := conditions.get("team"), int):
-        q &= Q(team_id=team)
-    if language := _text(conditions.get("language")):
-        q &= Q(preferred_language=language)
-    consent = conditions.get("email_consent")
-    if consent in ("yes", "no"):
-        q &= Q(email_opt_in=consent == "yes")
+    q &= _person_conditions(conditions, place="")
     if isinstance(days := conditions.get("created_days"), int) and days > 0:
         q &= Q(created_at__gte=timezone.now() - timedelta(days=days))
     return q
