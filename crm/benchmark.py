@@ -6,6 +6,7 @@ Each app lists its pages in `bench_pages.py`:
     register_page("company detail (rep)", role="rep", url=first_company_link, kind="detail")
     register_query("company list", role="manager", queryset=lambda user: ...)  # EXPLAIN ANALYZE
     register_size(lambda: Company.objects.count())  # the app whose rows `--companies` counts
+    register_job("SLA recomputation", run=lambda: recompute_open(limit=10_000))  # background work, timed
 
 A page's url may be a callable that browses first (to follow a cursor or open the first row),
 called once per run with a `Browser` signed in as the page's role. `kind` groups pages in the
@@ -13,6 +14,10 @@ charts and sets their time budget; `weight` is how often the role's simulated us
 (0: measured on its own, left out of the load). The load itself comes from Locust
 (`crm/bench_locust.py`), run headless in a process of its own: one user class per role, mixed as
 `ROLE_MIX` says, each user waiting a constant think time between two pages.
+
+A job is background work a worker does (a beat task, a recomputation): run once in-process
+inside a transaction that is rolled back, so the bench database stays as it was; it returns how
+many items it handled, and the report gives its time and rate.
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils.module_loading import autodiscover_modules
 
-ROLES = ("rep", "manager", "admin")
-# How many simulated users of each role in a crowd: 10 users are 7 reps, 2 managers, 1 admin.
-ROLE_MIX = {"rep": 7, "manager": 2, "admin": 1}
+ROLES = ("rep", "manager", "agent", "admin")
+# How many simulated users of each role in a crowd: 13 users are 7 sales reps, 2 sales managers,
+# 3 support agents and 1 administrator.
+ROLE_MIX = {"rep": 7, "manager": 2, "agent": 3, "admin": 1}
 KINDS = {
     "list": "lists",
     "search": "searches",
@@ -62,7 +68,7 @@ class Browser(Protocol):
 @dataclass
 class Page:
     name: str
-    role: str | None  # who browses it: "rep", "manager", "admin", or None when signed out
+    role: str | None  # who browses it: a key of ROLE_MIX, or None when signed out
     url: str | Callable[[Browser], str]
     kind: str = "other"
     weight: int = 1
@@ -75,8 +81,26 @@ class Query:
     queryset: Callable  # (user) -> QuerySet, evaluated as the page would
 
 
+@dataclass
+class Job:
+    name: str
+    run: Callable[[], int]  # does the work; returns how many items it handled
+
+
+@dataclass
+class JobTime:
+    name: str
+    items: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.seconds if self.seconds else 0.0
+
+
 _pages: list[Page] = []
 _queries: list[Query] = []
+_jobs: list[Job] = []
 _size: list[Callable[[], int]] = []
 
 
@@ -97,6 +121,43 @@ def register_page(
 def register_query(name: str, *, role: str, queryset: Callable) -> None:
     _queries[:] = [q for q in _queries if (q.name, q.role) != (name, role)]
     _queries.append(Query(name=name, role=role, queryset=queryset))
+
+
+def register_job(name: str, *, run: Callable[[], int]) -> None:
+    _jobs[:] = [j for j in _jobs if j.name != name]
+    _jobs.append(Job(name=name, run=run))
+
+
+def jobs() -> list[Job]:
+    autodiscover_modules("bench_pages")
+    return list(_jobs)
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def time_job(job: Job) -> JobTime:
+    """Run `job` once in a transaction rolled back afterwards; its items and wall time."""
+    from django.db import transaction
+
+    items = 0
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            items = job.run()
+            seconds = time.perf_counter() - started
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    return JobTime(name=job.name, items=items, seconds=seconds)
+
+
+def job_table(times: list[JobTime]) -> list[str]:
+    lines = ["| job | items | seconds | items/s |", "|---|---:|---:|---:|"]
+    for t in times:
+        lines.append(f"| {t.name} | {t.items:,} | {t.seconds:.2f} | {t.rate:,.0f} |")
+    return lines
 
 
 def register_size(count: Callable[[], int]) -> None:

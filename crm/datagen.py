@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import connection, models, transaction
 from django.utils.module_loading import autodiscover_modules
@@ -81,8 +82,12 @@ def register_finish(func: Callable[[], object]) -> Callable[[], object]:
 
 
 def generators() -> list[Generator]:
+    """The registered generators in the order the apps are installed (a table may read the rows
+    of an app installed before it), each app's in the order it declares them, whichever module
+    happened to be imported first."""
     autodiscover_modules("generators")
-    return list(_registry)
+    order = {config.label: index for index, config in enumerate(apps.get_app_configs())}
+    return sorted(_registry, key=lambda g: order[g.model._meta.app_label])
 
 
 @dataclass
@@ -113,40 +118,66 @@ class TableResult:
 
 
 def ensure_people(*, min_reps: int = MIN_REPS, teams: int = TEAM_COUNT) -> list[Owner]:
-    """Top up the sales force to `min_reps` reps spread over `teams` teams, each with a manager.
+    """Top up the sales force to `min_reps` reps spread over `teams` teams, each with a manager,
+    and make sure an administrator and an auditor exist.
 
     Generated people get unusable passwords; the benchmark sets its own on the few it signs in
     as. Returns every rep with their first team, in a stable order.
     """
+    owners = ensure_staff(
+        role=roles.SALES_REP,
+        manager_role=roles.SALES_MANAGER,
+        count=min_reps,
+        teams=teams,
+        team_name="销售{:02d}组 Sales {:02d}",
+        manager_username="gen_manager_{:02d}",
+        member_username="gen_rep_{:03d}",
+    )
+    if not User.objects.filter(groups__name=roles.ADMINISTRATOR).exists():
+        _generated_user("gen_admin", roles.ADMINISTRATOR, is_staff=True)
+    if not User.objects.filter(groups__name=roles.AUDITOR).exists():
+        _generated_user("gen_auditor", roles.AUDITOR)
+    return owners
+
+
+def ensure_staff(
+    *,
+    role: str,
+    manager_role: str,
+    count: int,
+    teams: int,
+    team_name: str,
+    manager_username: str,
+    member_username: str,
+) -> list[Owner]:
+    """Top up the people of `role` to `count`, spread over `teams` teams named `team_name`
+    (formatted with the team's number twice), each team with one person of `manager_role`.
+    Returns every person of `role` with their first team, in a stable order."""
     from crm.services import team_create, team_set_member
 
-    rep_group = Group.objects.get(name=roles.SALES_REP)
-    if rep_group.user_set.count() < min_reps:
+    group = Group.objects.get(name=role)
+    if group.user_set.count() < count:
         team_objs = []
         for number in range(1, teams + 1):
-            name = f"销售{number:02d}组 Sales {number:02d}"
+            name = team_name.format(number, number)
             team = Team.objects.filter(name=name).first() or team_create(name=name)
             team_objs.append(team)
-            manager = _generated_user(f"gen_manager_{number:02d}", roles.SALES_MANAGER, number)
+            manager = _generated_user(manager_username.format(number), manager_role)
             team_set_member(team=team, user=manager, role=TeamMembership.Role.MANAGER)
         number = 0
-        while rep_group.user_set.count() < min_reps:
+        while group.user_set.count() < count:
             number += 1
-            rep = _generated_user(f"gen_rep_{number:03d}", roles.SALES_REP, number)
-            team_set_member(team=team_objs[(number - 1) % teams], user=rep)
-        if not User.objects.filter(groups__name=roles.ADMINISTRATOR).exists():
-            _generated_user("gen_admin", roles.ADMINISTRATOR, 0, is_staff=True)
-        if not User.objects.filter(groups__name=roles.AUDITOR).exists():
-            _generated_user("gen_auditor", roles.AUDITOR, 0)
+            member = _generated_user(member_username.format(number), role)
+            team_set_member(team=team_objs[(number - 1) % teams], user=member)
 
     first_team = {}
     for user_id, team_id in TeamMembership.objects.order_by("team_id").values_list("user_id", "team_id"):
         first_team.setdefault(user_id, team_id)
-    rep_ids = rep_group.user_set.order_by("id").values_list("id", flat=True)
-    return [Owner(user_id=pk, team_id=first_team.get(pk)) for pk in rep_ids]
+    member_ids = group.user_set.order_by("id").values_list("id", flat=True)
+    return [Owner(user_id=pk, team_id=first_team.get(pk)) for pk in member_ids]
 
 
-def _generated_user(username: str, role: str, number: int, **extra) -> User:
+def _generated_user(username: str, role: str, **extra) -> User:
     user = User.objects.filter(username=username).first()
     if user is None:
         from crm.demo import person_name

@@ -1,6 +1,11 @@
 """Generated service tickets for scale tests (see `crm.datagen`): about two per company, each with
 a couple of messages; rows for COPY, no audit entries. Numbers continue each year's sequence, and
-the sequences are brought up to date when the load finishes."""
+the sequences are brought up to date when the load finishes.
+
+Tickets are worked by a generated support desk (`SUPPORT_AGENTS` agents in `SUPPORT_TEAMS` teams,
+each with a support manager), as the service side of a company is staffed apart from its sales
+force. Every generated time lies before `crm.datagen.EPOCH`, so active tickets are past their
+due times: they are generated as the SLA watch leaves them, warned, escalated and breached."""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from django.db.models import Max, Min
 from django.db.models.functions import Substr
 from django.utils import timezone
 
-from crm.datagen import EPOCH, GenerationContext, register, register_finish, weighted
+from crm import roles
+from crm.datagen import EPOCH, GenerationContext, Owner, ensure_staff, register, register_finish, weighted
 from crm.search import search_tokens
 from customers.models import Company
 from tickets.models import Category, Message, NumberSequence, Priority, Ticket
@@ -35,6 +41,23 @@ _BODIES = [
 ]
 
 
+SUPPORT_TEAMS = 4
+SUPPORT_AGENTS = 24
+
+
+def support_staff() -> list[Owner]:
+    """The generated support agents, with their team (made on the first load)."""
+    return ensure_staff(
+        role=roles.SUPPORT_AGENT,
+        manager_role=roles.SUPPORT_MANAGER,
+        count=SUPPORT_AGENTS,
+        teams=SUPPORT_TEAMS,
+        team_name="客服{:02d}组 Support {:02d}",
+        manager_username="gen_support_manager_{:02d}",
+        member_username="gen_agent_{:03d}",
+    )
+
+
 def _company_range(ctx: GenerationContext) -> tuple[int, int]:
     if Company in ctx.new_ids:
         return ctx.new_ids[Company]
@@ -52,8 +75,9 @@ def tickets(ctx: GenerationContext, count: int) -> Iterator[dict]:
         return
     numbers = dict(NumberSequence.objects.values_list("year", "last"))
     status_pick = weighted(rng, _STATUSES)
+    agents = support_staff()
     for _n in range(count):
-        owner = ctx.owner()
+        owner = agents[rng.randrange(len(agents))]
         created = ctx.timestamp()
         year = timezone.localtime(created).year
         numbers[year] = numbers.get(year, 0) + 1
@@ -65,6 +89,11 @@ def tickets(ctx: GenerationContext, count: int) -> Iterator[dict]:
         responded = created + timedelta(minutes=rng.randrange(10, 600))
         resolved = responded + timedelta(hours=rng.randrange(1, 120))
         active = status in ("new", "open", "pending")
+        first_response_due = created + timedelta(hours=4)
+        resolution_due = None if status == "pending" else created + timedelta(days=3)
+        # What the SLA watch leaves on a running ticket past its due time: warned, escalated once.
+        running_late = status in ("new", "open")
+        escalated = (resolution_due or first_response_due) + timedelta(minutes=5) if running_late else None
         yield {
             "number": number,
             "subject": subject,
@@ -76,14 +105,16 @@ def tickets(ctx: GenerationContext, count: int) -> Iterator[dict]:
             "priority_id": rng.choice(priorities),
             "status": status,
             "language": "",
-            "first_response_due": created + timedelta(hours=4),
-            "resolution_due": None if status == "pending" else created + timedelta(days=3),
+            "first_response_due": first_response_due,
+            "resolution_due": resolution_due,
             "first_responded_at": None if status == "new" else min(responded, EPOCH),
             "resolved_at": None if active else min(resolved, EPOCH),
             "closed_at": min(resolved, EPOCH) if status == "closed" else None,
             "sla_pauses": "[]",
-            "first_response_breached": False,
-            "resolution_breached": False,
+            "first_response_breached": status == "new" or responded > first_response_due,
+            "resolution_breached": running_late or (not active and resolved > created + timedelta(days=3)),
+            "warned_at": escalated,
+            "escalated_at": escalated,
             "csat_comment": "",
             "csat_score": rng.choice([None, None, 5, 4, 3]) if not active else None,
             "origin_message_id": "",

@@ -36,18 +36,25 @@ DOC_HEADER = """# Benchmarks
 Measured with `make bench` (`manage.py bench --companies N`): generated data (`generate_data`,
 no audit entries) in a database of its own, gunicorn with production settings (DEBUG off) on
 127.0.0.1. Each page's server time is first measured in-process and set against a bare page of
-the same size. Then Locust, headless in a process of its own, plays reps, managers and
-administrators (7:2:1), each opening a page, waiting a constant 1 s, and opening the next as the
-page weights in the apps' `bench_pages.py` say: at 1, 10 and 50 concurrent users, then with a
+the same size, and background jobs (the SLA recomputation) are timed in a transaction rolled
+back. Then Locust, headless in a process of its own, plays sales reps, sales managers, support
+agents and administrators (7:2:3:1), each opening a page, waiting a constant 1 s, and opening the
+next as the page weights in the apps' `bench_pages.py` say: at 1, 10 and 50 concurrent users, then with a
 few users and no think time to saturate the workers, topped up by a burst without think time
 until the workers have served 10,000 requests (`--requests`) or the burst reaches its longest
 (`--burst-seconds`); the workers' memory is read before and after. A rep owns about 1/50 of the
-companies; a manager sees their team's tenth; the admin sees everything. Locust runs on the same
+companies; a manager sees their team's tenth; an agent works the tickets of one of four support
+teams; the admin sees everything. Locust runs on the same
 cores and takes CPU too. Each section below is rewritten by the next run at that size; a section
 without a server-time table was measured by the earlier load generator (threads cycling through
 every page without think time).
 """
-BENCH_USERS = {"rep": roles.SALES_REP, "manager": roles.SALES_MANAGER, "admin": roles.ADMINISTRATOR}
+BENCH_USERS = {
+    "rep": roles.SALES_REP,
+    "manager": roles.SALES_MANAGER,
+    "agent": roles.SUPPORT_AGENT,
+    "admin": roles.ADMINISTRATOR,
+}
 # Runs of each page in-process, after 3 untimed ones.
 SERVER_RUNS = 15
 
@@ -162,6 +169,8 @@ class Command(BaseCommand):
         self.stdout.write(f"server time of {len(targets)} pages, in-process ({time.monotonic() - began:.0f} s in)...")
         sign_in_ms, times = self.server_times(targets, browsers)
         self.stdout.write("\n".join(benchmark.server_time_table(times)))
+        job_times = [benchmark.time_job(job) for job in benchmark.jobs()]
+        self.stdout.write("\n".join(benchmark.job_table(job_times)))
 
         levels, burst, memory = self.serve_and_load(
             targets,
@@ -181,6 +190,7 @@ class Command(BaseCommand):
             seconds=seconds,
             think=think,
             times=times,
+            job_times=job_times,
             sign_in_ms=sign_in_ms,
             levels=levels,
             burst=burst,
@@ -280,11 +290,13 @@ class Command(BaseCommand):
         return load_note
 
     def bench_people(self) -> dict[str, tuple[User, str]]:
-        """One rep, one team manager and one administrator, with a fresh password each."""
+        """One sales rep, one sales team manager, one support agent and one administrator, with a
+        fresh password each."""
         managers = TeamMembership.objects.filter(role=TeamMembership.Role.MANAGER).values("user_id")
         candidates = {
             "rep": User.objects.filter(groups__name=roles.SALES_REP, memberships__isnull=False),
             "manager": User.objects.filter(groups__name=roles.SALES_MANAGER, pk__in=managers),
+            "agent": User.objects.filter(groups__name=roles.SUPPORT_AGENT, memberships__isnull=False),
             "admin": User.objects.filter(groups__name=roles.ADMINISTRATOR),
         }
         people = {}
@@ -329,7 +341,21 @@ class Command(BaseCommand):
         return sign_in_ms, times
 
     def section(
-        self, *, companies, workers, seconds, think, times, sign_in_ms, levels, burst, memory, explains, load_note, took
+        self,
+        *,
+        companies,
+        workers,
+        seconds,
+        think,
+        times,
+        job_times,
+        sign_in_ms,
+        levels,
+        burst,
+        memory,
+        explains,
+        load_note,
+        took,
     ):
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
@@ -360,9 +386,19 @@ class Command(BaseCommand):
             *benchmark.server_time_table(times),
             "",
         ]
+        if job_times:
+            parts += [
+                "### Background jobs",
+                "",
+                "In-process, once, in a transaction rolled back afterwards (its writes included).",
+                "",
+                *benchmark.job_table(job_times),
+                "",
+            ]
         mix = ":".join(str(benchmark.ROLE_MIX[r]) for r in benchmark.ROLES)
         parts += [
-            f"Under load: reps, managers and administrators {mix}; pages of weight 0 in `bench_pages.py` "
+            f"Under load: sales reps, sales managers, support agents and administrators {mix}; pages of "
+            "weight 0 in `bench_pages.py` "
             "are measured above only.",
             "",
         ]
