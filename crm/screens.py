@@ -19,9 +19,11 @@ reveal pages, with one URL naming scheme, scoped lookups and safe redirects.
 gives the names `company_list`, `company_create`, `company_detail`, `company_edit`,
 `company_delete` and `company_reveal` under the app's namespace, at `companies/`,
 `companies/new/`, `companies/<pk>/`, `…/edit/`, `…/delete/` and `…/reveal/<field>/`. Sharing is
-the core's dialog (`crm:share`) for every owned model. Every page finds its record through
-`get_object_for_user` (404 unseen, 403 not permitted); forms are `crm.forms.RecordForm`s, whose
-record fields are scoped; writes go through the app's services, which use `crm.writes`.
+the core's dialog (`crm:share`) for every owned model. A detail page also receives the panels
+other modules registered for its model (`crm.panels`), which its template renders with
+`crm/_panels.html`. Every page finds its record through `get_object_for_user` (404 unseen,
+403 not permitted); forms are `crm.forms.RecordForm`s, whose record fields are scoped; writes
+go through the app's services, which use `crm.writes`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from django.views.decorators.http import require_POST
 
 from crm.forms import add_service_errors
 from crm.lists import ListSpec, list_view, safe_next
+from crm.panels import panels_for
 from crm.permissions import can, get_object_for_user, has_role_permission
 from crm.selectors import object_history
 from crm.services import record_reveal
@@ -139,6 +142,8 @@ class Screens:
             "can_delete": self.delete is not None and can(user, record, "delete"),
             "can_reveal": bool(self.reveal_permission) and user.has_perm(self.reveal_permission),
             "history": object_history(record, viewer=user),
+            # Sections other modules registered for this model's page (`crm.panels`).
+            "panels": panels_for(record, user),
             "record_urls": {
                 "edit": reverse(self.url_name("edit"), args=[record.pk]) if self.update else "",
                 "delete": reverse(self.url_name("delete"), args=[record.pk]) if self.delete else "",

@@ -15,7 +15,6 @@ from crm.permissions import can, get_object_for_user
 from crm.screens import Screens, form_errors_text
 from customers import services
 from customers.duplicates import duplicate_warnings
-from customers.extensions import panels_for
 from customers.forms import CompanyForm, ContactForm, InteractionForm, TransactionForm
 from customers.lists import COMPANY_LIST, CONTACT_LIST
 from customers.models import Company, Contact, Interaction
@@ -52,7 +51,6 @@ def customer_context(request, record):
         **_timeline_page(request, record),
         "kinds": Interaction.Kind.choices,
         "interaction_form": InteractionForm(),
-        "panels": panels_for(record._meta.model_name, record, request.user),
     }
     if isinstance(record, Company):
         context.update(

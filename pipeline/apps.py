@@ -50,21 +50,22 @@ class PipelineConfig(AppConfig):
         self._register_pickers()
 
     def _register_tasks(self):
-        from customers.extensions import Panel, register_panel
+        from crm.panels import Panel, register_panel
         from pipeline.task_views import tasks_panel_context
 
-        for target in ("company", "contact"):
+        for target in ("customers.company", "customers.contact"):
             register_panel(target, Panel("tasks", _("Tasks"), "pipeline/_tasks_panel.html", tasks_panel_context, 30))
 
     def _register_opportunities(self):
+        from crm.panels import Panel, register_panel
         from crm.search import register_search_provider
-        from customers.extensions import Panel, register_list_filter, register_merge_handler, register_panel
+        from customers.extensions import register_list_filter, register_merge_handler
         from pipeline import opportunities, opportunity_selectors
 
         register_search_provider(opportunity_selectors.search_provider())
         for target, context in (
-            ("company", opportunity_selectors.company_panel),
-            ("contact", opportunity_selectors.contact_panel),
+            ("customers.company", opportunity_selectors.company_panel),
+            ("customers.contact", opportunity_selectors.contact_panel),
         ):
             register_panel(
                 target, Panel("opportunities", _("Opportunities"), "pipeline/opportunity_panel.html", context, 20)

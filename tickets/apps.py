@@ -11,14 +11,15 @@ class TicketsConfig(AppConfig):
         from crm.audit import register_event_label
         from crm.defaults import register_defaults
         from crm.navigation import NavItem, NavSection, register_section
+        from crm.panels import Panel, register_panel
         from crm.permissions import register_seen_through, register_team_worked
         from crm.pickers import register_record_source
         from crm.search import register_search_provider
-        from customers.extensions import Panel, register_merge_handler, register_panel
+        from customers.extensions import register_merge_handler
         from customers.models import Company, Contact
         from tickets import selectors, services, signals, tasks  # noqa: F401
         from tickets.defaults import ensure_ticket_defaults
-        from tickets.models import Category, Priority, Ticket
+        from tickets.models import RELATED_SOURCE, Category, Priority, Ticket
 
         # A support team works its queue together; others see the tickets of customers they see.
         register_team_worked(Ticket, ("view", "change"))
@@ -30,11 +31,16 @@ class TicketsConfig(AppConfig):
         register_event_label(services.BREACH_EVENT, _("Reassigned on a missed resolution target"))
         register_search_provider(selectors.search_provider())
         register_record_source(Ticket, search_q=selectors.ticket_search_q)
-        for target in ("company", "contact"):
+        for field in ("company", "contact"):
             register_panel(
-                target,
-                Panel("tickets", _("Tickets"), "tickets/ticket_panel.html", selectors.customer_panel(target), 25),
+                f"customers.{field}",
+                Panel("tickets", _("Tickets"), "tickets/ticket_panel.html", selectors.customer_panel(field), 25),
             )
+        # The deal page (pipeline's, named by label: tickets never import pipeline).
+        register_panel(
+            RELATED_SOURCE,
+            Panel("tickets", _("Tickets"), "tickets/ticket_panel.html", selectors.opportunity_panel, 25),
+        )
         register_merge_handler("company", "tickets", services.move_company_tickets)
         register_merge_handler("contact", "tickets", services.move_contact_tickets)
         register_section(

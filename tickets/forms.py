@@ -260,3 +260,10 @@ class TicketFilterForm(RecordFilterForm):
 
     def extend(self):
         self.fields["owner"].label = _("Assignee")
+        # The tickets about one deal (the deal page's panel links here), when pipeline registered
+        # its deals; scoped like the customers, and backed by the `ticket_related` index.
+        model = record_source_model(RELATED_SOURCE)
+        if model is not None:
+            self.fields["related"] = forms.ModelChoiceField(
+                label=_("Related opportunity"), queryset=model._default_manager.all(), required=False
+            )

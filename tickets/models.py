@@ -373,6 +373,10 @@ class Ticket(OwnedModel):
             models.Index(
                 fields=["origin_message_id"], name="ticket_origin_message", condition=~models.Q(origin_message_id="")
             ),
+            # The tickets naming one deal, newest first: the deal page's panel, the list's filter.
+            models.Index(
+                fields=["related_ref", "-created_at", "-id"], name="ticket_related", condition=~models.Q(related_ref="")
+            ),
         ]
 
     def __str__(self):

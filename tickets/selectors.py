@@ -15,7 +15,15 @@ from crm.permissions import has_role_permission, member_team_ids, restrict
 from crm.pickers import record_source_model
 from crm.search import SearchHit, SearchProvider, query_terms, text_search
 from customers.models import Company, Contact
-from tickets.models import RELATED_SOURCE, Attachment, CannedResponse, Message, Ticket, warning_lead_time
+from tickets.models import (
+    RELATED_SOURCE,
+    Attachment,
+    CannedResponse,
+    Message,
+    Ticket,
+    related_ref_for,
+    warning_lead_time,
+)
 
 PANEL_LIMIT = 10
 SEARCH_MATCH_CAP = 10000
@@ -91,6 +99,8 @@ def ticket_list(*, user, filters: dict | None = None) -> QuerySet[Ticket]:
     for name in ("status", "priority", "category", "channel", "owner", "team", "company", "contact"):
         if filters.get(name):
             qs = qs.filter(**{name: filters[name]})
+    if filters.get("related"):
+        qs = qs.filter(related_ref=related_ref_for(filters["related"].pk))
     if filters.get("created_from"):
         qs = qs.filter(created_at__date__gte=filters["created_from"])
     if filters.get("created_to"):
@@ -144,6 +154,20 @@ def customer_panel(field: str):
         }
 
     return context
+
+
+def opportunity_panel(record, user) -> dict | None:
+    """The tickets panel on a deal's page: the latest tickets naming the deal (`related_ref`)
+    that the viewer may see, in one query over the `ticket_related` index."""
+    if not has_role_permission(user, Ticket, "view"):
+        return None
+    about = visible_tickets(user).filter(related_ref=related_ref_for(record.pk))
+    tickets = about.order_by("-created_at", "-id")[:PANEL_LIMIT]
+    return {
+        "tickets": list(tickets),
+        "add_url": "",
+        "list_url": reverse("tickets:ticket_list") + f"?{urlencode({'related': record.pk})}",
+    }
 
 
 def find_tickets(user, query: str, limit: int) -> list[SearchHit]:

@@ -827,7 +827,8 @@ def ticket_merge(*, survivor: Ticket, merged: Ticket, actor: User) -> Ticket:
 @transaction.atomic
 def ticket_split(*, message: Message, actor: User) -> Ticket:
     """Make the customer's message a ticket of its own (a new question in an old thread): it moves
-    to the new ticket with its files, and both tickets say where it went."""
+    to the new ticket with its files, and both tickets say where it went. The new ticket names
+    the deal the original names, as stored (like a merge, whether or not the actor sees it)."""
     ticket = message.ticket
     ensure_may(actor, ticket, "change")
     if message.kind != Message.Kind.CUSTOMER:
@@ -850,6 +851,9 @@ def ticket_split(*, message: Message, actor: User) -> Ticket:
         auto_assign=False,
     )
     with acting_as(actor):
+        if ticket.related_ref:
+            new.related_ref = ticket.related_ref
+            new.save(update_fields=["related_ref", "updated_at"])
         message.ticket = new
         message.save(update_fields=["ticket"])
         for attachment in message.attachments.all():

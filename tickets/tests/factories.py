@@ -5,9 +5,10 @@ import factory
 from django.db import transaction
 from django.utils import timezone
 
+from crm.pickers import record_source_model
 from crm.tests.factories import OwnedFactory
 from customers.tests.factories import CompanyFactory, ContactFactory
-from tickets.models import Category, Message, Priority, Ticket
+from tickets.models import RELATED_SOURCE, Category, Message, Priority, Ticket
 from tickets.services import next_number, recompute_sla
 
 
@@ -46,3 +47,21 @@ class MessageFactory(factory.django.DjangoModelFactory):
     ticket = factory.SubFactory(TicketFactory)
     kind = Message.Kind.CUSTOMER
     body = "还是不行。"
+
+
+def make_deal(*, owner, team, name: str, company=None):
+    """An open deal (at a company of the same owner and team unless one is given), built without
+    importing pipeline (the import contract holds for tests too): through the model pipeline
+    registered as the "pipeline.opportunity" pick source, in the default pipeline's first open
+    stage (seeded)."""
+    deal_model = record_source_model(RELATED_SOURCE)
+    stages = deal_model._meta.get_field("stage").related_model.objects
+    stage = stages.filter(kind="open").order_by("-pipeline__is_default", "order", "pk").first()
+    return deal_model.objects.create(
+        name=name,
+        owner=owner,
+        team=team,
+        company=company or CompanyFactory(owner=owner, team=team),
+        pipeline=stage.pipeline,
+        stage=stage,
+    )

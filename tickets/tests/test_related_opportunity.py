@@ -15,31 +15,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm import roles
-from crm.pickers import record_source_model
 from crm.services import record_share
 from crm.testing import add_to_team, build_cast, make_team, make_user
 from customers.tests.factories import CompanyFactory, ContactFactory
 from tickets import services
 from tickets.forms import RELATED_FIELD, TicketForm
-from tickets.models import RELATED_SOURCE, Message, Priority, Ticket
-from tickets.tests.factories import TicketFactory
+from tickets.models import Message, Priority, Ticket
+from tickets.tests.factories import TicketFactory, make_deal
 
 pytestmark = pytest.mark.django_db
-
-
-def make_deal(*, owner, team, name: str):
-    """An open deal at a company of the same owner and team."""
-    deal_model = record_source_model(RELATED_SOURCE)
-    stages = deal_model._meta.get_field("stage").related_model.objects
-    stage = stages.filter(kind="open").order_by("-pipeline__is_default", "order", "pk").first()
-    return deal_model.objects.create(
-        name=name,
-        owner=owner,
-        team=team,
-        company=CompanyFactory(owner=owner, team=team),
-        pipeline=stage.pipeline,
-        stage=stage,
-    )
 
 
 @pytest.fixture
@@ -303,3 +287,41 @@ def test_a_merge_without_deals_leaves_none(desk, ticket, duplicate):
     survivor = services.ticket_merge(survivor=ticket, merged=duplicate, actor=desk.owner)
     survivor.refresh_from_db()
     assert survivor.related_ref == ""
+
+
+# --- Splitting ------------------------------------------------------------------------------------
+
+
+def test_a_split_ticket_names_the_originals_deal_audited_with_its_actor(client, desk, linked):
+    message = Message.objects.create(ticket=linked, kind=Message.Kind.CUSTOMER, body="另外，发票抬头要改")
+    client.force_login(desk.owner)
+    response = client.post(reverse("tickets:message_split", args=[message.pk]))
+    assert response.status_code == 302
+    new = Ticket.objects.get(messages=message)
+    assert new.pk != linked.pk and new.related_ref == _ref(desk.deal)
+    entry = LogEntry.objects.get_for_object(new).filter(changes__has_key="related_ref").latest("pk")
+    assert entry.actor == desk.owner
+    assert entry.changes_dict["related_ref"][-1] == _ref(desk.deal)
+    # Its page links the deal, as the original's does.
+    assert f'href="{desk.deal.get_absolute_url()}"' in client.get(new.get_absolute_url()).content.decode()
+
+
+def test_a_split_keeps_the_deal_even_for_an_agent_who_does_not_see_it(desk, linked):
+    message = Message.objects.create(ticket=linked, kind=Message.Kind.CUSTOMER, body="打印机又坏了")
+    new = services.ticket_split(message=message, actor=desk.teammate)  # works the ticket, not shown the deal
+    new.refresh_from_db()
+    assert new.related_ref == _ref(desk.deal)
+    entry = LogEntry.objects.get_for_object(new).filter(changes__has_key="related_ref").latest("pk")
+    assert entry.actor == desk.teammate
+
+
+def test_a_split_of_a_ticket_without_a_deal_names_none(desk, ticket):
+    message = Message.objects.create(ticket=ticket, kind=Message.Kind.CUSTOMER, body="新问题")
+    new = services.ticket_split(message=message, actor=desk.owner)
+    new.refresh_from_db()
+    assert new.related_ref == ""
+    assert (
+        not LogEntry.objects.get_for_object(new)
+        .filter(action=LogEntry.Action.UPDATE, changes__has_key="related_ref")
+        .exists()
+    )
