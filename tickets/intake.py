@@ -1,9 +1,13 @@
 """What customers send in: e-mail from the support mailboxes, replies and ratings through their
 signed links, and the files that come with them.
 
-An e-mail opens a ticket, or threads onto the ticket it answers (the number in its subject, or
-an In-Reply-To / References naming one of the ticket's messages). Automatic replies and bounces
-are recorded and dropped, never answered, so two help desks cannot mail each other forever.
+An e-mail opens a ticket, or threads onto the ticket it answers. Ticket numbers are sequential,
+so a number in the subject proves nothing about the sender: an e-mail threads when its
+In-Reply-To / References names one of the ticket's messages (the sender had the conversation),
+or when its subject names the ticket and it comes from the requester, another contact of the
+ticket's company or an address that already wrote on the ticket. Anyone else opens a new ticket
+that says which ticket the e-mail named. Automatic replies and bounces are recorded and dropped,
+never answered, so two help desks cannot mail each other forever.
 Each message is handled once: the `InboundMail` row is written in the transaction that acts on
 it, under a unique (mailbox, Message-ID).
 
@@ -49,13 +53,9 @@ FEEDBACK_SALT = "tickets.feedback-link"
 # --- E-mail -----------------------------------------------------------------------------------
 
 
-def thread_of(parsed: InboundMessage) -> Ticket | None:
-    """The ticket an e-mail answers: by the number in its subject, else by the messages it names."""
-    number = find_ticket_number(parsed.subject)
-    if number:
-        ticket = Ticket.objects.filter(number=number).first()
-        if ticket is not None:
-            return ticket
+def answered_ticket(parsed: InboundMessage) -> Ticket | None:
+    """The ticket whose conversation an e-mail answers: its In-Reply-To / References name a
+    message of the ticket (one we sent or one we received) or the e-mail that opened it."""
     parents = parsed.parent_ids
     if not parents:
         return None
@@ -63,6 +63,44 @@ def thread_of(parsed: InboundMessage) -> Ticket | None:
     if message is not None:
         return message.ticket
     return Ticket.objects.filter(origin_message_id__in=parents).order_by("-pk").first()
+
+
+def numbered_ticket(parsed: InboundMessage) -> Ticket | None:
+    """The ticket whose number the subject carries, if there is one."""
+    number = find_ticket_number(parsed.subject)
+    return Ticket.objects.filter(number=number).first() if number else None
+
+
+def writes_on(ticket: Ticket, address: str) -> bool:
+    """Whether `address` may write on `ticket` by naming it: it is the requester's, another
+    contact's of the ticket's company (both through the e-mail blind index, as the people lookup
+    finds them), or it already wrote on the ticket by e-mail."""
+    people = Q(pk=ticket.contact_id) if ticket.contact_id else Q()
+    if ticket.company_id:
+        people |= Q(company_id=ticket.company_id)
+    if people and find_people(Contact.objects.filter(people), email=address).exists():
+        return True
+    return InboundMail.objects.filter(
+        ticket=ticket,
+        sender__iexact=address[:254],
+        outcome__in=(InboundMail.Outcome.OPENED, InboundMail.Outcome.THREADED),
+    ).exists()
+
+
+def _thread_of(parsed: InboundMessage) -> tuple[Ticket | None, Ticket | None]:
+    """The open ticket the e-mail threads onto; else None and the ticket its subject named
+    although the sender is not on it, or its receiving server found the sender forged (None when
+    it named none, or one the sender is on)."""
+    answered = answered_ticket(parsed)
+    if answered is not None and answered.status != Status.CLOSED:
+        return answered, None
+    named = numbered_ticket(parsed)
+    if named is None or named == answered:
+        return None, None
+    if not parsed.sender_forged and writes_on(named, parsed.from_address):
+        # A closed ticket is not written on again: the e-mail opens a new one.
+        return (named if named.status != Status.CLOSED else None), None
+    return None, named
 
 
 def requester_for(parsed: InboundMessage, mailbox: Mailbox) -> Contact:
@@ -81,10 +119,6 @@ def requester_for(parsed: InboundMessage, mailbox: Mailbox) -> Contact:
         email=parsed.from_address,
         team=mailbox.team,
     )
-
-
-def _sender_matches(ticket: Ticket, address: str) -> bool:
-    return bool(ticket.contact_id and ticket.contact.email and ticket.contact.email.casefold() == address.casefold())
 
 
 def receive(*, mailbox: Mailbox, parsed: InboundMessage) -> InboundMail | None:
@@ -115,8 +149,8 @@ def _act(record: InboundMail, mailbox: Mailbox, parsed: InboundMessage) -> None:
         record.detail = "no sender address"
         return
     body = strip_quoted_reply(parsed.text).strip() or parsed.text.strip() or parsed.subject or "—"
-    ticket = thread_of(parsed)
-    if ticket is not None and ticket.status != Status.CLOSED and _sender_matches(ticket, parsed.from_address):
+    ticket, named = _thread_of(parsed)
+    if ticket is not None:
         message = services.customer_message(
             ticket=ticket, body=body, author_name=parsed.from_name or parsed.from_address, message_id=parsed.message_id
         )
@@ -134,11 +168,34 @@ def _act(record: InboundMail, mailbox: Mailbox, parsed: InboundMessage) -> None:
         team=mailbox.team,
         origin_message_id=parsed.message_id[:255],
     )
+    if named is not None:
+        _note_foreign_number(ticket, named, parsed)
     _keep_attachments(ticket, None, parsed)
     record.outcome, record.ticket = InboundMail.Outcome.OPENED, ticket
     from celery import current_app
 
     queue_task(current_app.tasks[ACK_TASK], ticket_id=ticket.pk)
+
+
+def _note_foreign_number(ticket: Ticket, named: Ticket, parsed: InboundMessage) -> None:
+    """Tell the agents that the e-mail named another ticket, whose people it does not come from
+    or whose sender its receiving mail server found forged."""
+    if parsed.sender_forged:
+        body = _(
+            "This e-mail named ticket %(number)s, but the receiving mail server found that it did not "
+            "really come from %(address)s (SPF/DKIM/DMARC), so it was opened as a new ticket."
+        )
+    else:
+        body = _(
+            "This e-mail named ticket %(number)s, but it came from %(address)s, an address not on "
+            "that ticket, so it was opened as a new ticket."
+        )
+    with acting_as(None):
+        Message.objects.create(
+            ticket=ticket,
+            kind=Message.Kind.NOTE,
+            body=body % {"number": named.number, "address": parsed.from_address},
+        )
 
 
 def _keep_attachments(ticket: Ticket, message: Message | None, parsed: InboundMessage) -> None:

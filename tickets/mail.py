@@ -93,6 +93,8 @@ class InboundMessage:
     text: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     is_automatic: bool = False
+    # The receiving mail server judged the From address forged (see `_sender_forged`).
+    sender_forged: bool = False
 
     @property
     def parent_ids(self) -> list[str]:
@@ -167,6 +169,7 @@ def parse_message(raw: bytes) -> InboundMessage:
         text=body.text(),
         attachments=body.attachments,
         is_automatic=_is_automatic(message, from_address),
+        sender_forged=_sender_forged(message),
     )
 
 
@@ -281,6 +284,24 @@ def _date(value: str) -> datetime | None:
         return None
     # "-0000" means the sender's zone is unknown; the time itself is UTC (RFC 5322 3.3).
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+_AUTH_RESULT = re.compile(r"\b(dmarc|spf|dkim)\s*=\s*([a-z]+)")
+
+
+def _sender_forged(message: Message) -> bool:
+    """Whether the receiving mail server found the sender's domain forged: its
+    Authentication-Results header (the topmost: a server adds its own above whatever the sender
+    wrote) says dmarc=fail, or spf=fail/softfail with no dkim=pass. Only ever used to withhold
+    trust, never to grant it, so a header the sender wrote themselves gains them nothing."""
+    values = _headers(message, "Authentication-Results")
+    if not values:
+        return False
+    found = set(_AUTH_RESULT.findall(_unfold(values[0]).lower()))
+    if ("dmarc", "fail") in found:
+        return True
+    spf_failed = ("spf", "fail") in found or ("spf", "softfail") in found
+    return spf_failed and ("dkim", "pass") not in found
 
 
 def _is_automatic(message: Message, from_address: str) -> bool:

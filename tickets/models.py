@@ -474,10 +474,14 @@ class Message(models.Model):
         return self.kind != self.Kind.NOTE
 
 
+ATTACHMENT_FOLDER = "tickets"
+"""The storage folder holding attachments and nothing else (tickets.attachments sweeps it)."""
+
+
 def attachment_path(instance: Attachment, filename: str) -> str:
     # The stored name is ours: the customer's file name is kept in `filename` only.
     now = datetime.now(UTC)
-    return f"tickets/{now.year}/{now.month:02d}/{instance.token}"
+    return f"{ATTACHMENT_FOLDER}/{now.year}/{now.month:02d}/{instance.token}"
 
 
 class Attachment(models.Model):
@@ -497,6 +501,8 @@ class Attachment(models.Model):
     class Meta:
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
+        # The sweep of files no row names looks a batch of stored names up at a time.
+        indexes = [models.Index(fields=["file"], name="ticket_attachment_file")]
 
     def __str__(self):
         return self.filename

@@ -51,8 +51,8 @@ for model in (BusinessHours, SlaPolicy, SlaTarget):
 
 
 def _forget_file(sender, instance, **kwargs):
-    """An attachment's file goes with its row (a ticket deleted, a merge undone by rollback is
-    not: the file of a row never committed stays until the storage is cleaned)."""
+    """An attachment's file goes with its row once the deletion commits. The file of a row never
+    committed stays behind until the daily sweep (tickets.attachments.sweep_orphan_files)."""
     from django.db import transaction
 
     name, storage = instance.file.name, instance.file.storage

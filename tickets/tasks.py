@@ -5,7 +5,7 @@ import smtplib
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from tickets import imap, mailing, sla_watch
+from tickets import attachments, imap, mailing, sla_watch
 
 TRANSIENT_ERRORS = (ConnectionError, OperationalError, InterfaceError)
 MAIL_ERRORS = (*TRANSIENT_ERRORS, smtplib.SMTPException, OSError)
@@ -55,3 +55,9 @@ def recompute_open_tickets() -> int:
 def mail_customer_message_notice(*, message_id: int, skip_user_id: int | None = None) -> int:
     """Tell the assignee and the watchers that the customer wrote; retried while the mail server is away."""
     return mailing.send_customer_message_notice(message_id=message_id, skip_user_id=skip_user_id)
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
+def sweep_attachment_files() -> dict:
+    """Delete attachment files no row names, left by rolled-back transactions (scheduled by beat)."""
+    return attachments.sweep_orphan_files()
