@@ -20,7 +20,7 @@ from crm import roles
 from crm.datagen import EPOCH, GenerationContext, Owner, ensure_staff, register, register_finish, weighted
 from crm.search import search_tokens
 from customers.models import Company
-from tickets.models import Category, Message, NumberSequence, Priority, Ticket
+from tickets.models import Category, Message, NumberSequence, Priority, SlaPolicy, Ticket
 
 _SUBJECTS = [
     "打印机无法连接",
@@ -76,6 +76,7 @@ def tickets(ctx: GenerationContext, count: int) -> Iterator[dict]:
     numbers = dict(NumberSequence.objects.values_list("year", "last"))
     status_pick = weighted(rng, _STATUSES)
     agents = support_staff()
+    policy_id = SlaPolicy.objects.filter(active=True).order_by("order", "pk").values_list("pk", flat=True).first()
     for _n in range(count):
         owner = agents[rng.randrange(len(agents))]
         created = ctx.timestamp()
@@ -110,6 +111,7 @@ def tickets(ctx: GenerationContext, count: int) -> Iterator[dict]:
             "first_responded_at": None if status == "new" else min(responded, EPOCH),
             "resolved_at": None if active else min(resolved, EPOCH),
             "closed_at": min(resolved, EPOCH) if status == "closed" else None,
+            "sla_policy_id": policy_id,
             "sla_pauses": "[]",
             "first_response_breached": status == "new" or responded > first_response_due,
             "resolution_breached": running_late or (not active and resolved > created + timedelta(days=3)),

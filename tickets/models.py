@@ -280,6 +280,20 @@ class NumberSequence(models.Model):
         return f"{self.year}: {self.last}"
 
 
+# Fields the audit trail leaves out: the clock's due times and stamps, the search text and the
+# times of the last change follow from the audited status, priority and events.
+SLA_DERIVED = [
+    "search_text",
+    "updated_at",
+    "last_activity_at",
+    "sla_pauses",
+    "first_response_due",
+    "resolution_due",
+    "warned_at",
+    "escalated_at",
+]
+
+
 class Ticket(OwnedModel):
     """A customer's request, from its arrival to its resolution. `owner` is the assignee."""
 

@@ -2,6 +2,7 @@ from django.db.models.signals import post_delete, post_save
 
 from crm.audit import audit_register
 from tickets.models import (
+    SLA_DERIVED,
     AssignmentRule,
     Attachment,
     BusinessHours,
@@ -14,18 +15,6 @@ from tickets.models import (
     SlaTarget,
     Ticket,
 )
-
-# The clock's due times and stamps follow from the audited status, priority and events.
-SLA_DERIVED = [
-    "search_text",
-    "updated_at",
-    "last_activity_at",
-    "sla_pauses",
-    "first_response_due",
-    "resolution_due",
-    "warned_at",
-    "escalated_at",
-]
 
 audit_register(Ticket, m2m_fields={"tags", "watchers"}, exclude_fields=SLA_DERIVED)
 audit_register(Message)

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.outbox import queue_task
-from tickets.models import Ticket, warning_lead_time
+from tickets.models import SLA_DERIVED, Ticket, warning_lead_time
 
 BATCH = 500
 RUNNING = (Ticket.Status.NEW, Ticket.Status.OPEN)
@@ -86,9 +86,15 @@ def watch(*, now: datetime | None = None) -> dict:
 def recompute_open(*, batch: int = 500, now: datetime | None = None, limit: int | None = None) -> int:
     """Recompute the due times of every active ticket (after business hours, a policy or its
     targets changed), a batch of rows per transaction, in id order; safe to run again. `limit`
-    stops after that many tickets (the benchmark's measure)."""
+    stops after that many tickets (the benchmark's measure).
+
+    A ticket whose policy or breach flags change is saved as any edit is, so the audit trail
+    records it; one whose due times or stamps alone move (fields the trail leaves out) is written
+    with the rest of its batch in one statement; one with nothing new is not written at all."""
     from tickets.services import SLA_FIELDS, recompute_sla
 
+    audited = [name for name in SLA_FIELDS if name not in SLA_DERIVED]
+    attnames = {name: Ticket._meta.get_field(name).attname for name in SLA_FIELDS}
     now = now or timezone.now()
     done, last = 0, 0
     policies = _policy_cache()
@@ -101,9 +107,17 @@ def recompute_open(*, batch: int = 500, now: datetime | None = None, limit: int 
                 .filter(status__in=Ticket.ACTIVE_STATUSES, pk__gt=last)
                 .order_by("pk")[:size]
             )
+            quiet = []
             for ticket in tickets:
+                before = {name: getattr(ticket, attname) for name, attname in attnames.items()}
                 recompute_sla(ticket, now=now, policies=policies)
-                ticket.save(update_fields=SLA_FIELDS)
+                changed = [name for name, attname in attnames.items() if getattr(ticket, attname) != before[name]]
+                if any(name in audited for name in changed):
+                    ticket.save(update_fields=SLA_FIELDS)
+                elif changed:
+                    quiet.append(ticket)
+            if quiet:
+                Ticket.objects.bulk_update(quiet, [name for name in SLA_FIELDS if name in SLA_DERIVED])
         if not tickets:
             return done
         done += len(tickets)

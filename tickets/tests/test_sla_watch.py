@@ -85,3 +85,38 @@ def test_changing_the_business_hours_recomputes_the_open_tickets_only(ticket, dj
     # Around the clock now: four real hours from Monday 10:00.
     assert ticket.first_response_due == MONDAY_10 + timedelta(hours=4)
     assert closed.resolution_due == before_closed
+
+
+def test_a_recomputation_audits_what_the_trail_keeps_and_writes_the_rest_in_one_statement(ticket):
+    from auditlog.models import LogEntry
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.models import BusinessHours
+
+    moved = services.ticket_create(
+        actor=ticket.owner, owner=ticket.owner, team=ticket.team, subject="y", contact=ticket.contact, now=MONDAY_10
+    )
+    # Hours around the clock move both tickets' due times (left out of the trail); `ticket` also
+    # carries a stale breach flag (audited).
+    BusinessHours.objects.filter(pk=moved.sla_policy.hours_id).update(weekly_hours="mon-sun 00:00-24:00")
+    Ticket.objects.filter(pk=ticket.pk).update(resolution_breached=True)
+    entries = LogEntry.objects.get_for_object(ticket).count()
+    moved_entries = LogEntry.objects.get_for_object(moved).count()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert sla_watch.recompute_open(now=MONDAY_10) == 2
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "tickets_ticket"')]
+
+    ticket.refresh_from_db()
+    moved.refresh_from_db()
+    assert moved.first_response_due == MONDAY_10 + timedelta(hours=4)
+    assert not ticket.resolution_breached
+    assert LogEntry.objects.get_for_object(ticket).count() == entries + 1  # the flag, audited
+    assert LogEntry.objects.get_for_object(moved).count() == moved_entries  # due times only
+    assert len(updates) == 2  # one save, one statement for the rest of the batch
+
+    # Run again: nothing is new, nothing is written.
+    with CaptureQueriesContext(connection) as queries:
+        assert sla_watch.recompute_open(now=MONDAY_10) == 2
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
