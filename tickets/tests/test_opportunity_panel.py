@@ -189,3 +189,17 @@ def test_the_split_ticket_shows_on_the_deal_page(client, cast, ours):
     new = services.ticket_split(message=message, actor=cast.owner)
     panel, _html = _panel(client, cast.owner, cast.deal)
     assert panel["tickets"] == [new, ours]
+
+
+def test_the_list_reads_the_viewers_deals_only_when_filtered_by_one(client, cast, ours):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(cast.owner)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("tickets:ticket_list"))
+    assert response.status_code == 200 and "related" not in response.context["filter_form"].fields
+    assert not any("pipeline_opportunity" in q["sql"] for q in queries.captured_queries)
+
+    response = client.get(reverse("tickets:ticket_list"), {"related": cast.deal.pk})
+    assert "related" in response.context["filter_form"].fields

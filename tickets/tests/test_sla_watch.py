@@ -120,3 +120,20 @@ def test_a_recomputation_audits_what_the_trail_keeps_and_writes_the_rest_in_one_
     with CaptureQueriesContext(connection) as queries:
         assert sla_watch.recompute_open(now=MONDAY_10) == 2
     assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+
+
+def test_a_late_first_response_does_not_hide_the_resolution_breach(
+    ticket, smtp_inbox, django_capture_on_commit_callbacks
+):
+    response_due = ticket.first_response_due
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla_watch.watch(now=response_due + timedelta(minutes=1))["escalated"] == 1
+    # The agent answers late; the resolution target is the next one, and it is watched too.
+    services.ticket_reply(ticket=ticket, actor=ticket.owner, body="在处理", now=response_due + timedelta(hours=1))
+    ticket.refresh_from_db()
+    assert ticket.first_response_breached and ticket.next_due() == ticket.resolution_due
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla_watch.watch(now=ticket.resolution_due - timedelta(minutes=30))["warned"] == 1
+        assert sla_watch.watch(now=ticket.resolution_due + timedelta(minutes=1))["escalated"] == 1
+    ticket.refresh_from_db()
+    assert ticket.resolution_breached
