@@ -241,7 +241,12 @@ class Reach:
 
 
 def _rerooted(condition: Q, path: str) -> Q:
-    """`condition` (over a model's own fields) as a condition over the foreign key `path` to it."""
+    """`condition` (over a model's own fields) as a condition over the foreign key `path` to it.
+
+    For the shapes a reach is made of (ids in a list or a sub-query, ORed); a negation would
+    also match rows whose `path` is empty, so it is refused rather than rewritten."""
+    if condition.negated:
+        raise ValueError("A negated visibility condition cannot be seen through a foreign key.")
     children = []
     for child in condition.children:
         if isinstance(child, Q):

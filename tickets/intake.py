@@ -20,6 +20,7 @@ number; an altered, expired or foreign link opens nothing.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import timedelta
 
 from django.conf import settings
@@ -53,16 +54,25 @@ FEEDBACK_SALT = "tickets.feedback-link"
 # --- E-mail -----------------------------------------------------------------------------------
 
 
-def answered_ticket(parsed: InboundMessage) -> Ticket | None:
-    """The ticket whose conversation an e-mail answers: its In-Reply-To / References name a
-    message of the ticket (one we sent or one we received) or the e-mail that opened it."""
+def answered_ticket(parsed: InboundMessage) -> tuple[Ticket | None, bool]:
+    """The ticket whose conversation an e-mail answers, and whether it names a message we sent.
+
+    An id we made (an agent's mailed reply) is known only to those who received it, so naming it
+    is enough. An id the customer's side chose (the e-mail that opened the ticket, a customer
+    message) is no secret: such a match is trusted only from the ticket's people, like a number
+    in the subject, and the oldest ticket carrying the id wins, so a later copy of the id sent to
+    another mailbox cannot take the conversation over."""
     parents = parsed.parent_ids
     if not parents:
-        return None
-    message = Message.objects.filter(message_id__in=parents).select_related("ticket").order_by("-pk").first()
-    if message is not None:
-        return message.ticket
-    return Ticket.objects.filter(origin_message_id__in=parents).order_by("-pk").first()
+        return None, False
+    messages = Message.objects.filter(message_id__in=parents).select_related("ticket").order_by("pk")
+    ours = messages.exclude(kind=Message.Kind.CUSTOMER).first()
+    if ours is not None:
+        return ours.ticket, True
+    theirs = messages.filter(kind=Message.Kind.CUSTOMER).first()
+    if theirs is not None:
+        return theirs.ticket, False
+    return Ticket.objects.filter(origin_message_id__in=parents).order_by("pk").first(), False
 
 
 def numbered_ticket(parsed: InboundMessage) -> Ticket | None:
@@ -74,7 +84,11 @@ def numbered_ticket(parsed: InboundMessage) -> Ticket | None:
 def writes_on(ticket: Ticket, address: str) -> bool:
     """Whether `address` may write on `ticket` by naming it: it is the requester's, another
     contact's of the ticket's company (both through the e-mail blind index, as the people lookup
-    finds them), or it already wrote on the ticket by e-mail."""
+    finds them), or it already wrote on the ticket by e-mail. Only a plain address counts: one
+    the index's normalisation would fold into another (a fullwidth letter, a trailing em-space)
+    could pass for the requester's."""
+    if not _plain_address(address):
+        return False
     people = Q(pk=ticket.contact_id) if ticket.contact_id else Q()
     if ticket.company_id:
         people |= Q(company_id=ticket.company_id)
@@ -87,15 +101,28 @@ def writes_on(ticket: Ticket, address: str) -> bool:
     ).exists()
 
 
+def _plain_address(address: str) -> bool:
+    """A valid address that reads as it is: no surrounding space, nothing NFKC changes."""
+    if not address or address != address.strip() or unicodedata.normalize("NFKC", address) != address:
+        return False
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
+
+
 def _thread_of(parsed: InboundMessage) -> tuple[Ticket | None, Ticket | None]:
-    """The open ticket the e-mail threads onto; else None and the ticket its subject named
-    although the sender is not on it, or its receiving server found the sender forged (None when
-    it named none, or one the sender is on)."""
-    answered = answered_ticket(parsed)
-    if answered is not None and answered.status != Status.CLOSED:
+    """The open ticket the e-mail threads onto; else None and the ticket it named (by number, or
+    by an id the customer's side chose) although the sender is not on it, or its receiving
+    server found the sender forged (None when it named none, or one the sender is on)."""
+    answered, ours = answered_ticket(parsed)
+    if answered is not None and ours and answered.status != Status.CLOSED:
         return answered, None
     named = numbered_ticket(parsed)
-    if named is None or named == answered:
+    if named is None and answered is not None and not ours:
+        named = answered
+    if named is None or (ours and named == answered):
         return None, None
     if not parsed.sender_forged and writes_on(named, parsed.from_address):
         # A closed ticket is not written on again: the e-mail opens a new one.

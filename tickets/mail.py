@@ -169,7 +169,7 @@ def parse_message(raw: bytes) -> InboundMessage:
         text=body.text(),
         attachments=body.attachments,
         is_automatic=_is_automatic(message, from_address),
-        sender_forged=_sender_forged(message),
+        sender_forged=_sender_forged(message, from_address),
     )
 
 
@@ -286,22 +286,44 @@ def _date(value: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-_AUTH_RESULT = re.compile(r"\b(dmarc|spf|dkim)\s*=\s*([a-z]+)")
-
-
-def _sender_forged(message: Message) -> bool:
+def _sender_forged(message: Message, from_address: str) -> bool:
     """Whether the receiving mail server found the sender's domain forged: its
     Authentication-Results header (the topmost: a server adds its own above whatever the sender
-    wrote) says dmarc=fail, or spf=fail/softfail with no dkim=pass. Only ever used to withhold
-    trust, never to grant it, so a header the sender wrote themselves gains them nothing."""
+    wrote) says dmarc=fail, or an SPF failure with no passing DKIM signature of the From
+    address's own domain. Only ever used to withhold trust, never to grant it, so a header the
+    sender wrote themselves gains them nothing."""
     values = _headers(message, "Authentication-Results")
     if not values:
         return False
-    found = set(_AUTH_RESULT.findall(_unfold(values[0]).lower()))
-    if ("dmarc", "fail") in found:
+    domain = from_address.rpartition("@")[2].lower()
+    results = _auth_results(values[0])
+    if any(method == "dmarc" and result == "fail" for method, result, _props in results):
         return True
-    spf_failed = ("spf", "fail") in found or ("spf", "softfail") in found
-    return spf_failed and ("dkim", "pass") not in found
+    spf_failed = any(method == "spf" and result in ("fail", "softfail") for method, result, _props in results)
+    aligned_dkim = any(
+        method == "dkim" and result == "pass" and _aligned(props.get("header.d", ""), domain)
+        for method, result, props in results
+    )
+    return spf_failed and not aligned_dkim
+
+
+def _auth_results(value: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(method, result, properties) of each result of an Authentication-Results value (RFC 8601),
+    comments left out; the first part, the server's id, is not a result."""
+    results = []
+    for part in _unfold(value).split(";")[1:]:
+        tokens = re.sub(r"\([^()]*\)", " ", part).split()
+        if not tokens or "=" not in tokens[0]:
+            continue
+        method, _equals, result = tokens[0].lower().partition("=")
+        properties = dict(token.lower().partition("=")[::2] for token in tokens[1:] if "=" in token)
+        results.append((method, result, properties))
+    return results
+
+
+def _aligned(signing_domain: str, from_domain: str) -> bool:
+    """Whether a DKIM signature's domain is the From domain or a parent of it (relaxed alignment)."""
+    return bool(signing_domain) and (from_domain == signing_domain or from_domain.endswith("." + signing_domain))
 
 
 def _is_automatic(message: Message, from_address: str) -> bool:

@@ -204,6 +204,11 @@ def test_the_requesters_address_forged_by_another_server_opens_a_new_ticket(
         (["mx.example; dmarc=fail (p=none)"], True),
         (["mx.example; spf=softfail smtp.mailfrom=a.example"], True),
         (["mx.example; spf=fail; dkim=pass header.d=a.example"], False),
+        # A signature of another domain, or a result inside a property, vouches for nothing.
+        (["mx.example; spf=fail; dkim=pass header.d=evil.example"], True),
+        (["mx.example; spf=fail smtp.mailfrom=dkim=pass@x.example"], True),
+        (["mx.example; spf=softfail (dkim=pass) header.d=a.example"], True),
+        (["mx.example; spf=fail; dkim=pass header.d=example"], False),
         (["mx.example; SPF=Fail"], True),
         # Only the topmost header, the receiving server's, is read.
         (["mx.example; spf=pass; dmarc=pass", "forger; dmarc=fail"], False),
@@ -217,3 +222,41 @@ def test_the_receiving_servers_authentication_verdict(results, forged):
     raw = f"{headers}From: a@a.example\r\nSubject: x\r\nMessage-ID: <1@a.example>\r\n\r\nbody\r\n".encode()
 
     assert parse_message(raw).sender_forged is forged
+
+
+def test_a_lookalike_of_the_requesters_address_is_not_the_requester(
+    desk, smtp_inbox, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    Contact.objects.create(
+        family_name="李", given_name="雷", email="li.lei@customer.example", owner=desk["lead"], team=desk["team"]
+    )
+    ticket, _first = _open_ticket(desk, capture, smtp_inbox)
+
+    assert intake.writes_on(ticket, "li.lei@customer.example")
+    # The e-mail blind index folds these into the requester's address; threading must not.
+    for lookalike in ("li.lei@ｃustomer.example", "li.lei@customer.example\u2003", " li.lei@customer.example"):
+        assert not intake.writes_on(ticket, lookalike)
+
+
+def test_a_copy_of_the_opening_message_id_cannot_take_the_conversation(
+    desk, smtp_inbox, django_capture_on_commit_callbacks
+):
+    from tickets.mail import InboundMessage
+
+    capture = django_capture_on_commit_callbacks
+    Contact.objects.create(
+        family_name="李", given_name="雷", email="li.lei@customer.example", owner=desk["lead"], team=desk["team"]
+    )
+    ticket, first = _open_ticket(desk, capture, smtp_inbox)
+    # A later ticket carrying the same id (sent to another mailbox by someone who saw it).
+    copy = services.ticket_create(actor=None, subject="copy", team=desk["team"], origin_message_id=first)
+
+    requester = InboundMessage(
+        message_id="<r@customer.example>", references=[first], from_address="li.lei@customer.example"
+    )
+    stranger = InboundMessage(message_id="<s@evil.example>", references=[first], from_address="mallory@evil.example")
+
+    assert intake._thread_of(requester) == (ticket, None)  # the oldest ticket with the id, from its requester
+    assert intake._thread_of(stranger) == (None, ticket)  # an id the customer chose is no proof: a new ticket
+    assert copy.pk != ticket.pk
