@@ -10,11 +10,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crm.demo import DemoCompany, backdate, register
+from crm.demo import ADMIN_USERNAME, DemoCompany, backdate, register
+from crm.models import User
+from crm.pickers import record_source_model
 from customers.models import Contact
 from tickets import services
 from tickets.attachments import store_attachment
-from tickets.models import AssignmentRule, CannedResponse, Category, InboundMail, Mailbox, Priority, Ticket
+from tickets.models import (
+    RELATED_SOURCE,
+    AssignmentRule,
+    CannedResponse,
+    Category,
+    InboundMail,
+    Mailbox,
+    Priority,
+    Ticket,
+    related_ref_for,
+)
 
 Status = Ticket.Status
 
@@ -97,6 +109,22 @@ def _requesters(demo: DemoCompany) -> list[Contact]:
     return list(shared.distinct()[:8])
 
 
+def _about_a_deal(made: list[Ticket]) -> None:
+    """The oldest open request of a customer with a deal names that deal, so the deal's page lists
+    it (linked by the administrator, who may see both)."""
+    deals = record_source_model(RELATED_SOURCE)
+    admin = User.objects.filter(username=ADMIN_USERNAME).first()
+    if deals is None or admin is None:
+        return
+    active = Ticket.objects.filter(pk__in=[t.pk for t in made], status__in=Ticket.ACTIVE_STATUSES)
+    for ticket in active.select_related("contact").order_by("created_at", "pk"):
+        company_id = ticket.company_id or (ticket.contact.company_id if ticket.contact_id else None)
+        deal = deals._default_manager.filter(company_id=company_id).order_by("pk").first() if company_id else None
+        if deal is not None:
+            services.ticket_update(ticket=ticket, actor=admin, related_ref=related_ref_for(deal.pk))
+            return
+
+
 @register(has_data=lambda: Ticket.objects.exists())
 def tickets(demo: DemoCompany) -> str:
     requesters = _requesters(demo)
@@ -166,6 +194,7 @@ def tickets(demo: DemoCompany) -> str:
     watched = Ticket.objects.filter(pk__in=[t.pk for t in made], status=Status.OPEN).order_by("created_at").first()
     if watched is not None and services.may_watch(manager, watched):
         services.ticket_watch(ticket=watched, actor=manager)
+    _about_a_deal(made)
     _mailbox(demo, made, manager)
     for title, body in CANNED:
         CannedResponse.objects.get_or_create(title=title, defaults={"body": body})

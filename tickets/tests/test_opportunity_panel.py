@@ -203,3 +203,15 @@ def test_the_list_reads_the_viewers_deals_only_when_filtered_by_one(client, cast
 
     response = client.get(reverse("tickets:ticket_list"), {"related": cast.deal.pk})
     assert "related" in response.context["filter_form"].fields
+
+
+def test_the_demo_names_a_deal_on_an_open_request(db):
+    from crm.demo import seed_demo
+    from crm.pickers import record_source_model
+    from tickets.models import RELATED_SOURCE
+
+    seed_demo()
+    named = Ticket.objects.exclude(related_ref="")
+    (ticket,) = named
+    deal = record_source_model(RELATED_SOURCE)._default_manager.get(pk=ticket.related_pk)
+    assert ticket.is_active and deal.company_id == (ticket.company_id or ticket.contact.company_id)
