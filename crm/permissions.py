@@ -203,6 +203,7 @@ class Reach:
     board's totals) reads the first two from itself and only the shared rows from the table."""
 
     everything: bool = False
+    model: type[models.Model] | None = None  # whose rows; `through` reads the owner's from it
     owner_id: int | None = None
     team_ids: tuple[int, ...] = ()
     shared: Q = field(default_factory=lambda: Q(pk__in=[]))
@@ -219,8 +220,8 @@ class Reach:
     def condition(self) -> Q:
         return Q() if self.everything else self.owned() | self.shared | self.related
 
-    def through(self, path: str, model: type[models.Model]) -> Q:
-        """The same rows of `model`, as a filter on a model that points at them through the
+    def through(self, path: str) -> Q:
+        """The same rows, as a filter on a model that points at them through the
         foreign key `path` ("company"): rows whose `path` is owned, managed, shared or seen
         through.
 
@@ -233,7 +234,7 @@ class Reach:
             return Q(**{f"{path}__isnull": False})
         condition = Q(pk__in=[])
         if self.owner_id is not None:
-            owned = model._default_manager.filter(owner_id=self.owner_id).values("pk")
+            owned = self.model._default_manager.filter(owner_id=self.owner_id).values("pk")
             condition = Q(**{f"{path}__in": owned})
         if self.team_ids:
             condition |= Q(**{f"{path}__team_id__in": self.team_ids})
@@ -274,7 +275,7 @@ def reach(user, model: type[models.Model], action: str = "view", *, through: boo
             for condition in _seen_through.get(model._meta.label_lower, ()):
                 related |= condition(user)
     shared = _shared_condition(user, model, action, facts) if action in SHAREABLE_ACTIONS else Q(pk__in=[])
-    return Reach(owner_id=owner_id, team_ids=team_ids, shared=shared, related=related)
+    return Reach(model=model, owner_id=owner_id, team_ids=team_ids, shared=shared, related=related)
 
 
 def restrict(queryset: QuerySet, user, action: str = "view", *, through: bool = True) -> QuerySet:

@@ -36,7 +36,7 @@ def customer_condition(user) -> Q:
     ticket of a customer open all of its tickets)."""
     companies = reach(user, Company, through=False)
     contacts = reach(user, Contact, through=False)
-    return companies.through("company", Company) | contacts.through("contact", Contact)
+    return companies.through("company") | contacts.through("contact")
 
 
 def worked_customers(field: str):
@@ -134,24 +134,28 @@ def conversation(*, ticket: Ticket, staff: bool = True) -> list[Message]:
     return list(messages)
 
 
+def _panel(user, condition: dict, filter_query: dict, *, add_query: dict | None = None) -> dict | None:
+    """A tickets panel: the latest tickets matching `condition` that the viewer may see, the list
+    filtered the same way (`filter_query`), and a "log a call" link prefilled with `add_query`."""
+    if not has_role_permission(user, Ticket, "view"):
+        return None
+    tickets = visible_tickets(user).filter(**condition).order_by("-created_at", "-id")[:PANEL_LIMIT]
+    add_url = ""
+    if add_query is not None and has_role_permission(user, Ticket, "add"):
+        add_url = f"{reverse('tickets:ticket_create')}?{urlencode(add_query)}"
+    return {
+        "tickets": list(tickets),
+        "add_url": add_url,
+        "list_url": f"{reverse('tickets:ticket_list')}?{urlencode(filter_query)}",
+    }
+
+
 def customer_panel(field: str):
     """The tickets panel on a company or contact page: its latest tickets the viewer may see."""
 
     def context(record, user) -> dict | None:
-        if not has_role_permission(user, Ticket, "view"):
-            return None
-        tickets = (
-            visible_tickets(user)
-            .filter(**{field: record})
-            .select_related("owner", "priority")
-            .order_by("-created_at", "-id")[:PANEL_LIMIT]
-        )
-        add_url = reverse("tickets:ticket_create") + f"?{field}={record.pk}&channel=phone"
-        return {
-            "tickets": list(tickets),
-            "add_url": add_url if has_role_permission(user, Ticket, "add") else "",
-            "list_url": reverse("tickets:ticket_list") + f"?{field}={record.pk}",
-        }
+        query = {field: record.pk}
+        return _panel(user, {field: record}, query, add_query={**query, "channel": "phone"})
 
     return context
 
@@ -159,15 +163,7 @@ def customer_panel(field: str):
 def opportunity_panel(record, user) -> dict | None:
     """The tickets panel on a deal's page: the latest tickets naming the deal (`related_ref`)
     that the viewer may see, in one query over the `ticket_related` index."""
-    if not has_role_permission(user, Ticket, "view"):
-        return None
-    about = visible_tickets(user).filter(related_ref=related_ref_for(record.pk))
-    tickets = about.order_by("-created_at", "-id")[:PANEL_LIMIT]
-    return {
-        "tickets": list(tickets),
-        "add_url": "",
-        "list_url": reverse("tickets:ticket_list") + f"?{urlencode({'related': record.pk})}",
-    }
+    return _panel(user, {"related_ref": related_ref_for(record.pk)}, {"related": record.pk})
 
 
 def find_tickets(user, query: str, limit: int) -> list[SearchHit]:
