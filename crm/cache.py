@@ -135,23 +135,39 @@ def _user_key(user, name: str) -> str:
     return f"{name}:{user.pk}:{joined}"
 
 
-def per_user(user, name: str, compute, *, generation: str, timeout: int):
-    """`compute()`'s answer for `user`, from the cache while `generation` is unchanged: a rule
-    that changes for everyone bumps the generation (`bump`), a change of one user's facts
-    forgets that user's answer (`forget_user`). Without Redis it is computed each time."""
+def per_user(user, name: str, compute, *, generation: str, timeout: int, stamp: str | None = None):
+    """`compute()`'s answer for `user`, from the cache while neither `generation` nor the user's
+    own stamp for `name` changed: a rule that changes for everyone bumps the generation (`bump`),
+    a change of one user's facts renews that user's stamp (`forget_user`). Without Redis it is
+    computed each time. Answers that share a `stamp` name are forgotten together.
+
+    Both are read before `compute()` runs and stored with its answer, so an answer computed from
+    data a concurrent write was changing is stored under stamps that write has already replaced
+    (writers forget now and again after their commit), and is never read."""
     from django.core.cache import cache
 
     key = _user_key(user, name)
-    found = cache.get_many([generation, key])
-    current, cached = found.get(generation), found.get(key)
-    if current is not None and isinstance(cached, tuple) and len(cached) == 2 and cached[0] == current:
+    stamp_key = f"{_user_key(user, stamp or name)}:stamp"
+    found = cache.get_many([generation, stamp_key, key])
+    current, stamp, cached = found.get(generation), found.get(stamp_key), found.get(key)
+    if (
+        current is not None
+        and stamp is not None
+        and isinstance(cached, tuple)
+        and len(cached) == 2
+        and cached[0] == (current, stamp)
+    ):
         return cached[1]
-    answer = compute()
     if current is None:
         current = uuid.uuid4().hex
         if not cache.add(generation, current, None):
-            return answer  # another process set it meanwhile: cache the answer next time
-    cache.set(key, (current, answer), timeout)
+            return compute()  # another process set it meanwhile: cache the answer next time
+    if stamp is None:
+        stamp = uuid.uuid4().hex
+        if not cache.add(stamp_key, stamp, None):
+            return compute()
+    answer = compute()
+    cache.set(key, ((current, stamp), answer), timeout)
     return answer
 
 
@@ -162,6 +178,7 @@ def bump(generation: str) -> None:
 
 
 def forget_user(users, name: str) -> None:
+    """Renew the users' stamps for `name`: what was cached for them is not read again."""
     from django.core.cache import cache
 
-    cache.delete_many([_user_key(user, name) for user in users])
+    cache.set_many({f"{_user_key(user, name)}:stamp": uuid.uuid4().hex for user in users}, None)

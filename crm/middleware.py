@@ -180,6 +180,23 @@ class BodyLimitMiddleware:
         return refuse(request, *view_args, **view_kwargs)
 
 
+class CachedRolesMiddleware:
+    """The signed-in user's roles, teams and model permissions from the cache rather than four
+    queries a request (`crm.permissions.remember_permissions`); the cache forgets them when they
+    change (crm.signals)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            from crm.permissions import remember_permissions
+
+            remember_permissions(user)
+        return self.get_response(request)
+
+
 class ReadSharesOnceMiddleware:
     """On a GET or HEAD, what is shared with the user is read once per model and action for the
     whole request (`crm.permissions.shares_held`), not at every `restrict()`: a company page asks

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -35,21 +36,67 @@ _ROLE_ACTION = {"view": "view", "change": "change", "delete": "delete", "assign"
 _permission_ids: dict[tuple[str, str], int] = {}
 
 
+# A user's roles and teams, and the model permissions their roles give, are read on every request
+# (four queries before the view starts). They change rarely, so they are kept in the cache per
+# user: forgotten for a user whose roles, permissions or teams change, and for everyone when a
+# role's permissions or name change (crm.signals). The timeout bounds a change made where no
+# signal is sent (a raw write, a bulk update).
+SCOPE_GENERATION = "auth:roles"
+SCOPE_TIMEOUT = 5 * 60
+_SCOPE_NAME = "auth:scope"
+
+
+def _scope_name(user) -> str:
+    # Django's permissions depend on the account's own flags, read fresh with the user each
+    # request: a flag that changes names another entry.
+    return f"{_SCOPE_NAME}:{int(user.is_superuser)}{int(user.is_active)}"
+
+
+def _scope_from_database(user) -> dict:
+    from crm.models import TeamMembership
+
+    return {
+        "groups": dict(user.groups.values_list("id", "name")),
+        "memberships": list(TeamMembership.objects.filter(user_id=user.pk).values_list("team_id", "role", "on_shift")),
+        "permissions": set(ModelBackend().get_all_permissions(user)),
+    }
+
+
+def _stored_scope(user) -> dict:
+    """The user's roles, teams and model permissions: from the user object within a request, else
+    from the cache, else from the database (three or four queries)."""
+    stored = user.__dict__.get("_crm_stored_scope")
+    if stored is None:
+        from crm.cache import per_user
+
+        if user.pk:
+            stored = per_user(
+                user,
+                _scope_name(user),
+                lambda: _scope_from_database(user),
+                generation=SCOPE_GENERATION,
+                timeout=SCOPE_TIMEOUT,
+                stamp=_SCOPE_NAME,
+            )
+        else:
+            stored = {"groups": {}, "memberships": [], "permissions": set()}
+        user.__dict__["_crm_stored_scope"] = stored
+    return stored
+
+
 def _user_facts(user) -> dict:
-    """Per-request facts about the user, cached on the user object (a few queries at most once)."""
+    """Per-request facts about the user, cached on the user object."""
     facts = getattr(user, "_crm_scope", None)
     if facts is None:
-        group_names = dict(user.groups.values_list("id", "name")) if user.pk else {}
         from crm.models import TeamMembership
 
-        memberships = (
-            list(TeamMembership.objects.filter(user_id=user.pk).values_list("team_id", "role")) if user.pk else []
-        )
+        stored = _stored_scope(user)
+        group_names, memberships = stored["groups"], stored["memberships"]
         names = set(group_names.values())
         facts = {
             "group_ids": list(group_names),
-            "managed_team_ids": [team for team, role in memberships if role == TeamMembership.Role.MANAGER],
-            "member_team_ids": [team for team, _role in memberships],
+            "managed_team_ids": [team for team, role, _shift in memberships if role == TeamMembership.Role.MANAGER],
+            "member_team_ids": [team for team, _role, _shift in memberships],
             "is_admin": bool(user.is_superuser or roles.ADMINISTRATOR in names),
             "sees_all": bool(user.is_superuser or names.intersection(roles.SEE_ALL_ROLES)),
         }
@@ -57,10 +104,44 @@ def _user_facts(user) -> dict:
     return facts
 
 
+def remember_permissions(user) -> None:
+    """Put the user's model permissions on the user object, from the cache when it has them:
+    Django's ModelBackend keeps its answer in `_perm_cache` and reads it from there, so `has_perm`
+    reads no table for the rest of the request."""
+    if user.is_authenticated and user.is_active and not hasattr(user, "_perm_cache"):
+        user._perm_cache = _stored_scope(user)["permissions"]
+
+
+def shift_states(user) -> list[bool]:
+    """Whether the user takes new work in each team they belong to (`TeamMembership.on_shift`)."""
+    return [shift for _team, _role, shift in _stored_scope(user)["memberships"]] if user.is_authenticated else []
+
+
 def forget_user_facts(user) -> None:
-    """Drop cached scope facts after the user's teams or roles change."""
-    for attr in ("_crm_scope", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+    """Drop the scope facts and permissions cached on `user` and in the cache, after the user's
+    teams or roles change."""
+    for attr in ("_crm_scope", "_crm_stored_scope", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
         user.__dict__.pop(attr, None)
+    if user.pk:
+        forget_scopes([user])
+
+
+def forget_scopes(users) -> None:
+    """Forget the cached roles, teams and permissions of `users` (saved users)."""
+    from crm.cache import forget_user
+
+    users = [user for user in users if user.pk]
+    if users:
+        forget_user(users, _SCOPE_NAME)
+        forget_shares(users)  # shares with their groups count as theirs
+
+
+def forget_all_scopes() -> None:
+    """Forget everyone's cached roles, teams, permissions and shares (a role changed)."""
+    from crm.cache import bump
+
+    bump(SCOPE_GENERATION)
+    bump(SHARES_GENERATION)
 
 
 def is_administrator(user) -> bool:
@@ -182,17 +263,71 @@ def _shared_condition(user, model, action: str, facts: dict) -> Q:
 
 def _read_shared_condition(user, model, action: str, facts: dict) -> Q:
     user_perm_model, group_perm_model = object_permission_models(model)
+    ids = _shared_ids(user, model, action, facts)
+    if ids is not None:
+        return Q(pk__in=ids)
+    # Past the limit, sub-queries: correct, if harder for the planner.
     perm_id = permission_id(model, action)
     direct = user_perm_model.objects.filter(user_id=user.pk, permission_id=perm_id).values("content_object_id")
     via_group = group_perm_model.objects.filter(group_id__in=facts["group_ids"], permission_id=perm_id).values(
         "content_object_id"
     )
-    shared = direct.union(via_group) if facts["group_ids"] else direct
-    ids = [row["content_object_id"] for row in shared[: SHARED_IDS_INLINE_LIMIT + 1]]
-    if len(ids) <= SHARED_IDS_INLINE_LIMIT:
-        return Q(pk__in=ids)
-    # Past the limit, sub-queries: correct, if harder for the planner.
     return Q(pk__in=direct) | Q(pk__in=via_group)
+
+
+# What is shared with a user is kept in the cache too, per model and action, under one stamp per
+# user: sharing with the user (or unsharing) forgets theirs, a share with a group or a moved share
+# forgets everyone's (`shares_changed`), and a change of the user's roles forgets theirs with the
+# roles (crm.signals).
+SHARES_GENERATION = "auth:shares"
+_SHARES_STAMP = "auth:shares"
+
+
+def _shared_ids(user, model, action: str, facts: dict) -> list[int] | None:
+    """The ids of `model` shared with the user or their groups for `action`, or None past
+    SHARED_IDS_INLINE_LIMIT of them."""
+
+    def from_database():
+        user_perm_model, group_perm_model = object_permission_models(model)
+        perm_id = permission_id(model, action)
+        direct = user_perm_model.objects.filter(user_id=user.pk, permission_id=perm_id).values("content_object_id")
+        via_group = group_perm_model.objects.filter(group_id__in=facts["group_ids"], permission_id=perm_id).values(
+            "content_object_id"
+        )
+        shared = direct.union(via_group) if facts["group_ids"] else direct
+        ids = [row["content_object_id"] for row in shared[: SHARED_IDS_INLINE_LIMIT + 1]]
+        return ids if len(ids) <= SHARED_IDS_INLINE_LIMIT else None
+
+    if not user.pk:
+        return from_database()
+    from crm.cache import per_user
+
+    return per_user(
+        user,
+        f"{_SHARES_STAMP}:{model._meta.label_lower}:{action}",
+        from_database,
+        generation=SHARES_GENERATION,
+        timeout=SCOPE_TIMEOUT,
+        stamp=_SHARES_STAMP,
+    )
+
+
+def forget_shares(users) -> None:
+    """Forget what is cached as shared with `users` (saved users)."""
+    from crm.cache import forget_user
+
+    users = [user for user in users if user.pk]
+    if users:
+        forget_user(users, _SHARES_STAMP)
+
+
+def shares_changed() -> None:
+    """Forget everyone's cached shares: for a write that moves or grants shares in bulk (a merge
+    moving a record's shares) or grants one to a group. Call it from such code: queryset updates
+    send no signal."""
+    from crm.cache import bump
+
+    bump(SHARES_GENERATION)
 
 
 @dataclass(frozen=True)

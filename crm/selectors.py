@@ -72,10 +72,23 @@ def record_shares(obj: models.Model) -> list[Share]:
     return sorted(shares, key=lambda s: (s.kind, s.label))
 
 
+SAVED_VIEWS = "lists:saved"
+
+
 def saved_views(*, user, list_key: str):
+    """The user's saved views of one list, from the cache once read: every list page shows them,
+    and saving or deleting one forgets the user's (crm.signals)."""
+    from crm.cache import per_user
     from crm.models import SavedView
 
-    return list(SavedView.objects.filter(user=user, list_key=list_key).only("name", "query"))
+    return per_user(
+        user,
+        f"{SAVED_VIEWS}:{list_key}",
+        lambda: list(SavedView.objects.filter(user=user, list_key=list_key).only("name", "query")),
+        generation=SAVED_VIEWS,
+        timeout=24 * 3600,
+        stamp=SAVED_VIEWS,
+    )
 
 
 # --- Audit trail -----------------------------------------------------------------------------

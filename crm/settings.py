@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "crm.middleware.CachedRolesMiddleware",
     "crm.middleware.ReadSharesOnceMiddleware",
     "crm.middleware.UserLanguageMiddleware",
     "crm.directory.DirectoryCheckMiddleware",  # a user disabled in the directory is signed out

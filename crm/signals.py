@@ -1,13 +1,18 @@
 """Audit registration of the core models and sign-in events."""
 
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm import signin
 from crm.audit import audit_register, log_sign_in, log_sign_in_failure, log_sign_out
-from crm.models import RoleSecurity, Team, TeamMembership, User
+from crm.cache import forget_user
+from crm.models import RoleSecurity, SavedView, Team, TeamMembership, User
+from crm.permissions import forget_all_scopes, forget_scopes, forget_shares, shares_changed
 
 # The password hash never reaches the log; last_login changes on every sign-in, which is
 # recorded as its own event below.
@@ -81,6 +86,88 @@ def end_sessions_on_role_loss(sender, instance, action, reverse, pk_set, **kwarg
         users = list(User.objects.filter(pk__in=pk_set or []))
     for user in users:
         signin.end_other_sessions(user, reason="role removed")
+
+
+# --- cached roles, teams and permissions (crm.permissions) -----------------------------------------
+
+
+def _now_and_on_commit(action) -> None:
+    # Now for this request, and again after commit in case another request cached the old answer
+    # between the two.
+    action()
+    transaction.on_commit(action)
+
+
+def _forget_members(instance, reverse, pk_set) -> None:
+    if not reverse:
+        users = [instance]
+        _now_and_on_commit(lambda: forget_scopes(users))
+    elif pk_set:
+        users = list(User.objects.filter(pk__in=pk_set).only("pk", "date_joined"))
+        _now_and_on_commit(lambda: forget_scopes(users))
+    else:  # emptied of every user: whose they were is not known any more
+        _now_and_on_commit(forget_all_scopes)
+
+
+@receiver(m2m_changed, sender=User.groups.through, dispatch_uid="crm_forget_scopes_on_roles")
+@receiver(m2m_changed, sender=User.user_permissions.through, dispatch_uid="crm_forget_scopes_on_permissions")
+def forget_scopes_of_users(sender, instance, action, reverse, pk_set, **kwargs):
+    if action in ("post_add", "post_remove", "post_clear"):
+        _forget_members(instance, reverse, pk_set)
+
+
+@receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="crm_forget_scopes_on_role_permissions")
+def forget_scopes_on_role_permissions(sender, action, **kwargs):
+    if action in ("post_add", "post_remove", "post_clear"):
+        _now_and_on_commit(forget_all_scopes)
+
+
+@receiver([post_save, post_delete], sender=Group, dispatch_uid="crm_forget_scopes_on_role")
+@receiver(post_delete, sender=Permission, dispatch_uid="crm_forget_scopes_on_permission")
+def forget_scopes_on_role(sender, **kwargs):
+    _now_and_on_commit(forget_all_scopes)
+
+
+@receiver([post_save, post_delete], sender=TeamMembership, dispatch_uid="crm_forget_scopes_on_membership")
+def forget_scopes_on_membership(sender, instance, **kwargs):
+    try:
+        users = [instance.user]
+    except User.DoesNotExist:  # the account itself is being deleted
+        return
+    _now_and_on_commit(lambda: forget_scopes(users))
+
+
+def _user_share_changed(sender, instance, **kwargs):
+    try:
+        users = [instance.user]
+    except User.DoesNotExist:  # the account itself is being deleted
+        return
+    _now_and_on_commit(lambda: forget_shares(users))
+
+
+def _group_share_changed(sender, **kwargs):
+    _now_and_on_commit(shares_changed)
+
+
+# Every record's share tables (guardian's direct foreign-key models), whichever app declares them.
+for _model in apps.get_models():
+    if issubclass(_model, UserObjectPermissionBase):
+        post_save.connect(_user_share_changed, sender=_model, dispatch_uid=f"crm_share_{_model._meta.label}_saved")
+        post_delete.connect(_user_share_changed, sender=_model, dispatch_uid=f"crm_share_{_model._meta.label}_gone")
+    elif issubclass(_model, GroupObjectPermissionBase):
+        post_save.connect(_group_share_changed, sender=_model, dispatch_uid=f"crm_share_{_model._meta.label}_saved")
+        post_delete.connect(_group_share_changed, sender=_model, dispatch_uid=f"crm_share_{_model._meta.label}_gone")
+
+
+@receiver([post_save, post_delete], sender=SavedView, dispatch_uid="crm_forget_saved_views")
+def forget_saved_views(sender, instance, **kwargs):
+    from crm.selectors import SAVED_VIEWS
+
+    try:
+        users = [instance.user]
+    except User.DoesNotExist:  # the account itself is being deleted
+        return
+    _now_and_on_commit(lambda: forget_user(users, SAVED_VIEWS))
 
 
 @receiver(user_login_failed, dispatch_uid="crm_audit_login_failed")

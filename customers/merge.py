@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from crm.audit import log_bulk_change, log_event
 from crm.fields import encrypted_fields, mask_encrypted
 from crm.models import User
-from crm.permissions import can, object_permission_models
+from crm.permissions import can, object_permission_models, shares_changed
 from crm.writes import ASSIGNMENT_FIELDS, check_assignment, ensure_may
 from customers import extensions
 from customers.models import Company, Contact, Interaction, MergeRecord, Transaction
@@ -227,6 +227,10 @@ def _move_object_permissions(model, merged, survivor) -> int:
         moved += (
             perm_model.objects.filter(content_object=merged).exclude(Exists(already)).update(content_object=survivor)
         )
+    if moved:
+        # A queryset update sends no signal: the cached shares are forgotten here.
+        shares_changed()
+        transaction.on_commit(shares_changed)
     return moved  # rows the survivor already had are deleted with the merged record
 
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import TeamMembership, User
-from crm.permissions import has_role_permission, member_team_ids, reach, restrict
+from crm.models import User
+from crm.permissions import has_role_permission, member_team_ids, reach, restrict, shift_states
 from crm.pickers import record_source_model
 from crm.search import SearchHit, SearchProvider, query_terms, text_search
 from customers.models import Company, Contact
@@ -239,5 +239,5 @@ def attachment_for(*, user, pk, token) -> Attachment:
 
 def on_shift(user) -> bool | None:
     """Whether the agent takes new tickets (None: in no team, so the question does not arise)."""
-    states = list(TeamMembership.objects.filter(user=user).values_list("on_shift", flat=True))
+    states = shift_states(user)
     return any(states) if states else None

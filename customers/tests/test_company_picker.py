@@ -97,12 +97,12 @@ def test_options_cost_a_fixed_number_of_queries(client, cast, django_assert_num_
     Company.objects.create(name="华为技术有限公司", owner=cast.owner, team=cast.team)
     client.force_login(cast.owner)
     pick(client, "customers.company", "华为")  # warm per-process caches (permission ids)
-    # user, groups, managed teams, role permissions (user's, groups'), shared ids, options
-    with django_assert_num_queries(7):
+    # user, options: roles, teams, permissions and shared ids come from the cache
+    with django_assert_num_queries(2):
         assert len(options(pick(client, "customers.company", "华为"))) == 1
     for i in range(30):
         Company.objects.create(name=f"华为分公司 {i}", owner=cast.owner, team=cast.team)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(2):
         assert len(options(pick(client, "customers.company", "华为"))) == pickers.MAX_OPTIONS
 
 
@@ -129,8 +129,8 @@ def test_the_form_names_the_current_company(cast, companies, django_assert_num_q
     bind_pickers(form, cast.owner)
     html = str(form["company"])
     assert 'value="华为技术有限公司"' in re.search(r'<input [^>]*role="combobox"[^>]*>', html).group(0)
-    # The user's scope is read once per request; then the shared ids and the company itself.
-    with django_assert_num_queries(2):
+    # The user's scope and shared ids come from the cache; then the company itself.
+    with django_assert_num_queries(1):
         str(form["company"])
 
 

@@ -87,6 +87,7 @@ def test_a_saved_view_is_removed_from_the_list_page(client, cast, companies):
 
     assert response.url == URL
     assert not SavedView.objects.exists()
+    assert f'action="{remove}"' not in client.get(URL).content.decode()
 
 
 def test_saved_view_redirect_stays_on_site(client, cast):

@@ -125,10 +125,10 @@ def test_a_deal_no_ticket_names_shows_an_empty_panel(client, cast, ours):
 
 
 # Pinned: the deal page with its Tickets panel, as an agent who was shown the deal.
-PAGE_QUERIES = 21
-# What the panel adds to it: the tickets, after the viewer's shared tickets and contacts, which
-# `visible_tickets` scopes by (read once per request; the page read the shared companies already).
-PANEL_QUERIES = 3
+PAGE_QUERIES = 12
+# What the panel adds to it: the tickets (the viewer's shared tickets and contacts, which
+# `visible_tickets` scopes by, come from the cache).
+PANEL_QUERIES = 1
 
 
 def test_the_page_runs_a_fixed_number_of_queries(client, cast, ours, django_assert_num_queries):

@@ -308,3 +308,19 @@ def test_a_search_keeps_the_planners_join_order_and_sees_only_what_it_may(client
         page = pagination.keyset_page(searched, ordering=("-created_at", "-id"), size=10)
     assert [t.pk for t in page.items] == [mine.pk]
     assert not any("join_collapse_limit" in q["sql"] for q in queries.captured_queries)
+
+
+def test_going_off_shift_shows_on_the_next_list(client):
+    """The shift state comes with the user's cached teams, which the toggle forgets."""
+    from crm import roles
+    from crm.testing import add_to_team, make_team, make_user
+
+    agent = make_user(role=roles.SUPPORT_AGENT)
+    add_to_team(agent, make_team())
+    client.force_login(agent)
+    url = reverse("tickets:ticket_list")
+    assert client.get(url).context["shift"] is True
+    client.post(reverse("tickets:shift"), {"on_shift": "0"})
+    assert client.get(url).context["shift"] is False
+    client.post(reverse("tickets:shift"), {"on_shift": "1"})
+    assert client.get(url).context["shift"] is True
