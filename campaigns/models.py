@@ -14,7 +14,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +21,7 @@ from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm.models import OwnedModel
+from crm.record_urls import record_url
 from customers.models import Contact
 from pipeline.models import Lead, LeadSource
 
@@ -63,7 +63,7 @@ class Segment(OwnedModel):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("campaigns:segment_detail", args=[self.pk])
+        return record_url("campaigns:segment_detail", self.pk)
 
     @property
     def of_leads(self) -> bool:
@@ -238,7 +238,7 @@ class Campaign(OwnedModel):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("campaigns:campaign_detail", args=[self.pk])
+        return record_url("campaigns:campaign_detail", self.pk)
 
     @property
     def editable(self) -> bool:

@@ -66,7 +66,10 @@ def format_date(value, format_name: str = "SHORT_DATE_FORMAT") -> str:
     `date` template filter writes it."""
     if value in (None, ""):
         return ""
-    value = local(value)
+    return _format_local(local(value), format_name)
+
+
+def _format_local(value, format_name: str) -> str:
     format_string = get_format(format_name)
     if not isinstance(value, datetime.datetime) and any(c in _TIME_CHARACTERS for c in format_string):
         return DateFormat(value).format(format_string)  # Django refuses time characters for a date
@@ -78,3 +81,10 @@ def iso_value(value) -> str:
     if value in (None, ""):
         return ""
     return local(value).isoformat()
+
+
+def time_parts(value, format_name: str = "SHORT_DATE_FORMAT") -> tuple[str, str]:
+    """A <time> element's machine-readable value and text, converting the time zone once (every
+    list row shows one or two)."""
+    value = local(value)
+    return value.isoformat(), _format_local(value, format_name)

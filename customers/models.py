@@ -13,7 +13,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +27,7 @@ from crm.fields import (
 )
 from crm.models import Job, OwnedModel
 from crm.people import Person
+from crm.record_urls import record_url
 from crm.search import search_tokens
 from crm.storage import SealedFileStorage
 
@@ -155,7 +155,7 @@ class Company(OwnedModel):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("customers:company_detail", args=[self.pk])
+        return record_url("customers:company_detail", self.pk)
 
 
 class Contact(OwnedModel, Person):
@@ -196,7 +196,7 @@ class Contact(OwnedModel, Person):
         return (*derived, "search_text")
 
     def get_absolute_url(self):
-        return reverse("customers:contact_detail", args=[self.pk])
+        return record_url("customers:contact_detail", self.pk)
 
 
 class Interaction(models.Model):
@@ -412,7 +412,7 @@ class MergeRecord(models.Model):
         return f"{self.model} #{self.merged_id} → #{self.survivor_id}"
 
     def get_absolute_url(self):
-        return reverse("customers:merge_record", args=[self.pk])
+        return record_url("customers:merge_record", self.pk)
 
 
 class CompanyUserObjectPermission(UserObjectPermissionBase):
@@ -507,7 +507,7 @@ class ImportBatch(Job):
         verbose_name_plural = _("imports")
 
     def get_absolute_url(self):
-        return reverse("customers:import_detail", args=[self.pk])
+        return record_url("customers:import_detail", self.pk)
 
     def retention_updates(self) -> dict:
         """What else goes when the upload expires (`crm.storage.purge_expired_files`): the file's

@@ -20,6 +20,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm.models import OwnedModel, Team
 from crm.people import Person
+from crm.record_urls import record_url
 from crm.search import search_tokens
 from customers.models import Company, Contact
 
@@ -114,7 +115,7 @@ class Lead(OwnedModel, Person):
         return (*derived, "search_text")
 
     def get_absolute_url(self):
-        return reverse("pipeline:lead_detail", args=[self.pk])
+        return record_url("pipeline:lead_detail", self.pk)
 
 
 class ScoringRule(models.Model):
@@ -410,7 +411,7 @@ class Opportunity(OwnedModel):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("pipeline:opportunity_detail", args=[self.pk])
+        return record_url("pipeline:opportunity_detail", self.pk)
 
     @property
     def effective_probability(self) -> int:
@@ -542,7 +543,7 @@ class Task(OwnedModel):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("pipeline:task_detail", args=[self.pk])
+        return record_url("pipeline:task_detail", self.pk)
 
 
 class Quota(models.Model):

@@ -21,6 +21,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm.fields import EncryptedCharField
 from crm.models import OwnedModel, Team
+from crm.record_urls import record_url
 from crm.search import search_tokens
 from customers.models import Company, Contact, Tag
 from tickets.holidays import parse_holiday_lines
@@ -404,7 +405,7 @@ class Ticket(OwnedModel):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("tickets:ticket_detail", args=[self.pk])
+        return record_url("tickets:ticket_detail", self.pk)
 
     def get_additional_data(self) -> dict | None:
         """What auditlog stores with the entry of this save: the event a service names on the

@@ -1,7 +1,7 @@
 from django import template
 from django.utils.html import format_html
 
-from crm.dates import format_date, iso_value
+from crm.dates import format_date, time_parts
 
 register = template.Library()
 
@@ -63,4 +63,4 @@ def time_element(value, format_name: str = "SHORT_DATE_FORMAT"):
     or nothing for no date."""
     if value in (None, ""):
         return ""
-    return format_html('<time datetime="{}">{}</time>', iso_value(value), format_date(value, format_name))
+    return format_html('<time datetime="{}">{}</time>', *time_parts(value, format_name))
