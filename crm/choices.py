@@ -106,31 +106,41 @@ def _version() -> str | None:
     return version
 
 
+def cached_rows(queryset: models.QuerySet, build=list, tag: str = "") -> list:
+    """`build(queryset)` from the worker's memory while no registered model changed: for options
+    a form builds itself (`values_list` of a registered model). `tag` tells apart two builds of
+    the same query; every model the query reads must be registered."""
+    version = None if transaction.get_connection(queryset.db).in_atomic_block else _version()
+    if version is None:
+        return build(queryset)
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    key = (version, queryset.db, sql, tuple(map(str, params)), get_language(), tag)
+    with _lock:
+        found = _entries.get(key)
+        if found is not None:
+            _entries.move_to_end(key)
+            return found
+    rows = build(queryset)
+    with _lock:
+        _entries[key] = rows
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return rows
+
+
 class CachedChoiceIterator(ModelChoiceIterator):
     """A ModelChoiceField's options from memory when the worker has them for this version."""
 
     def _choices(self) -> list[tuple]:
-        queryset = self.queryset
-        version = None if transaction.get_connection(queryset.db).in_atomic_block else _version()
-        if version is None:
-            return [(obj.pk, self.field.label_from_instance(obj)) for obj in queryset]
-        try:
-            sql, params = queryset.query.sql_with_params()
-        except EmptyResultSet:
-            return []
         label = self.field.label_from_instance
-        key = (version, queryset.db, sql, tuple(map(str, params)), get_language(), getattr(label, "__qualname__", ""))
-        with _lock:
-            found = _entries.get(key)
-            if found is not None:
-                _entries.move_to_end(key)
-                return found
-        choices = [(obj.pk, label(obj)) for obj in queryset]
-        with _lock:
-            _entries[key] = choices
-            while len(_entries) > MAX_ENTRIES:
-                _entries.popitem(last=False)
-        return choices
+        return cached_rows(
+            self.queryset,
+            lambda queryset: [(obj.pk, label(obj)) for obj in queryset],
+            tag=getattr(label, "__qualname__", ""),
+        )
 
     def __iter__(self):
         if self.field.empty_label is not None:

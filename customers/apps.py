@@ -10,9 +10,9 @@ class CustomersConfig(AppConfig):
         from crm import choices
         from crm.navigation import NavItem, NavSection, register_section
         from customers import search_providers, signals  # noqa: F401
-        from customers.models import Tag
+        from customers.models import GradeLevel, Tag
 
-        choices.register(Tag)
+        choices.register(GradeLevel, Tag)
 
         register_section(
             NavSection(

@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import roles
+from crm.choices import cached_rows
 from crm.forms import DateInput, DateTimeInput, RecordForm, style_form
 from crm.lists import RecordFilterForm
 from crm.models import Team, User
@@ -26,7 +27,8 @@ class CompanyFilterForm(RecordFilterForm):
     field_order = ["q", "owner", "team", "lifecycle", "grade", "industry", "city", "tag"]
 
     def extend(self):
-        self.fields["grade"].choices = [("", "—"), *GradeLevel.objects.order_by("code").values_list("code", "label")]
+        levels = cached_rows(GradeLevel.objects.order_by("code").values_list("code", "label"))
+        self.fields["grade"].choices = [("", "—"), *levels]
         for extra in list_filters("company"):
             self.fields[extra.name] = extra.field()
 
