@@ -7,6 +7,7 @@ PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/8
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint format bench vendor messages check-deploy clean
@@ -56,7 +57,7 @@ format: install ## Format the code with ruff
 
 bench: install ## Load generated data and measure the main pages, the import worker and campaign sends on PostgreSQL; writes docs/benchmarks.md
 	@# The bench databases are throwaway: a key made up per run is enough where .env has none.
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} SECRET_KEY=$${SECRET_KEY:-$$(openssl rand -hex 32)} $(MANAGE) bench $(BENCH_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(BENCH_REDIS_URL)} SECRET_KEY=$${SECRET_KEY:-$$(openssl rand -hex 32)} $(MANAGE) bench $(BENCH_ARGS)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} SECRET_KEY=$${SECRET_KEY:-$$(openssl rand -hex 32)} $(MANAGE) bench_import $(BENCH_IMPORT_ARGS)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} SECRET_KEY=$${SECRET_KEY:-$$(openssl rand -hex 32)} $(MANAGE) bench_send $(BENCH_SEND_ARGS)
 

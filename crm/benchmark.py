@@ -61,6 +61,11 @@ LANGUAGE = "zh-hans"
 LOCUSTFILE = Path(__file__).with_name("bench_locust.py")
 
 
+class NoData(RuntimeError):
+    """Raised by a page's url callable when the bench database holds nothing for the page to show
+    (a size generated with only some tables): the page is left out and the report says so."""
+
+
 class Browser(Protocol):
     def get(self, path: str) -> tuple[int, str]: ...
 

@@ -5,7 +5,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.urls import reverse
 
-from crm.benchmark import Browser, first_link, register_page, register_query, register_size
+from crm.benchmark import Browser, NoData, first_link, register_page, register_query, register_size
 from customers.models import Company
 from customers.selectors import company_list
 
@@ -22,7 +22,7 @@ def _next_page(client: Browser) -> str:
     _status, body = client.get(_list_url())
     link = first_link(r"\?[^\"]*after=[^\"]+")(body)
     if not link:
-        raise RuntimeError("the company list has no next page")
+        raise NoData("the company list has no next page")
     return _list_url() + link
 
 
@@ -30,7 +30,7 @@ def _first_company(client: Browser) -> str:
     _status, body = client.get(_list_url())
     link = first_link(r"/customers/companies/\d+/")(body)
     if not link:
-        raise RuntimeError("the company list shows no company")
+        raise NoData("the company list shows no company")
     return link
 
 
@@ -56,7 +56,7 @@ def _phone_search(client: Browser) -> str:
     """Search for a stored phone number (exact match through the blind index)."""
     phone = Company.objects.exclude(phone_bidx="").order_by("pk").values_list("phone", flat=True).first()
     if not phone:
-        raise RuntimeError("no company with a phone number to search for")
+        raise NoData("no company with a phone number to search for")
     return f"{reverse('search')}?q={quote(phone)}"
 
 

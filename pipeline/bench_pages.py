@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.urls import reverse
 
-from crm.benchmark import Browser, first_link, register_page, register_query
+from crm.benchmark import Browser, NoData, first_link, register_page, register_query
 from pipeline.board import pipeline_stages, totals_queryset
 from pipeline.opportunities import default_pipeline
 from pipeline.opportunity_selectors import opportunity_list
@@ -12,7 +12,7 @@ from pipeline.opportunity_selectors import opportunity_list
 def _board_url(client: Browser) -> str:
     pipeline = default_pipeline()
     if pipeline is None:
-        raise RuntimeError("no sales pipeline")
+        raise NoData("no sales pipeline")
     return reverse("pipeline:board", args=[pipeline.pk])
 
 
@@ -20,7 +20,7 @@ def _first_opportunity(client: Browser) -> str:
     _status, body = client.get(reverse("pipeline:opportunity_list"))
     link = first_link(r"/pipeline/opportunities/\d+/")(body)
     if not link:
-        raise RuntimeError("the opportunity list shows no opportunity")
+        raise NoData("the opportunity list shows no opportunity")
     return link
 
 

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from django.urls import reverse
 
-from crm.benchmark import Browser, first_link, register_job, register_page
+from crm.benchmark import Browser, NoData, first_link, register_job, register_page
 from tickets import sla_watch
 
 # A large background recomputation (a business calendar or a policy changed): the first 10,000
@@ -24,7 +24,7 @@ def _first_ticket(queue: str | None = None):
         _status, body = client.get(_queue(queue) if queue else reverse("tickets:ticket_list"))
         link = first_link(r"/service/tickets/\d+/")(body)
         if not link:
-            raise RuntimeError(f"the ticket list ({queue or 'all'}) shows no ticket")
+            raise NoData(f"the ticket list ({queue or 'all'}) shows no ticket")
         return link
 
     return url
