@@ -262,17 +262,23 @@ def _shared_condition(user, model, action: str, facts: dict) -> Q:
 
 
 def _read_shared_condition(user, model, action: str, facts: dict) -> Q:
-    user_perm_model, group_perm_model = object_permission_models(model)
     ids = _shared_ids(user, model, action, facts)
     if ids is not None:
         return Q(pk__in=ids)
     # Past the limit, sub-queries: correct, if harder for the planner.
+    direct, via_group = _share_queries(user, model, action, facts)
+    return Q(pk__in=direct) | Q(pk__in=via_group)
+
+
+def _share_queries(user, model, action: str, facts: dict) -> tuple[QuerySet, QuerySet]:
+    """The ids of `model` shared with the user for `action`, and with one of their groups."""
+    user_perm_model, group_perm_model = object_permission_models(model)
     perm_id = permission_id(model, action)
     direct = user_perm_model.objects.filter(user_id=user.pk, permission_id=perm_id).values("content_object_id")
     via_group = group_perm_model.objects.filter(group_id__in=facts["group_ids"], permission_id=perm_id).values(
         "content_object_id"
     )
-    return Q(pk__in=direct) | Q(pk__in=via_group)
+    return direct, via_group
 
 
 # What is shared with a user is kept in the cache too, per model and action, under one stamp per
@@ -288,12 +294,7 @@ def _shared_ids(user, model, action: str, facts: dict) -> list[int] | None:
     SHARED_IDS_INLINE_LIMIT of them."""
 
     def from_database():
-        user_perm_model, group_perm_model = object_permission_models(model)
-        perm_id = permission_id(model, action)
-        direct = user_perm_model.objects.filter(user_id=user.pk, permission_id=perm_id).values("content_object_id")
-        via_group = group_perm_model.objects.filter(group_id__in=facts["group_ids"], permission_id=perm_id).values(
-            "content_object_id"
-        )
+        direct, via_group = _share_queries(user, model, action, facts)
         shared = direct.union(via_group) if facts["group_ids"] else direct
         ids = [row["content_object_id"] for row in shared[: SHARED_IDS_INLINE_LIMIT + 1]]
         return ids if len(ids) <= SHARED_IDS_INLINE_LIMIT else None
