@@ -190,6 +190,16 @@ def per_user(user, name: str, compute, *, generation: str, timeout: int, stamp: 
     return answer
 
 
+def now_and_after_commit(forget) -> None:
+    """Run `forget` (a `bump` or `forget_user`) now, for the rest of this request, and again when
+    the transaction commits: a request that read the old data meanwhile stored its answer under
+    stamps this replaces."""
+    from django.db import transaction
+
+    forget()
+    transaction.on_commit(forget)
+
+
 def bump(generation: str) -> None:
     from django.core.cache import cache
 

@@ -41,7 +41,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm.audit import EVENT_MFA_ENROLLED, EVENT_MFA_FAILED, EVENT_MFA_RESET, log_event
-from crm.cache import bump, forget_user, per_user
+from crm.cache import bump, forget_user, now_and_after_commit, per_user
 from crm.models import RecoveryCode, RoleSecurity, User
 from crm.network import client_address
 
@@ -100,17 +100,10 @@ def _forget_all() -> None:
     bump(_POLICY_KEY)
 
 
-def _now_and_on_commit(action) -> None:
-    # Now for this request, and again after commit in case another request cached the old answer
-    # between the two.
-    action()
-    transaction.on_commit(action)
-
-
 @receiver(post_save, sender=RoleSecurity, dispatch_uid="crm_mfa_role_rule_saved")
 @receiver(post_delete, sender=RoleSecurity, dispatch_uid="crm_mfa_role_rule_deleted")
 def _role_rule_changed(sender, **kwargs):
-    _now_and_on_commit(_forget_all)
+    now_and_after_commit(_forget_all)
 
 
 @receiver(post_save, sender=TOTPDevice, dispatch_uid="crm_mfa_device_saved")
@@ -120,7 +113,7 @@ def _device_changed(sender, instance, **kwargs):
         users = [instance.user]
     except User.DoesNotExist:  # the account itself is being deleted
         return
-    _now_and_on_commit(lambda: _forget_users(users))
+    now_and_after_commit(lambda: _forget_users(users))
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="crm_mfa_roles_changed")
@@ -129,12 +122,12 @@ def _roles_changed(sender, instance, action, reverse, pk_set, **kwargs):
         return
     if not reverse:
         users = [instance]
-        _now_and_on_commit(lambda: _forget_users(users))
+        now_and_after_commit(lambda: _forget_users(users))
     elif pk_set:
         users = list(User.objects.filter(pk__in=pk_set).only("pk", "date_joined"))
-        _now_and_on_commit(lambda: _forget_users(users))
+        now_and_after_commit(lambda: _forget_users(users))
     else:  # a role emptied of all its members
-        _now_and_on_commit(_forget_all)
+        now_and_after_commit(_forget_all)
 
 
 # --- Enrolment --------------------------------------------------------------------------------------

@@ -1,16 +1,16 @@
-"""Audit registration of the core models and sign-in events."""
+"""Audit registration of the core models and sign-in events, and the writes that make cached
+answers about a user (roles, teams, permissions, shares, saved views) be forgotten."""
 
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm import signin
 from crm.audit import audit_register, log_sign_in, log_sign_in_failure, log_sign_out
-from crm.cache import forget_user
+from crm.cache import forget_user, now_and_after_commit
 from crm.models import RoleSecurity, SavedView, Team, TeamMembership, User
 from crm.permissions import forget_all_scopes, forget_scopes, forget_shares, shares_changed
 
@@ -55,10 +55,7 @@ def end_sessions_on_password_or_deactivation(sender, instance, update_fields=Non
 
 @receiver([post_save, post_delete], sender=RoleSecurity, dispatch_uid="crm_forget_network_rules")
 def forget_network_rules(sender, **kwargs):
-    # Now for this request, and again after commit in case another request cached the old rule
-    # between the two.
-    signin.forget_role_rules()
-    transaction.on_commit(signin.forget_role_rules)
+    now_and_after_commit(signin.forget_role_rules)
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="crm_forget_network_rules_of_users")
@@ -91,22 +88,15 @@ def end_sessions_on_role_loss(sender, instance, action, reverse, pk_set, **kwarg
 # --- cached roles, teams and permissions (crm.permissions) -----------------------------------------
 
 
-def _now_and_on_commit(action) -> None:
-    # Now for this request, and again after commit in case another request cached the old answer
-    # between the two.
-    action()
-    transaction.on_commit(action)
-
-
 def _forget_members(instance, reverse, pk_set) -> None:
     if not reverse:
         users = [instance]
-        _now_and_on_commit(lambda: forget_scopes(users))
+        now_and_after_commit(lambda: forget_scopes(users))
     elif pk_set:
         users = list(User.objects.filter(pk__in=pk_set).only("pk", "date_joined"))
-        _now_and_on_commit(lambda: forget_scopes(users))
+        now_and_after_commit(lambda: forget_scopes(users))
     else:  # emptied of every user: whose they were is not known any more
-        _now_and_on_commit(forget_all_scopes)
+        now_and_after_commit(forget_all_scopes)
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="crm_forget_scopes_on_roles")
@@ -119,13 +109,13 @@ def forget_scopes_of_users(sender, instance, action, reverse, pk_set, **kwargs):
 @receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="crm_forget_scopes_on_role_permissions")
 def forget_scopes_on_role_permissions(sender, action, **kwargs):
     if action in ("post_add", "post_remove", "post_clear"):
-        _now_and_on_commit(forget_all_scopes)
+        now_and_after_commit(forget_all_scopes)
 
 
 @receiver([post_save, post_delete], sender=Group, dispatch_uid="crm_forget_scopes_on_role")
 @receiver(post_delete, sender=Permission, dispatch_uid="crm_forget_scopes_on_permission")
 def forget_scopes_on_role(sender, **kwargs):
-    _now_and_on_commit(forget_all_scopes)
+    now_and_after_commit(forget_all_scopes)
 
 
 @receiver([post_save, post_delete], sender=TeamMembership, dispatch_uid="crm_forget_scopes_on_membership")
@@ -134,7 +124,7 @@ def forget_scopes_on_membership(sender, instance, **kwargs):
         users = [instance.user]
     except User.DoesNotExist:  # the account itself is being deleted
         return
-    _now_and_on_commit(lambda: forget_scopes(users))
+    now_and_after_commit(lambda: forget_scopes(users))
 
 
 def _user_share_changed(sender, instance, **kwargs):
@@ -142,11 +132,11 @@ def _user_share_changed(sender, instance, **kwargs):
         users = [instance.user]
     except User.DoesNotExist:  # the account itself is being deleted
         return
-    _now_and_on_commit(lambda: forget_shares(users))
+    now_and_after_commit(lambda: forget_shares(users))
 
 
 def _group_share_changed(sender, **kwargs):
-    _now_and_on_commit(shares_changed)
+    now_and_after_commit(shares_changed)
 
 
 # Every record's share tables (guardian's direct foreign-key models), whichever app declares them.
@@ -167,7 +157,7 @@ def forget_saved_views(sender, instance, **kwargs):
         users = [instance.user]
     except User.DoesNotExist:  # the account itself is being deleted
         return
-    _now_and_on_commit(lambda: forget_user(users, SAVED_VIEWS))
+    now_and_after_commit(lambda: forget_user(users, SAVED_VIEWS))
 
 
 @receiver(user_login_failed, dispatch_uid="crm_audit_login_failed")
