@@ -6,6 +6,16 @@ from crm.testing import Cast, build_cast
 pytest_plugins = ["crm.tests.browser"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _empty_cache():
+    """The run starts with an empty cache (the test Redis database): answers cached per user by an
+    earlier run must not meet a user of this one with the same id and creation time (a test
+    with a frozen clock)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_choices():
     """Each test starts with no dropdown choices in memory: the database is emptied between
