@@ -200,6 +200,37 @@ def now_and_after_commit(forget) -> None:
     transaction.on_commit(forget)
 
 
+def forget_for_members(instance, action, reverse, pk_set, *, forget_users, forget_all) -> None:
+    """Receiver body for an `m2m_changed` between users and their roles (or permissions): forget,
+    now and after commit, what was cached for the users the change names; for everyone when a
+    role is emptied, since whose it was is not known any more."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        users = [instance]
+    elif pk_set:
+        from django.contrib.auth import get_user_model
+
+        users = list(get_user_model().objects.filter(pk__in=pk_set).only("pk", "date_joined"))
+    else:
+        now_and_after_commit(forget_all)
+        return
+    now_and_after_commit(lambda: forget_users(users))
+
+
+def forget_for_owner(instance, forget_users) -> None:
+    """Receiver body for a saved or deleted row that belongs to a user (`instance.user`): forget,
+    now and after commit, what was cached for that user; nothing while the account itself is
+    being deleted."""
+    from django.core.exceptions import ObjectDoesNotExist
+
+    try:
+        users = [instance.user]
+    except ObjectDoesNotExist:
+        return
+    now_and_after_commit(lambda: forget_users(users))
+
+
 def bump(generation: str) -> None:
     from django.core.cache import cache
 

@@ -41,7 +41,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm.audit import EVENT_MFA_ENROLLED, EVENT_MFA_FAILED, EVENT_MFA_RESET, log_event
-from crm.cache import bump, forget_user, now_and_after_commit, per_user
+from crm.cache import bump, forget_for_members, forget_for_owner, forget_user, now_and_after_commit, per_user
 from crm.models import RecoveryCode, RoleSecurity, User
 from crm.network import client_address
 
@@ -109,25 +109,12 @@ def _role_rule_changed(sender, **kwargs):
 @receiver(post_save, sender=TOTPDevice, dispatch_uid="crm_mfa_device_saved")
 @receiver(post_delete, sender=TOTPDevice, dispatch_uid="crm_mfa_device_deleted")
 def _device_changed(sender, instance, **kwargs):
-    try:
-        users = [instance.user]
-    except User.DoesNotExist:  # the account itself is being deleted
-        return
-    now_and_after_commit(lambda: _forget_users(users))
+    forget_for_owner(instance, _forget_users)
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="crm_mfa_roles_changed")
 def _roles_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    if action not in ("post_add", "post_remove", "post_clear"):
-        return
-    if not reverse:
-        users = [instance]
-        now_and_after_commit(lambda: _forget_users(users))
-    elif pk_set:
-        users = list(User.objects.filter(pk__in=pk_set).only("pk", "date_joined"))
-        now_and_after_commit(lambda: _forget_users(users))
-    else:  # a role emptied of all its members
-        now_and_after_commit(_forget_all)
+    forget_for_members(instance, action, reverse, pk_set, forget_users=_forget_users, forget_all=_forget_all)
 
 
 # --- Enrolment --------------------------------------------------------------------------------------

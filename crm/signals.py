@@ -10,7 +10,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from crm import signin
 from crm.audit import audit_register, log_sign_in, log_sign_in_failure, log_sign_out
-from crm.cache import forget_user, now_and_after_commit
+from crm.cache import forget_for_members, forget_for_owner, forget_user, now_and_after_commit
 from crm.models import RoleSecurity, SavedView, Team, TeamMembership, User
 from crm.permissions import forget_all_scopes, forget_scopes, forget_shares, shares_changed
 
@@ -60,14 +60,9 @@ def forget_network_rules(sender, **kwargs):
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="crm_forget_network_rules_of_users")
 def forget_network_rules_of_users(sender, instance, action, reverse, pk_set, **kwargs):
-    if action not in ("post_add", "post_remove", "post_clear"):
-        return
-    if not reverse:
-        signin.forget_role_rules([instance])
-    elif pk_set:
-        signin.forget_role_rules(list(User.objects.filter(pk__in=pk_set).only("pk", "date_joined")))
-    else:
-        signin.forget_role_rules()
+    forget_for_members(
+        instance, action, reverse, pk_set, forget_users=signin.forget_role_rules, forget_all=signin.forget_role_rules
+    )
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="crm_end_sessions_on_role_loss")
@@ -88,22 +83,10 @@ def end_sessions_on_role_loss(sender, instance, action, reverse, pk_set, **kwarg
 # --- cached roles, teams and permissions (crm.permissions) -----------------------------------------
 
 
-def _forget_members(instance, reverse, pk_set) -> None:
-    if not reverse:
-        users = [instance]
-        now_and_after_commit(lambda: forget_scopes(users))
-    elif pk_set:
-        users = list(User.objects.filter(pk__in=pk_set).only("pk", "date_joined"))
-        now_and_after_commit(lambda: forget_scopes(users))
-    else:  # emptied of every user: whose they were is not known any more
-        now_and_after_commit(forget_all_scopes)
-
-
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="crm_forget_scopes_on_roles")
 @receiver(m2m_changed, sender=User.user_permissions.through, dispatch_uid="crm_forget_scopes_on_permissions")
 def forget_scopes_of_users(sender, instance, action, reverse, pk_set, **kwargs):
-    if action in ("post_add", "post_remove", "post_clear"):
-        _forget_members(instance, reverse, pk_set)
+    forget_for_members(instance, action, reverse, pk_set, forget_users=forget_scopes, forget_all=forget_all_scopes)
 
 
 @receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="crm_forget_scopes_on_role_permissions")
@@ -120,19 +103,11 @@ def forget_scopes_on_role(sender, **kwargs):
 
 @receiver([post_save, post_delete], sender=TeamMembership, dispatch_uid="crm_forget_scopes_on_membership")
 def forget_scopes_on_membership(sender, instance, **kwargs):
-    try:
-        users = [instance.user]
-    except User.DoesNotExist:  # the account itself is being deleted
-        return
-    now_and_after_commit(lambda: forget_scopes(users))
+    forget_for_owner(instance, forget_scopes)
 
 
 def _user_share_changed(sender, instance, **kwargs):
-    try:
-        users = [instance.user]
-    except User.DoesNotExist:  # the account itself is being deleted
-        return
-    now_and_after_commit(lambda: forget_shares(users))
+    forget_for_owner(instance, forget_shares)
 
 
 def _group_share_changed(sender, **kwargs):
@@ -153,11 +128,7 @@ for _model in apps.get_models():
 def forget_saved_views(sender, instance, **kwargs):
     from crm.selectors import SAVED_VIEWS
 
-    try:
-        users = [instance.user]
-    except User.DoesNotExist:  # the account itself is being deleted
-        return
-    now_and_after_commit(lambda: forget_user(users, SAVED_VIEWS))
+    forget_for_owner(instance, lambda users: forget_user(users, SAVED_VIEWS))
 
 
 @receiver(user_login_failed, dispatch_uid="crm_audit_login_failed")
